@@ -1,0 +1,37 @@
+# The README's commands. Each installs missing Debian packages first (scripts/install-deps.sh).
+#   make test      build everything and run the whole test suite through ctest
+#   make compare   train the three translation models and write the comparison (examples/)
+#   make bench     xgrad against PyTorch, side by side (bench/)
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+BUILD_TYPE ?= Release
+
+.PHONY: deps configure build test compare bench sanitize clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
+sanitize:
+	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo \
+	  CMAKE_FLAGS="$(CMAKE_FLAGS) -DXGRAD_SANITIZE=address,undefined"
+
+compare: build
+	@if [ -x $(BUILD_DIR)/examples/xgrad-translate ]; then \
+	  $(BUILD_DIR)/examples/xgrad-translate compare $(ARGS); \
+	else \
+	  echo "make compare: the translation examples are not built yet (examples/ is still to come)"; \
+	fi
+
+clean:
+	rm -rf build build-asan

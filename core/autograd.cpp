@@ -1,0 +1,172 @@
+#include "core/autograd.hpp"
+
+#include <fmt/format.h>
+#include <unordered_set>
+
+#include "core/detail/kernels.hpp"
+#include "core/detail/tensor_impl.hpp"
+
+namespace xg {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+bool g_anomaly = false;
+
+// Where input i's gradient lives: a leaf keeps it; a non-leaf's goes to the node that made it,
+// to be consumed and freed when that node runs.
+Tensor& grad_slot(const Tensor& input) {
+  TensorImpl* impl = input.impl();
+  return impl->grad_fn ? impl->grad_fn->grad : impl->grad;
+}
+
+bool uniquely_owned(const Tensor& t) {
+  return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1;
+}
+}  // namespace
+
+Node::~Node() {
+  std::vector<Tensor> pending = std::move(inputs);
+  while (!pending.empty()) {
+    Tensor t = std::move(pending.back());
+    pending.pop_back();
+    if (!t.defined() || t.impl_ptr().use_count() != 1) continue;  // someone else keeps it
+    std::shared_ptr<Node>& fn = t.impl()->grad_fn;
+    if (fn && fn.use_count() == 1) {
+      for (auto& in : fn->inputs) pending.push_back(std::move(in));
+      fn->inputs.clear();
+      fn->backward = nullptr;  // closures may hold tensors too; drop them while shallow
+    }
+  }
+}
+
+bool grad_mode_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+void set_anomaly_mode(bool on) { g_anomaly = on; }
+bool anomaly_mode_enabled() { return g_anomaly; }
+AnomalyModeGuard::AnomalyModeGuard(bool on) : previous_(g_anomaly) { g_anomaly = on; }
+AnomalyModeGuard::~AnomalyModeGuard() { g_anomaly = previous_; }
+
+bool GradSink::needs(std::size_t i) const {
+  return i < node_.inputs.size() && node_.inputs[i].defined();
+}
+
+void GradSink::add(std::size_t i, Tensor g) {
+  if (!needs(i)) return;
+  const Tensor& input = node_.inputs[i];
+  if (g.shape() != input.shape() || g.dtype() != input.dtype())
+    throw AutogradError(fmt::format("backward of {}: gradient {} {} for input {} of shape {} {}",
+                                    node_.name, shape_str(g.shape()), dtype_name(g.dtype()), i,
+                                    shape_str(input.shape()), dtype_name(input.dtype())));
+  Tensor& slot = grad_slot(input);
+  if (slot.defined()) {
+    kernels::add_into(slot, g);
+  } else if (uniquely_owned(g)) {
+    slot = std::move(g);
+  } else {
+    slot = Tensor::empty(g.shape(), g.dtype());
+    slot.copy_(g);
+  }
+}
+
+Tensor& GradSink::buffer(std::size_t i) {
+  if (!needs(i))
+    throw AutogradError(fmt::format("backward of {}: input {} takes no gradient", node_.name, i));
+  const Tensor& input = node_.inputs[i];
+  Tensor& slot = grad_slot(input);
+  if (!slot.defined()) slot = Tensor::empty(input.shape(), input.dtype());
+  return slot;
+}
+
+Tensor record(const char* op_name, Tensor output, const std::vector<Tensor>& inputs,
+              BackwardFn backward) {
+  if (g_anomaly && !kernels::all_finite(output))
+    throw AnomalyError(fmt::format("anomaly: the output of {} (shape {}) holds NaN or Inf",
+                                   op_name, shape_str(output.shape())));
+  if (!g_grad_enabled) return output;
+  bool any = false;
+  for (const auto& t : inputs) any = any || (t.defined() && t.requires_grad());
+  if (!any) return output;
+  auto node = std::make_shared<Node>();
+  node->name = op_name;
+  node->inputs.reserve(inputs.size());
+  for (const auto& t : inputs) node->inputs.push_back(t.defined() && t.requires_grad() ? t : Tensor());
+  node->backward = std::move(backward);
+  output.impl()->requires_grad = true;
+  output.impl()->grad_fn = std::move(node);
+  return output;
+}
+
+static void throw_released(const Node& n) {
+  throw AutogradError("backward through the graph of " + n.name +
+                      " a second time: its saved values were freed by the first backward; pass "
+                      "retain_graph=true to the first call if you need to backward twice");
+}
+
+void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {
+  if (!root.defined()) throw AutogradError("backward on an undefined tensor");
+  if (!root.requires_grad())
+    throw AutogradError("backward: the tensor " + shape_str(root.shape()) +
+                        " does not require grad and has no grad_fn");
+  Tensor seed = gradient;
+  if (!seed.defined()) {
+    if (root.numel() != 1)
+      throw AutogradError("backward: a gradient is needed for a non-scalar output of shape " +
+                          shape_str(root.shape()));
+    seed = Tensor::empty(root.shape(), root.dtype());
+    seed.fill_(1.0);
+  } else if (seed.shape() != root.shape() || seed.dtype() != root.dtype()) {
+    throw ShapeError("backward: gradient " + shape_str(seed.shape()) + " " +
+                     dtype_name(seed.dtype()) + " does not match output " +
+                     shape_str(root.shape()) + " " + dtype_name(root.dtype()));
+  }
+  NoGradGuard no_grad;  // gradient closures build no graph of their own
+
+  if (root.is_leaf()) {
+    Tensor& slot = root.impl()->grad;
+    if (slot.defined()) kernels::add_into(slot, seed);
+    else slot = seed.clone();
+    return;
+  }
+
+  // Post-order depth-first search: a node comes after every node that consumes its output.
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<Node*> seen;
+  std::vector<std::pair<std::shared_ptr<Node>, std::size_t>> stack;
+  stack.emplace_back(root.grad_fn(), 0);
+  seen.insert(root.grad_fn().get());
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (node->released) throw_released(*node);
+    if (next < node->inputs.size()) {
+      const Tensor& in = node->inputs[next++];
+      if (in.defined() && in.grad_fn() && seen.insert(in.grad_fn().get()).second)
+        stack.emplace_back(in.grad_fn(), 0);
+    } else {
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+
+  Node& top = *root.grad_fn();
+  top.grad = seed.clone();
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node& node = **it;
+    if (node.grad.defined()) {
+      if (g_anomaly && !kernels::all_finite(node.grad))
+        throw AnomalyError("anomaly: the gradient flowing into the backward of " + node.name +
+                           " holds NaN or Inf");
+      GradSink sink(node);
+      node.backward(node.grad, sink);
+      node.grad = Tensor();
+    }
+    if (!retain_graph) {
+      node.backward = nullptr;
+      node.inputs.clear();
+      node.released = true;
+    }
+  }
+}
+
+}  // namespace xg

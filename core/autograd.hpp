@@ -1,0 +1,84 @@
+#pragma once
+// Reverse-mode autograd. Every op, built in or user-defined, computes its output and then calls
+// `record` with a backward closure; that closure is the op's whole gradient rule. Backward is a
+// topological sort of the nodes and one loop over them in reverse.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.hpp"
+
+namespace xg {
+
+class GradSink;
+// Receives the gradient of the op's output and adds the inputs' gradients into `sink`.
+using BackwardFn = std::function<void(const Tensor& grad_output, GradSink& sink)>;
+
+struct Node {
+  std::string name;
+  std::vector<Tensor> inputs;  // undefined where an input does not require grad
+  BackwardFn backward;
+  Tensor grad;                 // gradient of this node's output, accumulated during backward
+  bool released = false;       // the closure was freed by a backward without retain_graph
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Frees the chain of inputs iteratively: a graph never run backward can be millions of nodes
+  // deep (a long decoder loop), and recursive destruction would overflow the stack.
+  ~Node();
+};
+
+// Where a backward closure puts gradients. Only inputs that require grad receive them.
+class GradSink {
+ public:
+  explicit GradSink(Node& node) : node_(node) {}
+  bool needs(std::size_t i) const;
+  // Adds g (of exactly the input's shape) into input i's gradient. Takes ownership of g's
+  // buffer when nothing else holds it, so the common case copies nothing.
+  void add(std::size_t i, Tensor g);
+  // The gradient buffer of input i, zero-filled on first use, for closures that scatter into
+  // part of it (narrow, index_select, embedding) instead of building a full-size tensor.
+  Tensor& buffer(std::size_t i);
+
+ private:
+  Node& node_;
+};
+
+// Wraps `output` into the graph when grad mode is on and any input requires grad; returns it.
+// This is the extension point for custom ops (docs/custom_layers.md).
+Tensor record(const char* op_name, Tensor output, const std::vector<Tensor>& inputs,
+              BackwardFn backward);
+
+// Backward from `root` (see Tensor::backward).
+void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
+
+bool grad_mode_enabled();
+// Disables graph recording in its scope (evaluation, optimiser updates).
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Anomaly mode: every op checks its output (and every backward its gradients) for NaN/Inf and
+// throws AnomalyError naming the op. Costs one pass over each output.
+void set_anomaly_mode(bool on);
+bool anomaly_mode_enabled();
+class AnomalyModeGuard {
+ public:
+  explicit AnomalyModeGuard(bool on = true);
+  ~AnomalyModeGuard();
+  AnomalyModeGuard(const AnomalyModeGuard&) = delete;
+  AnomalyModeGuard& operator=(const AnomalyModeGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace xg

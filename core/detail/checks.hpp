@@ -1,0 +1,32 @@
+#pragma once
+// Internal: argument checks shared by the ops.
+#include <fmt/format.h>
+
+#include "core/tensor.hpp"
+
+namespace xg {
+
+void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
+
+// Maps a possibly negative axis into [0, ndim); IndexError names the op otherwise.
+inline int64_t normalize_axis(const char* op, int64_t axis, int64_t ndim) {
+  if (axis < -ndim || axis >= ndim)
+    throw IndexError(fmt::format("{}: axis {} is out of range for a {}-d tensor", op, axis, ndim));
+  return axis < 0 ? axis + ndim : axis;
+}
+
+// Splits `shape` around `axis` into (outer, n, inner) so a kernel can walk one axis.
+struct AxisSplit {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+inline AxisSplit split_at(const Shape& shape, int64_t axis) {
+  AxisSplit s;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+    if (d < axis) s.outer *= shape[d];
+    else if (d == axis) s.n = shape[d];
+    else s.inner *= shape[d];
+  }
+  return s;
+}
+
+}  // namespace xg

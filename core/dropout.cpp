@@ -1,0 +1,42 @@
+#include "core/dropout.hpp"
+
+#include <fmt/format.h>
+
+#include "core/autograd.hpp"
+#include "core/creation.hpp"
+#include "core/elementwise.hpp"
+
+namespace xg {
+
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
+  if (!(p >= 0.0 && p <= 1.0)) throw Error(fmt::format("dropout: p={} is outside [0, 1]", p));
+  if (!training || p == 0.0) return x;
+  if (p == 1.0) return x * 0.0;
+  // (numel) scale per element: 0 or 1/(1-p), saved for the backward
+  Tensor scale = Tensor::empty(x.shape(), x.dtype());
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T keep = static_cast<T>(1.0 / (1.0 - p));
+    T* ps = scale.data<T>();
+    const T* px = x.data<T>();
+    T* po = out.data<T>();
+    for (int64_t i = 0, n = x.numel(); i < n; ++i) {
+      ps[i] = gen.uniform() < p ? T(0) : keep;
+      po[i] = px[i] * ps[i];
+    }
+  });
+  return record("dropout", out, {x}, [scale](const Tensor& g, GradSink& sink) {
+    Tensor gx = Tensor::empty(g.shape(), g.dtype());
+    dispatch(g.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* pg = g.data<T>();
+      const T* ps = scale.data<T>();
+      T* pgx = gx.data<T>();
+      for (int64_t i = 0, n = g.numel(); i < n; ++i) pgx[i] = pg[i] * ps[i];
+    });
+    sink.add(0, gx);
+  });
+}
+
+}  // namespace xg

@@ -1,0 +1,32 @@
+#pragma once
+// Finite-difference check of an op's backward, in float64.
+#include <functional>
+#include <string>
+
+#include "core/tensor.hpp"
+
+namespace xg {
+
+struct GradcheckOptions {
+  double eps = 1e-6;   // central-difference step
+  double atol = 1e-5;
+  double rtol = 1e-4;
+  uint64_t seed = 7;   // for the random output weights
+};
+
+struct GradcheckResult {
+  bool ok = true;
+  double worst_error = 0;      // |analytic - numeric| - rtol*|numeric| at the worst element
+  std::size_t worst_input = 0;
+  int64_t worst_index = -1;    // flat index into that input
+  double analytic = 0, numeric = 0;
+  std::string message;         // names the input, element index and both values on failure
+};
+
+// Checks the gradient of fn with respect to every input that requires grad. The inputs must be
+// float64. A non-scalar output is reduced as sum(out * w) with fixed random w, which checks the
+// whole vector-Jacobian product, not just its sum.
+GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
+                          const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
+
+}  // namespace xg

@@ -1,0 +1,15 @@
+#pragma once
+// Every op of the core library.
+#include "core/autograd.hpp"
+#include "core/creation.hpp"
+#include "core/dropout.hpp"
+#include "core/elementwise.hpp"
+#include "core/gradcheck.hpp"
+#include "core/indexing.hpp"
+#include "core/layer_norm.hpp"
+#include "core/loss.hpp"
+#include "core/matmul.hpp"
+#include "core/reduction.hpp"
+#include "core/shape_ops.hpp"
+#include "core/softmax.hpp"
+#include "core/tensor.hpp"

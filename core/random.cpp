@@ -1,0 +1,41 @@
+#include "core/random.hpp"
+
+#include <cmath>
+
+namespace xg {
+
+uint64_t Generator::below(uint64_t n) {
+  // Rejection sampling removes the modulo bias.
+  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+  uint64_t r;
+  do {
+    r = engine_();
+  } while (r >= limit);
+  return r % n;
+}
+
+double Generator::normal() {
+  if (has_spare_) {
+    has_spare_ = false;
+    return spare_;
+  }
+  double u1;
+  do {
+    u1 = uniform();
+  } while (u1 <= 0.0);
+  const double u2 = uniform();
+  const double r = std::sqrt(-2.0 * std::log(u1));
+  const double theta = 2.0 * M_PI * u2;
+  spare_ = r * std::sin(theta);
+  has_spare_ = true;
+  return r * std::cos(theta);
+}
+
+Generator& default_generator() {
+  static Generator g;
+  return g;
+}
+
+void manual_seed(uint64_t seed) { default_generator().seed(seed); }
+
+}  // namespace xg

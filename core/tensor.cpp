@@ -1,0 +1,210 @@
+#include "core/tensor.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+#include <ostream>
+
+#include "core/autograd.hpp"
+#include "core/detail/tensor_impl.hpp"
+
+namespace xg {
+
+std::string shape_str(const Shape& s) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+int64_t numel_of(const Shape& s) {
+  int64_t n = 1;
+  for (auto d : s) n *= d;
+  return n;
+}
+
+Storage::Storage(DType dtype, std::size_t n) {
+  if (dtype == DType::Float32) {
+    buffer = xt::xtensor<float, 1>::from_shape({n});
+    std::memset(std::get<0>(buffer).data(), 0, n * sizeof(float));
+  } else {
+    buffer = xt::xtensor<double, 1>::from_shape({n});
+    std::memset(std::get<1>(buffer).data(), 0, n * sizeof(double));
+  }
+}
+
+void* Storage::data() {
+  return std::visit([](auto& b) -> void* { return b.data(); }, buffer);
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype) {
+  for (auto d : shape)
+    if (d < 0) throw ShapeError("empty: negative dimension in shape " + shape_str(shape));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->shape = shape;
+  impl->dtype = dtype;
+  impl->storage = std::make_shared<Storage>(dtype, static_cast<std::size_t>(numel_of(shape)));
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape, DType dtype) {
+  if (static_cast<int64_t>(values.size()) != numel_of(shape))
+    throw ShapeError(fmt::format("from_vector: {} values do not fill shape {} ({} elements)",
+                                 values.size(), shape_str(shape), numel_of(shape)));
+  Tensor t = empty(shape, dtype);
+  dispatch(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = t.data<T>();
+    for (std::size_t i = 0; i < values.size(); ++i) p[i] = static_cast<T>(values[i]);
+  });
+  return t;
+}
+
+static const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl) {
+  if (!impl) throw Error("use of an undefined Tensor");
+  return *impl;
+}
+
+const Shape& Tensor::shape() const { return checked(impl_).shape; }
+DType Tensor::dtype() const { return checked(impl_).dtype; }
+int64_t Tensor::numel() const { return numel_of(shape()); }
+
+int64_t Tensor::size(int64_t axis) const {
+  const int64_t n = dim();
+  if (axis < -n || axis >= n)
+    throw IndexError(fmt::format("size: axis {} out of range for a {}-d tensor", axis, n));
+  return shape()[static_cast<std::size_t>(axis < 0 ? axis + n : axis)];
+}
+
+template <class T> T* Tensor::data() {
+  const auto& impl = checked(impl_);
+  if (impl.dtype != dtype_of<T>())
+    throw DTypeError(fmt::format("data<{}>() on a {} tensor", dtype_name(dtype_of<T>()),
+                                 dtype_name(impl.dtype)));
+  return static_cast<T*>(impl.storage->data());
+}
+template <class T> const T* Tensor::data() const { return const_cast<Tensor*>(this)->data<T>(); }
+template float* Tensor::data<float>();
+template double* Tensor::data<double>();
+template const float* Tensor::data<float>() const;
+template const double* Tensor::data<double>() const;
+
+double Tensor::item() const {
+  if (numel() != 1)
+    throw ShapeError("item: tensor of shape " + shape_str(shape()) + " has " +
+                     std::to_string(numel()) + " elements, not 1");
+  return dispatch(dtype(), [&](auto tag) -> double {
+    using T = typename decltype(tag)::type;
+    return static_cast<double>(data<T>()[0]);
+  });
+}
+
+std::vector<double> Tensor::to_vector() const {
+  std::vector<double> out(static_cast<std::size_t>(numel()));
+  dispatch(dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* p = data<T>();
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<double>(p[i]);
+  });
+  return out;
+}
+
+Tensor Tensor::detach() const {
+  const auto& impl = checked(impl_);
+  auto alias = std::make_shared<TensorImpl>();
+  alias->shape = impl.shape;
+  alias->dtype = impl.dtype;
+  alias->storage = impl.storage;
+  return Tensor(std::move(alias));
+}
+
+bool Tensor::requires_grad() const { return checked(impl_).requires_grad; }
+
+Tensor& Tensor::requires_grad_(bool on) {
+  checked(impl_);
+  if (impl_->grad_fn)
+    throw AutogradError("requires_grad_: only leaf tensors can change requires_grad (this one "
+                        "was produced by " + impl_->grad_fn->name + "); use detach() first");
+  impl_->requires_grad = on;
+  return *this;
+}
+
+bool Tensor::is_leaf() const { return checked(impl_).grad_fn == nullptr; }
+
+Tensor Tensor::grad() const {
+  const auto& impl = checked(impl_);
+  return impl.grad;
+}
+
+void Tensor::set_grad(const Tensor& g) {
+  checked(impl_);
+  if (g.defined() && (g.shape() != shape() || g.dtype() != dtype()))
+    throw ShapeError("set_grad: gradient " + shape_str(g.shape()) + " " + dtype_name(g.dtype()) +
+                     " does not match tensor " + shape_str(shape()) + " " + dtype_name(dtype()));
+  impl_->grad = g;
+}
+
+void Tensor::zero_grad() { checked(impl_), impl_->grad = Tensor(); }
+
+const std::shared_ptr<Node>& Tensor::grad_fn() const { return checked(impl_).grad_fn; }
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+  run_backward(*this, gradient, retain_graph);
+}
+
+void Tensor::fill_(double value) {
+  dispatch(dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = data<T>();
+    const int64_t n = numel();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(value);
+  });
+}
+
+void Tensor::copy_(const Tensor& src) {
+  if (src.shape() != shape())
+    throw ShapeError("copy_: source " + shape_str(src.shape()) + " into " + shape_str(shape()));
+  dispatch(dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = data<T>();
+    const int64_t n = numel();
+    if (src.dtype() == dtype()) {
+      std::memcpy(p, src.data<T>(), static_cast<std::size_t>(n) * sizeof(T));
+      return;
+    }
+    dispatch(src.dtype(), [&](auto stag) {
+      using S = typename decltype(stag)::type;
+      const S* q = src.data<S>();
+      for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(q[i]);
+    });
+  });
+}
+
+Tensor Tensor::to(DType target) const {
+  if (target == dtype()) return *this;
+  Tensor out = empty(shape(), target);
+  out.copy_(*this);
+  const DType source = dtype();
+  return record("to", out, {*this}, [source](const Tensor& g, GradSink& sink) {
+    Tensor gs = Tensor::empty(g.shape(), source);
+    gs.copy_(g);
+    sink.add(0, gs);
+  });
+}
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape(), dtype());
+  out.copy_(*this);
+  return record("clone", out, {*this}, [](const Tensor& g, GradSink& sink) { sink.add(0, g); });
+}
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) {
+  if (!t.defined()) return os << "Tensor(undefined)";
+  os << "Tensor(shape=" << shape_str(t.shape()) << ", dtype=" << dtype_name(t.dtype()) << ", [";
+  const auto v = t.to_vector();
+  const std::size_t shown = std::min<std::size_t>(v.size(), 12);
+  for (std::size_t i = 0; i < shown; ++i) os << (i ? ", " : "") << fmt::format("{:.6g}", v[i]);
+  if (shown < v.size()) os << ", ... (" << v.size() << " values)";
+  return os << "])";
+}
+
+}  // namespace xg

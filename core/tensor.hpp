@@ -1,0 +1,73 @@
+#pragma once
+// Tensor: a shape, a dtype, contiguous row-major storage, and (when it takes part in autograd)
+// the node that produced it. Copies of a Tensor are handles to the same data, as in PyTorch.
+#include <cstdint>
+#include <initializer_list>
+#include <iosfwd>
+#include <memory>
+#include <vector>
+
+#include "core/dtype.hpp"
+#include "core/errors.hpp"
+
+namespace xg {
+
+struct Node;
+struct Storage;
+struct TensorImpl;
+
+class Tensor {
+ public:
+  Tensor() = default;  // undefined: no data
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // A new tensor with uninitialised (zeroed) storage.
+  static Tensor empty(const Shape& shape, DType dtype = DType::Float32);
+  // Copies `values` (row-major) into a new tensor of `shape`.
+  static Tensor from_vector(const std::vector<double>& values, const Shape& shape,
+                            DType dtype = DType::Float32);
+
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const;
+  int64_t dim() const { return static_cast<int64_t>(shape().size()); }
+  int64_t size(int64_t axis) const;
+  int64_t numel() const;
+  DType dtype() const;
+
+  // Raw element access; T must match dtype() (a DTypeError otherwise).
+  template <class T> T* data();
+  template <class T> const T* data() const;
+
+  double item() const;                  // the value of a one-element tensor
+  std::vector<double> to_vector() const;  // all values, row-major
+  Tensor to(DType dtype) const;         // differentiable dtype conversion
+  Tensor clone() const;                 // differentiable copy
+  Tensor detach() const;                // same storage, no history
+
+  bool requires_grad() const;
+  Tensor& requires_grad_(bool on = true);  // only for leaves
+  bool is_leaf() const;
+  // Accumulated gradient of a leaf (undefined until a backward reaches it).
+  Tensor grad() const;
+  void set_grad(const Tensor& g);
+  void zero_grad();  // drops the gradient (optimisers treat a missing gradient as zero)
+  const std::shared_ptr<Node>& grad_fn() const;
+
+  // Reverse-mode sweep from this tensor. A non-scalar needs `gradient` of the same shape.
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
+
+  // Fills in place, outside autograd (initialisers, optimisers).
+  void fill_(double value);
+  void copy_(const Tensor& src);
+
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool same(const Tensor& other) const { return impl_ == other.impl_; }
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
+}  // namespace xg

@@ -1,0 +1,3 @@
+#pragma once
+// xgrad umbrella header: everything a training program needs.
+#include "core/ops.hpp"

@@ -1,0 +1,18 @@
+# Prints the PyTorch reference values used by tests/test_forward_values.cpp (run with /usr/bin/python3).
+import torch, math
+torch.set_printoptions(precision=10)
+def seq(n, a=0.7, s=2.0, o=0.0): return torch.tensor([math.sin(i*a+o)*s for i in range(n)], dtype=torch.float64)
+A = seq(6).reshape(2,3); B = seq(12, 0.3, 1.5, 1.0).reshape(3,4)
+print("matmul", (A@B).flatten().tolist())
+bA = seq(2*2*3, 0.5).reshape(2,2,3); bB = seq(2*3*2, 0.9, 1.0, 0.5).reshape(2,3,2)
+print("bmm", (bA@bB).flatten().tolist())
+X = seq(8, 1.3, 3.0).reshape(2,4)
+print("softmax", torch.softmax(X, -1).flatten().tolist())
+print("softmax0", torch.softmax(X, 0).flatten().tolist())
+print("logsoftmax", torch.log_softmax(X, -1).flatten().tolist())
+L = seq(12, 0.4, 2.0, 0.2).reshape(3,4); w = seq(4,1.1,0.5,0.3)+1; b = seq(4, 0.8, 0.2)
+print("layernorm", torch.nn.functional.layer_norm(L,(4,),w,b,1e-5).flatten().tolist())
+C = seq(15, 0.45, 2.5, 0.1).reshape(5,3); t = torch.tensor([0,2,1,-100,2])
+print("ce", torch.nn.functional.cross_entropy(C,t,ignore_index=-100).item())
+print("ce_ls", torch.nn.functional.cross_entropy(C,t,ignore_index=-100,label_smoothing=0.1).item())
+print("gelu", torch.nn.functional.gelu(seq(5,0.9,2.0)).tolist())
