@@ -171,3 +171,14 @@ TEST_CASE("gradcheck reports the worst element of a wrong gradient", "[gradcheck
   CHECK(r.worst_index == 1);
   CHECK(r.message.find("element 1") != std::string::npos);
 }
+
+TEST_CASE("gradcheck: linear with and without bias", "[gradcheck][linear]") {
+  const Tensor x = leaf(seq({2, 3, 4}, 0.3)), w = leaf(seq({5, 4}, 0.7)), b = leaf(seq({5}, 1.3));
+  require_gradcheck([](const Inputs& v) { return linear(v[0], v[1], v[2]); }, {x, w, b});
+  require_gradcheck([](const Inputs& v) { return linear(v[0], v[1]); }, {x, w});
+}
+
+TEST_CASE("linear equals matmul with the transposed weight plus bias", "[forward][linear]") {
+  const Tensor x = seq({3, 4}, 0.3), w = seq({5, 4}, 0.7), b = seq({5}, 1.3);
+  xgtest::require_close(linear(x, w, b), (matmul(x, transpose(w, 0, 1)) + b).to_vector(), 1e-12);
+}

@@ -1,3 +1,4 @@
 #pragma once
 // xgrad umbrella header: everything a training program needs.
 #include "core/ops.hpp"
+#include "nn/nn.hpp"

@@ -1,0 +1,155 @@
+#include "nn/attention.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+
+#include "core/ops.hpp"
+
+namespace xg::nn {
+
+namespace {
+void check_query_keys(const char* op, const Tensor& query, const Tensor& keys, const Tensor& mask) {
+  if (query.dim() != 2 || keys.dim() != 3 || keys.shape()[0] != query.shape()[0])
+    throw ShapeError(fmt::format("{}: query {} and keys {} (need (B, Dq) and (B, S, Dk))", op,
+                                 shape_str(query.shape()), shape_str(keys.shape())));
+  if (mask.defined() && mask.shape() != Shape{keys.shape()[0], keys.shape()[1]})
+    throw ShapeError(fmt::format("{}: key_padding_mask {} for keys {} (needs (B, S))", op,
+                                 shape_str(mask.shape()), shape_str(keys.shape())));
+}
+
+// scores (B, S) -> weights (B, S); context = weights · values (B, Dv)
+AttentionOutput attend(const Tensor& scores, const Tensor& values, const Tensor& key_padding_mask) {
+  const Tensor masked = key_padding_mask.defined() ? masked_fill(scores, key_padding_mask, -INFINITY) : scores;
+  const Tensor weights = softmax(masked, -1);
+  const Tensor context = squeeze(matmul(unsqueeze(weights, 1), values), 1);  // (B,1,S)x(B,S,Dv)
+  return {context, weights};
+}
+}  // namespace
+
+BahdanauAttention::BahdanauAttention(int64_t query_dim, int64_t key_dim, int64_t attention_dim)
+    : Module("BahdanauAttention") {
+  query_layer = register_module("query_layer", std::make_shared<Linear>(query_dim, attention_dim, false));
+  key_layer = register_module("key_layer", std::make_shared<Linear>(key_dim, attention_dim, false));
+  energy_layer = register_module("energy_layer", std::make_shared<Linear>(attention_dim, 1, false));
+}
+
+Tensor BahdanauAttention::project_keys(const Tensor& keys) const { return key_layer->forward(keys); }
+
+AttentionOutput BahdanauAttention::forward(const Tensor& query, const Tensor& projected_keys,
+                                           const Tensor& values, const Tensor& key_padding_mask) const {
+  check_query_keys("BahdanauAttention", query, projected_keys, key_padding_mask);
+  const Tensor q = unsqueeze(query_layer->forward(query), 1);  // (B, 1, A)
+  const Tensor energy = tanh(q + projected_keys);                // (B, S, A)
+  const Tensor scores = squeeze(energy_layer->forward(energy), 2);  // (B, S)
+  return attend(scores, values, key_padding_mask);
+}
+
+std::string BahdanauAttention::extra_repr() const {
+  return fmt::format("query={}, key={}, attention={}", query_layer->in_features, key_layer->in_features,
+                     key_layer->out_features);
+}
+
+LuongAttention::LuongAttention(Score s, int64_t query_dim, int64_t key_dim, int64_t attention_dim)
+    : Module("LuongAttention"), score(s) {
+  if (s == Score::Dot && query_dim != key_dim)
+    throw ShapeError(fmt::format("LuongAttention(dot): query dim {} != key dim {}", query_dim, key_dim));
+  if (s == Score::General) general = register_module("general", std::make_shared<Linear>(key_dim, query_dim, false));
+  if (s == Score::Concat) {
+    if (attention_dim <= 0) attention_dim = query_dim;
+    // W [h_t; h_s] = W_q h_t + W_k h_s: two blocks of one matrix, so keys project once per batch.
+    concat_query = register_module("concat_query", std::make_shared<Linear>(query_dim, attention_dim, false));
+    concat_key = register_module("concat_key", std::make_shared<Linear>(key_dim, attention_dim, false));
+    concat_v = register_module("concat_v", std::make_shared<Linear>(attention_dim, 1, false));
+  }
+}
+
+AttentionOutput LuongAttention::forward(const Tensor& query, const Tensor& keys,
+                                        const Tensor& key_padding_mask) const {
+  check_query_keys("LuongAttention", query, keys, key_padding_mask);
+  Tensor scores;
+  if (score == Score::Concat) {
+    const Tensor e = tanh(unsqueeze(concat_query->forward(query), 1) + concat_key->forward(keys));
+    scores = squeeze(concat_v->forward(e), 2);
+  } else {
+    const Tensor k = score == Score::General ? general->forward(keys) : keys;  // (B, S, Dq)
+    if (k.shape()[2] != query.shape()[1])
+      throw ShapeError(fmt::format("LuongAttention: query {} and keys {}", shape_str(query.shape()),
+                                   shape_str(keys.shape())));
+    scores = squeeze(matmul(k, unsqueeze(query, 2)), 2);  // (B,S,D)x(B,D,1) -> (B, S)
+  }
+  return attend(scores, keys, key_padding_mask);
+}
+
+std::string LuongAttention::extra_repr() const {
+  return score == Score::Dot ? "dot" : score == Score::General ? "general" : "concat";
+}
+
+Tensor causal_mask(int64_t t, DType dtype) {
+  std::vector<double> m(static_cast<std::size_t>(t * t), 0.0);
+  for (int64_t i = 0; i < t; ++i)
+    for (int64_t j = i + 1; j < t; ++j) m[static_cast<std::size_t>(i * t + j)] = 1.0;
+  return Tensor::from_vector(m, {t, t}, dtype);
+}
+
+AttentionOutput scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                             const Tensor& attn_mask, const Tensor& key_padding_mask) {
+  if (q.dim() < 2 || k.dim() != q.dim() || v.dim() != q.dim() || q.shape().back() != k.shape().back() ||
+      k.shape()[k.dim() - 2] != v.shape()[v.dim() - 2])
+    throw ShapeError(fmt::format("scaled_dot_product_attention: q {}, k {}, v {}", shape_str(q.shape()),
+                                 shape_str(k.shape()), shape_str(v.shape())));
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.shape().back()));
+  Tensor scores = matmul(q, transpose(k, -1, -2)) * scale;  // (..., Tq, Tk)
+  if (attn_mask.defined()) scores = masked_fill(scores, attn_mask, -INFINITY);
+  if (key_padding_mask.defined()) {
+    const int64_t B = q.shape()[0], Tk = k.shape()[k.dim() - 2];
+    if (key_padding_mask.shape() != Shape{B, Tk})
+      throw ShapeError(fmt::format("scaled_dot_product_attention: key_padding_mask {} for keys {} (needs [{}, {}])",
+                                   shape_str(key_padding_mask.shape()), shape_str(k.shape()), B, Tk));
+    Shape s(static_cast<std::size_t>(q.dim()), 1);  // (B, 1, ..., 1, Tk)
+    s.front() = B;
+    s.back() = Tk;
+    scores = masked_fill(scores, reshape(key_padding_mask, s), -INFINITY);
+  }
+  const Tensor weights = softmax(scores, -1);
+  return {matmul(weights, v), weights};
+}
+
+MultiHeadAttention::MultiHeadAttention(int64_t d, int64_t heads, double drop)
+    : Module("MultiHeadAttention"), d_model(d), num_heads(heads), dropout(drop) {
+  if (heads <= 0 || d % heads != 0)
+    throw ShapeError(fmt::format("MultiHeadAttention: {} heads do not divide d_model {}", heads, d));
+  q_proj = register_module("q_proj", std::make_shared<Linear>(d, d));
+  k_proj = register_module("k_proj", std::make_shared<Linear>(d, d));
+  v_proj = register_module("v_proj", std::make_shared<Linear>(d, d));
+  out_proj = register_module("out_proj", std::make_shared<Linear>(d, d));
+}
+
+Tensor MultiHeadAttention::split_heads(const Tensor& x) const {
+  const int64_t B = x.shape()[0], T = x.shape()[1];
+  return permute(reshape(x, {B, T, num_heads, d_model / num_heads}), {0, 2, 1, 3});
+}
+
+AttentionOutput MultiHeadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
+                                            const Tensor& attn_mask, const Tensor& key_padding_mask) {
+  if (query.dim() != 3 || key.dim() != 3 || value.dim() != 3 || query.shape()[2] != d_model ||
+      key.shape()[2] != d_model || value.shape() != key.shape() || query.shape()[0] != key.shape()[0])
+    throw ShapeError(fmt::format("MultiHeadAttention: query {}, key {}, value {} (need (B, T, {}))",
+                                 shape_str(query.shape()), shape_str(key.shape()), shape_str(value.shape()), d_model));
+  const int64_t B = query.shape()[0], Tq = query.shape()[1];
+  const Tensor q = split_heads(q_proj->forward(query));  // (B, H, Tq, dh)
+  const Tensor k = split_heads(k_proj->forward(key));    // (B, H, Tk, dh)
+  const Tensor v = split_heads(v_proj->forward(value));  // (B, H, Tk, dh)
+  AttentionOutput a = scaled_dot_product_attention(q, k, v, attn_mask, key_padding_mask);
+  Tensor ctx = a.context;
+  if (dropout > 0 && is_training()) {  // dropout on the weights, as PyTorch: recompute the context
+    ctx = matmul(xg::dropout(a.weights, dropout, true), v);
+  }
+  const Tensor merged = reshape(permute(ctx, {0, 2, 1, 3}), {B, Tq, d_model});  // (B, Tq, D)
+  return {out_proj->forward(merged), a.weights};
+}
+
+std::string MultiHeadAttention::extra_repr() const {
+  return fmt::format("d_model={}, heads={}, dropout={}", d_model, num_heads, dropout);
+}
+
+}  // namespace xg::nn

@@ -1,0 +1,75 @@
+#include "nn/layers.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+
+#include "core/ops.hpp"
+#include "nn/init.hpp"
+
+namespace xg::nn {
+
+Linear::Linear(int64_t in, int64_t out, bool with_bias)
+    : UnaryModule("Linear"), in_features(in), out_features(out) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(in, 1)));
+  weight = register_parameter("weight", init::uniform({out, in}, bound));
+  if (with_bias) bias = register_parameter("bias", init::uniform({out}, bound));
+}
+
+Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias); }
+
+std::string Linear::extra_repr() const {
+  return fmt::format("in={}, out={}, bias={}", in_features, out_features, bias.defined());
+}
+
+Embedding::Embedding(int64_t n, int64_t d, int64_t pad)
+    : Module("Embedding"), num_embeddings(n), dim(d), padding_idx(pad) {
+  if (pad >= n) throw IndexError(fmt::format("Embedding: padding_idx {} >= num_embeddings {}", pad, n));
+  Tensor w = randn({n, d});
+  if (pad >= 0)
+    for (int64_t j = 0; j < d; ++j) w.data<float>()[pad * d + j] = 0.0f;
+  weight = register_parameter("weight", w);
+}
+
+Tensor Embedding::forward(const std::vector<int64_t>& ids, const Shape& ids_shape) {
+  return embedding(weight, ids, ids_shape, padding_idx);
+}
+
+std::string Embedding::extra_repr() const {
+  return fmt::format("{}, {}, padding_idx={}", num_embeddings, dim, padding_idx);
+}
+
+LayerNorm::LayerNorm(int64_t d, double e) : UnaryModule("LayerNorm"), dim(d), eps(e) {
+  weight = register_parameter("weight", ones({d}));
+  bias = register_parameter("bias", zeros({d}));
+}
+
+Tensor LayerNorm::forward(const Tensor& x) { return layer_norm(x, weight, bias, eps); }
+std::string LayerNorm::extra_repr() const { return fmt::format("{}, eps={}", dim, eps); }
+
+Dropout::Dropout(double prob) : UnaryModule("Dropout"), p(prob) {
+  if (!(p >= 0 && p <= 1)) throw Error(fmt::format("Dropout: p={} is outside [0, 1]", p));
+}
+Tensor Dropout::forward(const Tensor& x) { return dropout(x, p, is_training()); }
+std::string Dropout::extra_repr() const { return fmt::format("p={}", p); }
+
+Sequential::Sequential(std::vector<std::shared_ptr<UnaryModule>> layers) : Sequential() {
+  for (auto& l : layers) add(std::move(l));
+}
+
+Sequential& Sequential::add(std::shared_ptr<UnaryModule> layer) {
+  register_module(std::to_string(layers_.size()), layer);
+  layers_.push_back(std::move(layer));
+  return *this;
+}
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor h = x;
+  for (auto& l : layers_) h = l->forward(h);
+  return h;
+}
+
+Tensor ReLU::forward(const Tensor& x) { return relu(x); }
+Tensor Tanh::forward(const Tensor& x) { return tanh(x); }
+Tensor GELU::forward(const Tensor& x) { return gelu(x); }
+
+}  // namespace xg::nn

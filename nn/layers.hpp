@@ -1,0 +1,80 @@
+#pragma once
+// The basic layers. Initialisation follows PyTorch's defaults (stated per layer).
+#include <memory>
+#include <vector>
+
+#include "nn/module.hpp"
+
+namespace xg::nn {
+
+// y = x Wᵀ + b. W (out, in) and b (out) ~ U(-1/sqrt(in), 1/sqrt(in)), as torch.nn.Linear.
+class Linear : public UnaryModule {
+ public:
+  Linear(int64_t in_features, int64_t out_features, bool bias = true);
+  Tensor forward(const Tensor& x) override;  // (..., in) -> (..., out)
+  std::string extra_repr() const override;
+  Tensor weight, bias;
+  int64_t in_features, out_features;
+};
+
+// Lookup table (V, D) ~ N(0, 1), as torch.nn.Embedding; the padding row starts at zero and
+// never receives a gradient.
+class Embedding : public Module {
+ public:
+  Embedding(int64_t num_embeddings, int64_t dim, int64_t padding_idx = -1);
+  Tensor forward(const std::vector<int64_t>& ids, const Shape& ids_shape);  // -> ids_shape + (D)
+  std::string extra_repr() const override;
+  Tensor weight;
+  int64_t num_embeddings, dim, padding_idx;
+};
+
+// Normalises the last axis; weight ones, bias zeros, as torch.nn.LayerNorm.
+class LayerNorm : public UnaryModule {
+ public:
+  explicit LayerNorm(int64_t dim, double eps = 1e-5);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  Tensor weight, bias;
+  int64_t dim;
+  double eps;
+};
+
+// Inverted dropout in training mode, identity in eval mode.
+class Dropout : public UnaryModule {
+ public:
+  explicit Dropout(double p = 0.1);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  double p;
+};
+
+class Sequential : public UnaryModule {
+ public:
+  Sequential() : UnaryModule("Sequential") {}
+  explicit Sequential(std::vector<std::shared_ptr<UnaryModule>> layers);
+  Sequential& add(std::shared_ptr<UnaryModule> layer);  // named "0", "1", ...
+  Tensor forward(const Tensor& x) override;
+  std::size_t size() const { return layers_.size(); }
+
+ private:
+  std::vector<std::shared_ptr<UnaryModule>> layers_;
+};
+
+// Activation layers, for Sequential.
+class ReLU : public UnaryModule {
+ public:
+  ReLU() : UnaryModule("ReLU") {}
+  Tensor forward(const Tensor& x) override;
+};
+class Tanh : public UnaryModule {
+ public:
+  Tanh() : UnaryModule("Tanh") {}
+  Tensor forward(const Tensor& x) override;
+};
+class GELU : public UnaryModule {
+ public:
+  GELU() : UnaryModule("GELU") {}
+  Tensor forward(const Tensor& x) override;
+};
+
+}  // namespace xg::nn

@@ -1,0 +1,296 @@
+#include "nn/recurrent.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+
+#include "core/detail/parallel.hpp"
+#include "core/ops.hpp"
+#include "nn/init.hpp"
+
+namespace xg::nn {
+
+namespace {
+
+template <class T> inline T sigmoid_of(T x) {
+  return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
+}
+
+void check_gates(const char* op, const Tensor& gi, const Tensor& gh, const Tensor& state, int64_t gates) {
+  const int64_t b = state.dim() == 2 ? state.shape()[0] : -1, h = state.dim() == 2 ? state.shape()[1] : -1;
+  if (state.dim() != 2 || gi.shape() != Shape{b, gates * h} || gh.shape() != Shape{b, gates * h})
+    throw ShapeError(fmt::format("{}: gates {} and {} for state {} (need (B, {}H) and (B, H))", op,
+                                 shape_str(gi.shape()), shape_str(gh.shape()), shape_str(state.shape()), gates));
+}
+
+// The GRU gate arithmetic after both projections, fused: one pass forward, one backward.
+Tensor gru_gates(const Tensor& gi, const Tensor& gh, const Tensor& h) {
+  check_gates("gru_step", gi, gh, h, 3);
+  const int64_t B = h.shape()[0], H = h.shape()[1];
+  Tensor out = Tensor::empty({B, H}, h.dtype());
+  Tensor saved = Tensor::empty({B, 4, H}, h.dtype());  // r, z, n, gh_n per row
+  dispatch(h.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* pi = gi.data<T>();
+    const T* pg = gh.data<T>();
+    const T* ph = h.data<T>();
+    T* po = out.data<T>();
+    T* ps = saved.data<T>();
+    XG_PRAGMA(omp parallel for if (B * H > kParallelGrain / 8) schedule(static))
+    for (int64_t b = 0; b < B; ++b) {
+      const T* xi = pi + b * 3 * H;
+      const T* xh = pg + b * 3 * H;
+      T* s = ps + b * 4 * H;
+      for (int64_t j = 0; j < H; ++j) {
+        const T r = sigmoid_of(xi[j] + xh[j]);
+        const T z = sigmoid_of(xi[H + j] + xh[H + j]);
+        const T n = std::tanh(xi[2 * H + j] + r * xh[2 * H + j]);
+        s[j] = r, s[H + j] = z, s[2 * H + j] = n, s[3 * H + j] = xh[2 * H + j];
+        po[b * H + j] = n + z * (ph[b * H + j] - n);
+      }
+    }
+  });
+  const Tensor hd = h.detach();
+  return record("gru_step", out, {gi, gh, h}, [saved, hd, B, H](const Tensor& g, GradSink& sink) {
+    Tensor dgi = Tensor::empty({B, 3 * H}, g.dtype()), dgh = Tensor::empty({B, 3 * H}, g.dtype());
+    Tensor dh = Tensor::empty({B, H}, g.dtype());
+    dispatch(g.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* pgo = g.data<T>();
+      const T* ps = saved.data<T>();
+      const T* ph = hd.data<T>();
+      T* pdi = dgi.data<T>();
+      T* pdg = dgh.data<T>();
+      T* pdh = dh.data<T>();
+      for (int64_t b = 0; b < B; ++b) {
+        const T* s = ps + b * 4 * H;
+        for (int64_t j = 0; j < H; ++j) {
+          const T r = s[j], z = s[H + j], n = s[2 * H + j], ghn = s[3 * H + j];
+          const T go = pgo[b * H + j];
+          const T dn = go * (T(1) - z);
+          const T dz = go * (ph[b * H + j] - n);
+          const T dan = dn * (T(1) - n * n);
+          const T dar = dan * ghn * r * (T(1) - r);
+          const T daz = dz * z * (T(1) - z);
+          T* di = pdi + b * 3 * H;
+          T* dg = pdg + b * 3 * H;
+          di[j] = dar, di[H + j] = daz, di[2 * H + j] = dan;
+          dg[j] = dar, dg[H + j] = daz, dg[2 * H + j] = dan * r;
+          pdh[b * H + j] = go * z;
+        }
+      }
+    });
+    sink.add(0, dgi);
+    sink.add(1, dgh);
+    sink.add(2, dh);
+  });
+}
+
+// LSTM gate arithmetic, fused; returns [h', c'] side by side as (B, 2H).
+Tensor lstm_gates(const Tensor& gi, const Tensor& gh, const Tensor& c) {
+  check_gates("lstm_step", gi, gh, c, 4);
+  const int64_t B = c.shape()[0], H = c.shape()[1];
+  Tensor out = Tensor::empty({B, 2 * H}, c.dtype());
+  Tensor saved = Tensor::empty({B, 5, H}, c.dtype());  // i, f, g, o, tanh(c')
+  dispatch(c.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* pi = gi.data<T>();
+    const T* pg = gh.data<T>();
+    const T* pc = c.data<T>();
+    T* po = out.data<T>();
+    T* ps = saved.data<T>();
+    for (int64_t b = 0; b < B; ++b) {
+      const T* xi = pi + b * 4 * H;
+      const T* xh = pg + b * 4 * H;
+      T* s = ps + b * 5 * H;
+      for (int64_t j = 0; j < H; ++j) {
+        const T i = sigmoid_of(xi[j] + xh[j]);
+        const T f = sigmoid_of(xi[H + j] + xh[H + j]);
+        const T gg = std::tanh(xi[2 * H + j] + xh[2 * H + j]);
+        const T o = sigmoid_of(xi[3 * H + j] + xh[3 * H + j]);
+        const T cn = f * pc[b * H + j] + i * gg;
+        const T tc = std::tanh(cn);
+        s[j] = i, s[H + j] = f, s[2 * H + j] = gg, s[3 * H + j] = o, s[4 * H + j] = tc;
+        po[b * 2 * H + j] = o * tc;
+        po[b * 2 * H + H + j] = cn;
+      }
+    }
+  });
+  const Tensor cd = c.detach();
+  return record("lstm_step", out, {gi, gh, c}, [saved, cd, B, H](const Tensor& g, GradSink& sink) {
+    Tensor dgates = Tensor::empty({B, 4 * H}, g.dtype()), dc = Tensor::empty({B, H}, g.dtype());
+    dispatch(g.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* pgo = g.data<T>();
+      const T* ps = saved.data<T>();
+      const T* pc = cd.data<T>();
+      T* pd = dgates.data<T>();
+      T* pdc = dc.data<T>();
+      for (int64_t b = 0; b < B; ++b) {
+        const T* s = ps + b * 5 * H;
+        for (int64_t j = 0; j < H; ++j) {
+          const T i = s[j], f = s[H + j], gg = s[2 * H + j], o = s[3 * H + j], tc = s[4 * H + j];
+          const T dh = pgo[b * 2 * H + j];
+          const T dcn = pgo[b * 2 * H + H + j] + dh * o * (T(1) - tc * tc);
+          T* d = pd + b * 4 * H;
+          d[j] = dcn * gg * i * (T(1) - i);
+          d[H + j] = dcn * pc[b * H + j] * f * (T(1) - f);
+          d[2 * H + j] = dcn * i * (T(1) - gg * gg);
+          d[3 * H + j] = dh * tc * o * (T(1) - o);
+          pdc[b * H + j] = dcn * f;
+        }
+      }
+    });
+    if (sink.needs(0)) sink.add(0, dgates);
+    if (sink.needs(1)) sink.add(1, dgates);
+    sink.add(2, dc);
+  });
+}
+
+}  // namespace
+
+Tensor gru_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
+  return gru_gates(gi, linear(h, w_hh, b_hh), h);
+}
+
+Tensor gru_step_composed(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
+  const int64_t H = h.shape()[1];
+  const Tensor gh = linear(h, w_hh, b_hh);
+  auto i = split(gi, {H, H, H}, 1), hh = split(gh, {H, H, H}, 1);
+  const Tensor r = sigmoid(i[0] + hh[0]);
+  const Tensor z = sigmoid(i[1] + hh[1]);
+  const Tensor n = tanh(i[2] + r * hh[2]);
+  return (1.0 - z) * n + z * h;
+}
+
+LSTMState lstm_step(const Tensor& gi, const LSTMState& state, const Tensor& w_hh, const Tensor& b_hh) {
+  const int64_t H = state.h.shape().at(1);
+  const Tensor hc = lstm_gates(gi, linear(state.h, w_hh, b_hh), state.c);
+  return {narrow(hc, 1, 0, H), narrow(hc, 1, H, H)};
+}
+
+GRUCell::GRUCell(int64_t in, int64_t hidden) : Module("GRUCell"), input_size(in), hidden_size(hidden) {
+  const double k = 1.0 / std::sqrt(static_cast<double>(hidden));
+  weight_ih = register_parameter("weight_ih", init::uniform({3 * hidden, in}, k));
+  weight_hh = register_parameter("weight_hh", init::uniform({3 * hidden, hidden}, k));
+  bias_ih = register_parameter("bias_ih", init::uniform({3 * hidden}, k));
+  bias_hh = register_parameter("bias_hh", init::uniform({3 * hidden}, k));
+}
+
+Tensor GRUCell::forward(const Tensor& x, const Tensor& h) {
+  return gru_step(linear(x, weight_ih, bias_ih), h, weight_hh, bias_hh);
+}
+std::string GRUCell::extra_repr() const { return fmt::format("{}, {}", input_size, hidden_size); }
+
+LSTMCell::LSTMCell(int64_t in, int64_t hidden) : Module("LSTMCell"), input_size(in), hidden_size(hidden) {
+  const double k = 1.0 / std::sqrt(static_cast<double>(hidden));
+  weight_ih = register_parameter("weight_ih", init::uniform({4 * hidden, in}, k));
+  weight_hh = register_parameter("weight_hh", init::uniform({4 * hidden, hidden}, k));
+  bias_ih = register_parameter("bias_ih", init::uniform({4 * hidden}, k));
+  bias_hh = register_parameter("bias_hh", init::uniform({4 * hidden}, k));
+}
+
+LSTMState LSTMCell::forward(const Tensor& x, const LSTMState& state) {
+  return lstm_step(linear(x, weight_ih, bias_ih), state, weight_hh, bias_hh);
+}
+std::string LSTMCell::extra_repr() const { return fmt::format("{}, {}", input_size, hidden_size); }
+
+RecurrentLayer::RecurrentLayer(Kind k, int64_t in, int64_t hidden, int64_t layers, bool bidir, double drop)
+    : Module(k == Kind::GRU ? "GRU" : "LSTM"), kind(k), input_size(in), hidden_size(hidden),
+      num_layers(layers), bidirectional(bidir), dropout(drop) {
+  if (in <= 0 || hidden <= 0 || layers <= 0)
+    throw Error(fmt::format("{}: sizes must be positive (input {}, hidden {}, layers {})", type_name(),
+                            in, hidden, layers));
+  const int64_t gates = k == Kind::GRU ? 3 : 4, dirs = bidir ? 2 : 1;
+  const double bound = 1.0 / std::sqrt(static_cast<double>(hidden));
+  for (int64_t l = 0; l < layers; ++l)
+    for (int64_t d = 0; d < dirs; ++d) {
+      const std::string sfx = fmt::format("_l{}{}", l, d ? "_reverse" : "");
+      const int64_t layer_in = l == 0 ? in : hidden * dirs;
+      Weights w;
+      w.w_ih = register_parameter("weight_ih" + sfx, init::uniform({gates * hidden, layer_in}, bound));
+      w.w_hh = register_parameter("weight_hh" + sfx, init::uniform({gates * hidden, hidden}, bound));
+      w.b_ih = register_parameter("bias_ih" + sfx, init::uniform({gates * hidden}, bound));
+      w.b_hh = register_parameter("bias_hh" + sfx, init::uniform({gates * hidden}, bound));
+      weights_.push_back(w);
+    }
+}
+
+std::string RecurrentLayer::extra_repr() const {
+  return fmt::format("{}, {}, layers={}, bidirectional={}, dropout={}", input_size, hidden_size,
+                     num_layers, bidirectional, dropout);
+}
+
+RNNOutput RecurrentLayer::forward(const Tensor& x, const std::vector<int64_t>& lengths,
+                                  const Tensor& h0, const Tensor& c0) {
+  if (x.dim() != 3 || x.shape()[2] != input_size)
+    throw ShapeError(fmt::format("{}: input {} (needs (B, T, {}))", type_name(), shape_str(x.shape()), input_size));
+  const int64_t B = x.shape()[0], T = x.shape()[1], H = hidden_size, dirs = bidirectional ? 2 : 1;
+  if (!lengths.empty() && static_cast<int64_t>(lengths.size()) != B)
+    throw ShapeError(fmt::format("{}: {} lengths for a batch of {}", type_name(), lengths.size(), B));
+  bool padded = false;
+  for (std::size_t b = 0; b < lengths.size(); ++b) {
+    if (lengths[b] < 1 || lengths[b] > T)
+      throw IndexError(fmt::format("{}: length {} of batch row {} is outside [1, {}]", type_name(),
+                                   lengths[b], b, T));
+    padded = padded || lengths[b] < T;
+  }
+  const Shape state_shape{num_layers * dirs, B, H};
+  for (const Tensor* s : {&h0, &c0})
+    if (s->defined() && s->shape() != state_shape)
+      throw ShapeError(fmt::format("{}: initial state {} (needs {})", type_name(),
+                                   shape_str(s->shape()), shape_str(state_shape)));
+  // (B, 1) per step: 1 where step t is inside the sequence
+  std::vector<Tensor> step_mask;
+  if (padded)
+    for (int64_t t = 0; t < T; ++t) {
+      std::vector<double> m(static_cast<std::size_t>(B));
+      for (int64_t b = 0; b < B; ++b) m[b] = t < lengths[b] ? 1.0 : 0.0;
+      step_mask.push_back(Tensor::from_vector(m, {B, 1}, x.dtype()));
+    }
+
+  Tensor layer_input = x;
+  std::vector<Tensor> h_finals, c_finals;
+  for (int64_t l = 0; l < num_layers; ++l) {
+    std::vector<Tensor> dir_outputs;
+    for (int64_t d = 0; d < dirs; ++d) {
+      const Weights& w = weights_[l * dirs + d];
+      const int64_t idx = l * dirs + d;
+      const Tensor gi_all = linear(layer_input, w.w_ih, w.b_ih);  // (B, T, gates*H), all steps at once
+      Tensor h = h0.defined() ? select(h0, 0, idx) : zeros({B, H}, x.dtype());
+      Tensor c = kind == Kind::LSTM ? (c0.defined() ? select(c0, 0, idx) : zeros({B, H}, x.dtype())) : Tensor();
+      std::vector<Tensor> outs(static_cast<std::size_t>(T));
+      for (int64_t s = 0; s < T; ++s) {
+        const int64_t t = d == 0 ? s : T - 1 - s;
+        const Tensor gi = select(gi_all, 1, t);
+        Tensor h_new, c_new;
+        if (kind == Kind::GRU) {
+          h_new = gru_step(gi, h, w.w_hh, w.b_hh);
+        } else {
+          LSTMState st = lstm_step(gi, {h, c}, w.w_hh, w.b_hh);
+          h_new = st.h, c_new = st.c;
+        }
+        if (padded) {
+          const Tensor& m = step_mask[t];
+          h = where(m, h_new, h);
+          if (c_new.defined()) c = where(m, c_new, c);
+          outs[t] = h_new * m;
+        } else {
+          h = h_new, c = c_new;
+          outs[t] = h_new;
+        }
+      }
+      dir_outputs.push_back(stack(outs, 1));  // (B, T, H)
+      h_finals.push_back(h);
+      if (c.defined()) c_finals.push_back(c);
+    }
+    layer_input = dirs == 1 ? dir_outputs[0] : concat(dir_outputs, 2);
+    if (dropout > 0 && l + 1 < num_layers) layer_input = xg::dropout(layer_input, dropout, is_training());
+  }
+  RNNOutput out;
+  out.output = layer_input;
+  out.h_n = stack(h_finals, 0);
+  if (!c_finals.empty()) out.c_n = stack(c_finals, 0);
+  return out;
+}
+
+}  // namespace xg::nn

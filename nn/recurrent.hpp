@@ -1,0 +1,88 @@
+#pragma once
+// GRU and LSTM: cells, and multi-layer (bi)directional layers over padded batches.
+// Gate layouts and parameter names follow PyTorch (GRU gates r,z,n; LSTM gates i,f,g,o;
+// "weight_ih_l0", "bias_hh_l1_reverse", ...), all initialised U(-1/sqrt(H), 1/sqrt(H)).
+#include <vector>
+
+#include "nn/module.hpp"
+
+namespace xg::nn {
+
+// One GRU step from precomputed input projections gi = x W_ihᵀ + b_ih (B, 3H):
+//   r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r ⊙ gh_n), h' = (1 - z) ⊙ n + z ⊙ h
+// with gh = h W_hhᵀ + b_hh. Fused into one op with a hand-written backward.
+Tensor gru_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh);
+// The same step composed of primitive ops: the reference the fused op is tested against.
+Tensor gru_step_composed(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh);
+
+struct LSTMState {
+  Tensor h, c;  // (B, H) each
+};
+// One LSTM step from gi = x W_ihᵀ + b_ih (B, 4H): i,f,o = σ(.), g = tanh(.), c' = f⊙c + i⊙g,
+// h' = o ⊙ tanh(c').
+LSTMState lstm_step(const Tensor& gi, const LSTMState& state, const Tensor& w_hh, const Tensor& b_hh);
+
+class GRUCell : public Module {
+ public:
+  GRUCell(int64_t input_size, int64_t hidden_size);
+  Tensor forward(const Tensor& x, const Tensor& h);  // (B, in), (B, H) -> (B, H)
+  std::string extra_repr() const override;
+  Tensor weight_ih, weight_hh, bias_ih, bias_hh;
+  int64_t input_size, hidden_size;
+};
+
+class LSTMCell : public Module {
+ public:
+  LSTMCell(int64_t input_size, int64_t hidden_size);
+  LSTMState forward(const Tensor& x, const LSTMState& state);
+  std::string extra_repr() const override;
+  Tensor weight_ih, weight_hh, bias_ih, bias_hh;
+  int64_t input_size, hidden_size;
+};
+
+struct RNNOutput {
+  Tensor output;  // (B, T, directions*H); zero at padded positions
+  Tensor h_n;     // (layers*directions, B, H): the state after each sequence's last real step
+  Tensor c_n;     // LSTM only, same shape as h_n
+};
+
+// Batch-first recurrent layer. With `lengths` (one per batch row, 1..T), steps past a sequence's
+// end leave its state unchanged and output zeros, so padding never changes results at real
+// positions; the reverse direction starts at each sequence's own last token.
+class RecurrentLayer : public Module {
+ public:
+  enum class Kind { GRU, LSTM };
+  RecurrentLayer(Kind kind, int64_t input_size, int64_t hidden_size, int64_t num_layers = 1,
+                 bool bidirectional = false, double dropout = 0.0);
+  // x (B, T, in); h0 (and c0 for LSTM) (layers*directions, B, H) or undefined for zeros.
+  RNNOutput forward(const Tensor& x, const std::vector<int64_t>& lengths = {},
+                    const Tensor& h0 = Tensor(), const Tensor& c0 = Tensor());
+  std::string extra_repr() const override;
+
+  Kind kind;
+  int64_t input_size, hidden_size, num_layers;
+  bool bidirectional;
+  double dropout;
+
+ private:
+  struct Weights {
+    Tensor w_ih, w_hh, b_ih, b_hh;
+  };
+  std::vector<Weights> weights_;  // index layer*directions + direction
+};
+
+class GRU : public RecurrentLayer {
+ public:
+  GRU(int64_t input_size, int64_t hidden_size, int64_t num_layers = 1, bool bidirectional = false,
+      double dropout = 0.0)
+      : RecurrentLayer(Kind::GRU, input_size, hidden_size, num_layers, bidirectional, dropout) {}
+};
+
+class LSTM : public RecurrentLayer {
+ public:
+  LSTM(int64_t input_size, int64_t hidden_size, int64_t num_layers = 1, bool bidirectional = false,
+       double dropout = 0.0)
+      : RecurrentLayer(Kind::LSTM, input_size, hidden_size, num_layers, bidirectional, dropout) {}
+};
+
+}  // namespace xg::nn

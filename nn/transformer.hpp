@@ -1,0 +1,90 @@
+#pragma once
+// Transformer layers (Vaswani et al. 2017) with post-LN, as in the paper, or pre-LN
+// (norm_first), which trains without warm-up sensitivity; stacks add a final LayerNorm in pre-LN.
+#include <memory>
+#include <vector>
+
+#include "nn/attention.hpp"
+
+namespace xg::nn {
+
+// Adds the sinusoidal table PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(...),
+// kept as the buffer "pe" (max_len, d).
+class PositionalEncoding : public UnaryModule {
+ public:
+  PositionalEncoding(int64_t d_model, int64_t max_len = 512);
+  Tensor forward(const Tensor& x) override;  // (B, T, D) -> x + pe[:T]
+  std::string extra_repr() const override;
+  Tensor pe;
+  int64_t d_model, max_len;
+};
+
+struct TransformerConfig {
+  int64_t d_model = 128, num_heads = 4, ff_dim = 512;
+  double dropout = 0.1;
+  bool norm_first = false;  // false: post-LN (the paper); true: pre-LN
+};
+
+class FeedForward : public UnaryModule {
+ public:
+  FeedForward(int64_t d_model, int64_t ff_dim, double dropout);
+  Tensor forward(const Tensor& x) override;  // linear2(dropout(relu(linear1(x))))
+  std::shared_ptr<Linear> linear1, linear2;
+  std::shared_ptr<Dropout> dropout;
+};
+
+class TransformerEncoderLayer : public Module {
+ public:
+  explicit TransformerEncoderLayer(const TransformerConfig& config);
+  // x (B, S, D); key_padding_mask (B, S) with 1 at padding.
+  Tensor forward(const Tensor& x, const Tensor& key_padding_mask = Tensor());
+  TransformerConfig config;
+  std::shared_ptr<MultiHeadAttention> self_attn;
+  std::shared_ptr<FeedForward> ff;
+  std::shared_ptr<LayerNorm> norm1, norm2;
+  std::shared_ptr<Dropout> dropout1, dropout2;
+};
+
+struct DecoderLayerOutput {
+  Tensor output;         // (B, T, D)
+  Tensor cross_weights;  // (B, H, T, S)
+};
+
+class TransformerDecoderLayer : public Module {
+ public:
+  explicit TransformerDecoderLayer(const TransformerConfig& config);
+  // x (B, T, D), memory (B, S, D); self_mask (T, T) causal; memory_padding_mask (B, S).
+  DecoderLayerOutput forward(const Tensor& x, const Tensor& memory, const Tensor& self_mask,
+                             const Tensor& memory_padding_mask = Tensor(),
+                             const Tensor& self_padding_mask = Tensor());
+  TransformerConfig config;
+  std::shared_ptr<MultiHeadAttention> self_attn, cross_attn;
+  std::shared_ptr<FeedForward> ff;
+  std::shared_ptr<LayerNorm> norm1, norm2, norm3;
+  std::shared_ptr<Dropout> dropout1, dropout2, dropout3;
+};
+
+class TransformerEncoder : public Module {
+ public:
+  TransformerEncoder(const TransformerConfig& config, int64_t num_layers);
+  Tensor forward(const Tensor& x, const Tensor& key_padding_mask = Tensor());
+  std::vector<std::shared_ptr<TransformerEncoderLayer>> layers;
+  std::shared_ptr<LayerNorm> final_norm;  // pre-LN only
+};
+
+struct DecoderOutput {
+  Tensor output;                       // (B, T, D)
+  std::vector<Tensor> cross_weights;   // per layer, (B, H, T, S)
+};
+
+class TransformerDecoder : public Module {
+ public:
+  TransformerDecoder(const TransformerConfig& config, int64_t num_layers);
+  DecoderOutput forward(const Tensor& x, const Tensor& memory, const Tensor& self_mask,
+                        const Tensor& memory_padding_mask = Tensor(),
+                        const Tensor& self_padding_mask = Tensor());
+  std::vector<std::shared_ptr<TransformerDecoderLayer>> layers;
+  std::shared_ptr<LayerNorm> final_norm;  // pre-LN only
+};
+
+}  // namespace xg::nn

@@ -1,0 +1,266 @@
+// Layers against PyTorch 1.13 outputs (tests/reference/nn_reference.py fills the parameters of
+// both by the same rule), float64 gradient checks of each layer, and the padding and masking
+// properties the translation models rely on.
+#include <set>
+
+#include "helpers.hpp"
+#include "reference/nn_reference.inc"
+
+using namespace xg;
+using namespace xg::nn;
+using xgtest::leaf;
+using xgtest::require_close;
+using xgtest::require_gradcheck;
+using xgtest::seq;
+using Inputs = std::vector<Tensor>;
+
+namespace {
+// The fill rule of nn_reference.py: 0.3 sin(0.37 i + 0.1 len(name)).
+void fill_like_reference(Module& m) {
+  m.to(DType::Float64);
+  for (auto& [name, t] : m.named_parameters()) {
+    double* p = t.data<double>();
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] = 0.3 * std::sin(0.37 * static_cast<double>(i) + 0.1 * static_cast<double>(name.size()));
+  }
+}
+// Gradient check of a module's output with respect to its input and every parameter.
+void gradcheck_module(Module& m, const std::function<Tensor(const Tensor&)>& fn, Tensor input,
+                      GradcheckOptions opt = {}) {
+  m.to(DType::Float64);
+  Inputs inputs{input};
+  for (auto& t : m.parameters()) inputs.push_back(t);
+  require_gradcheck([&](const Inputs& v) { return fn(v[0]); }, inputs, opt);
+}
+const double kTol = 1e-10;
+}  // namespace
+
+TEST_CASE("Module registers names hierarchically and propagates train/eval", "[nn][module]") {
+  manual_seed(1);
+  Sequential seq_model({std::make_shared<Linear>(4, 8), std::make_shared<ReLU>(), std::make_shared<Dropout>(0.5),
+                        std::make_shared<Linear>(8, 2, false)});
+  std::vector<std::string> names;
+  for (auto& [n, _] : seq_model.named_parameters()) names.push_back(n);
+  CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "3.weight"});
+  CHECK(seq_model.num_parameters() == 4 * 8 + 8 + 16);
+  seq_model.eval();
+  for (auto& [_, child] : seq_model.named_children()) CHECK_FALSE(child->is_training());
+  const Tensor x = randn({3, 4});
+  CHECK(seq_model.forward(x).to_vector() == seq_model.forward(x).to_vector());  // dropout off in eval
+  const std::string s = seq_model.summary();
+  CHECK(s.find("Linear(in=4, out=8, bias=true)") != std::string::npos);
+  CHECK(s.find("56 params") != std::string::npos);
+  CHECK_THROWS_AS(seq_model.register_parameter("0", zeros({1})), Error);
+}
+
+TEST_CASE("Linear and Embedding follow PyTorch's default initialisation ranges", "[nn][init]") {
+  manual_seed(3);
+  Linear lin(100, 50);
+  const auto w = lin.weight.to_vector();
+  double mx = 0;
+  for (double v : w) mx = std::max(mx, std::abs(v));
+  CHECK(mx <= 0.1);
+  CHECK(mx > 0.09);
+  Embedding emb(10, 4, 0);
+  for (int j = 0; j < 4; ++j) CHECK(emb.weight.to_vector()[j] == 0.0);
+}
+
+TEST_CASE("GRU and LSTM match PyTorch (2 layers bidirectional)", "[nn][rnn]") {
+  for (auto kind : {RecurrentLayer::Kind::GRU, RecurrentLayer::Kind::LSTM}) {
+    RecurrentLayer rnn(kind, 3, 4, 2, true);
+    fill_like_reference(rnn);
+    const Tensor x = seq({2, 3, 3}, 0.7, 1.0);
+    const RNNOutput full = rnn.forward(x);
+    const RNNOutput packed = rnn.forward(x, {3, 2});
+    if (kind == RecurrentLayer::Kind::GRU) {
+      require_close(full.output, kGRUOutput, kTol);
+      require_close(full.h_n, kGRUHn, kTol);
+      require_close(packed.output, kGRUPackedOutput, kTol);
+      require_close(packed.h_n, kGRUPackedHn, kTol);
+    } else {
+      require_close(full.output, kLSTMOutput, kTol);
+      require_close(full.h_n, kLSTMHn, kTol);
+      require_close(full.c_n, kLSTMCn, kTol);
+      require_close(packed.output, kLSTMPackedOutput, kTol);
+      require_close(packed.h_n, kLSTMPackedHn, kTol);
+    }
+  }
+}
+
+TEST_CASE("RNN padding: real positions and final states equal the unpadded run", "[nn][rnn]") {
+  manual_seed(5);
+  GRU rnn(3, 5, 1, true);
+  rnn.to(DType::Float64);
+  const Tensor x = seq({1, 4, 3}, 0.3);
+  // The same sequence padded with junk to length 7.
+  const Tensor padded = concat({x, seq({1, 3, 3}, 1.9, 7.0)}, 1);
+  const RNNOutput a = rnn.forward(x), b = rnn.forward(padded, {4});
+  require_close(narrow(b.output, 1, 0, 4), a.output.to_vector(), 1e-12);
+  require_close(b.h_n, a.h_n.to_vector(), 1e-12);
+  require_close(narrow(b.output, 1, 4, 3), std::vector<double>(3 * 10, 0.0));
+}
+
+TEST_CASE("fused GRU and LSTM steps equal their composed forms and pass gradcheck", "[nn][rnn][gradcheck]") {
+  const Tensor gi = leaf(seq({2, 9}, 0.3)), h = leaf(seq({2, 3}, 0.5)), w = leaf(seq({9, 3}, 0.9, 0.5)),
+               b = leaf(seq({9}, 1.1, 0.5));
+  require_close(gru_step(gi, h, w, b), gru_step_composed(gi, h, w, b).to_vector(), 1e-12);
+  require_gradcheck([](const Inputs& v) { return gru_step(v[0], v[1], v[2], v[3]); }, {gi, h, w, b});
+  const Tensor gi4 = leaf(seq({2, 12}, 0.3)), c = leaf(seq({2, 3}, 0.8)), w4 = leaf(seq({12, 3}, 0.9, 0.5)),
+               b4 = leaf(seq({12}, 1.1, 0.5));
+  require_gradcheck([](const Inputs& v) {
+    LSTMState s = lstm_step(v[0], {v[1], v[2]}, v[3], v[4]);
+    return concat({s.h, s.c * 0.5}, 1);
+  }, {gi4, h, c, w4, b4});
+  // Composed LSTM reference: i, f, g, o gates.
+  const Tensor gates = gi4 + linear(h, w4, b4);
+  auto parts = split(gates, {3, 3, 3, 3}, 1);
+  const Tensor c2 = sigmoid(parts[1]) * c + sigmoid(parts[0]) * tanh(parts[2]);
+  const LSTMState s = lstm_step(gi4, {h, c}, w4, b4);
+  require_close(s.c, c2.to_vector(), 1e-12);
+  require_close(s.h, (sigmoid(parts[3]) * tanh(c2)).to_vector(), 1e-12);
+}
+
+TEST_CASE("gradcheck: GRU and LSTM layers with padding", "[nn][rnn][gradcheck]") {
+  manual_seed(2);
+  GRU gru(2, 3, 2, true);
+  gradcheck_module(gru, [&](const Tensor& x) { return gru.forward(x, {3, 2}).output; }, leaf(seq({2, 3, 2})));
+  LSTM lstm(2, 3, 1, true);
+  gradcheck_module(lstm, [&](const Tensor& x) {
+    RNNOutput o = lstm.forward(x, {2, 3});
+    return concat({flatten(o.output), flatten(o.c_n)}, 0);
+  }, leaf(seq({2, 3, 2})));
+  GRUCell cell(2, 3);
+  const Tensor h0 = leaf(seq({2, 3}, 0.2));
+  cell.to(DType::Float64);
+  require_gradcheck([&](const Inputs& v) { return cell.forward(v[0], v[1]); },
+                    {leaf(seq({2, 2})), h0, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh});
+}
+
+TEST_CASE("Bahdanau attention matches the formula computed by PyTorch", "[nn][attention]") {
+  BahdanauAttention attn(4, 6, 5);
+  fill_like_reference(attn);
+  const Tensor s = seq({2, 4}, 0.7, 1.0), h = seq({2, 3, 6}, 0.4, 1.0, 0.1);
+  const Tensor mask = tensor({0, 0, 0, 0, 0, 1}, {2, 3}, DType::Float64);
+  const AttentionOutput a = attn.forward(s, attn.project_keys(h), h, mask);
+  require_close(a.weights, kBahdanauWeights, kTol);
+  require_close(a.context, kBahdanauContext, kTol);
+  CHECK(a.weights.to_vector()[5] == 0.0);  // the padded key gets exactly zero weight
+}
+
+TEST_CASE("gradcheck: Bahdanau and Luong attention with masks", "[nn][attention][gradcheck]") {
+  manual_seed(4);
+  const Tensor mask = tensor({0, 0, 1, 0, 0, 0}, {2, 3}, DType::Float64);
+  BahdanauAttention bahdanau(4, 6, 5);
+  bahdanau.to(DType::Float64);
+  const Tensor keys = leaf(seq({2, 3, 6}, 0.4));
+  gradcheck_module(bahdanau, [&](const Tensor& q) {
+    AttentionOutput a = bahdanau.forward(q, bahdanau.project_keys(keys), keys, mask);
+    return concat({a.context, a.weights}, 1);
+  }, leaf(seq({2, 4})));
+  for (auto score : {LuongAttention::Score::Dot, LuongAttention::Score::General, LuongAttention::Score::Concat}) {
+    LuongAttention luong(score, 6, 6, 5);
+    gradcheck_module(luong, [&](const Tensor& q) {
+      AttentionOutput a = luong.forward(q, keys, mask);
+      return concat({a.context, a.weights}, 1);
+    }, leaf(seq({2, 6}, 0.3)));
+  }
+}
+
+TEST_CASE("MultiHeadAttention matches PyTorch with a key padding mask", "[nn][attention]") {
+  MultiHeadAttention mha(8, 2);
+  fill_like_reference(mha);
+  const Tensor q = seq({2, 3, 8}, 0.7, 1.0), kv = seq({2, 4, 8}, 0.45, 1.0, 0.3);
+  const Tensor pad = tensor({0, 0, 0, 0, 0, 0, 1, 1}, {2, 4}, DType::Float64);
+  const AttentionOutput a = mha.forward(q, kv, kv, Tensor(), pad);
+  require_close(a.context, kMHAOutput, kTol);
+  require_close(a.weights, kMHAWeights, kTol);
+}
+
+TEST_CASE("attention masks: zero weight on padding and causal independence of the future", "[nn][attention]") {
+  manual_seed(6);
+  MultiHeadAttention mha(8, 4);
+  mha.to(DType::Float64);
+  Tensor x = seq({2, 5, 8}, 0.3);
+  const Tensor pad = tensor({0, 0, 0, 0, 0, 0, 0, 0, 1, 1}, {2, 5}, DType::Float64);
+  const AttentionOutput a = mha.forward(x, x, x, causal_mask(5, DType::Float64), pad);
+  const auto w = a.weights.to_vector();  // (2, 4, 5, 5)
+  for (int b = 0; b < 2; ++b)
+    for (int h = 0; h < 4; ++h)
+      for (int t = 0; t < 5; ++t) {
+        double total = 0;
+        for (int k = 0; k < 5; ++k) {
+          const double v = w[((b * 4 + h) * 5 + t) * 5 + k];
+          if (k > t || (b == 1 && k >= 3)) CHECK(v == 0.0);
+          total += v;
+        }
+        CHECK(total == Approx(1.0).epsilon(1e-12));
+      }
+  // Changing positions after t leaves outputs at <= t unchanged under the causal mask.
+  Tensor y = x.clone();
+  for (int j = 3 * 8; j < 5 * 8; ++j) y.data<double>()[j] += 10.0;
+  const Tensor out_x = mha.forward(x, x, x, causal_mask(5, DType::Float64)).context;
+  const Tensor out_y = mha.forward(y, y, y, causal_mask(5, DType::Float64)).context;
+  require_close(narrow(out_y, 1, 0, 3), narrow(out_x, 1, 0, 3).to_vector(), 1e-12);
+}
+
+TEST_CASE("gradcheck: scaled dot-product and multi-head attention with masks", "[nn][attention][gradcheck]") {
+  const Tensor q = leaf(seq({2, 3, 4})), k = leaf(seq({2, 3, 4}, 0.3)), v = leaf(seq({2, 3, 4}, 0.9));
+  const Tensor pad = tensor({0, 0, 1, 0, 0, 0}, {2, 3}, DType::Float64);
+  require_gradcheck([&](const Inputs& x) {
+    AttentionOutput a = scaled_dot_product_attention(x[0], x[1], x[2], causal_mask(3, DType::Float64), pad);
+    return concat({flatten(a.context), flatten(a.weights)}, 0);
+  }, {q, k, v});
+  manual_seed(8);
+  MultiHeadAttention mha(4, 2);
+  const Tensor mem = leaf(seq({2, 3, 4}, 0.6));
+  gradcheck_module(mha, [&](const Tensor& x) { return mha.forward(x, mem, mem, Tensor(), pad).context; },
+                   leaf(seq({2, 2, 4}, 0.35)));
+}
+
+TEST_CASE("transformer encoder and decoder layers match PyTorch (post-LN and pre-LN)", "[nn][transformer]") {
+  for (bool pre : {false, true}) {
+    TransformerConfig c;
+    c.d_model = 8, c.num_heads = 2, c.ff_dim = 16, c.dropout = 0.0, c.norm_first = pre;
+    TransformerEncoderLayer enc(c);
+    TransformerDecoderLayer dec(c);
+    fill_like_reference(enc);
+    fill_like_reference(dec);
+    const Tensor x = seq({2, 4, 8}, 0.3, 1.0), tgt = seq({2, 3, 8}, 0.5, 1.0, 0.2);
+    const Tensor pad = tensor({0, 0, 0, 0, 0, 0, 1, 1}, {2, 4}, DType::Float64);
+    const Tensor enc_out = enc.forward(x, pad);
+    const Tensor dec_out = dec.forward(tgt, x, causal_mask(3, DType::Float64), pad).output;
+    // PyTorch leaves padded positions' encoder outputs as computed; compare everything.
+    require_close(enc_out, pre ? kEncPre : kEncPost, 1e-9);
+    require_close(dec_out, pre ? kDecPre : kDecPost, 1e-9);
+  }
+}
+
+TEST_CASE("gradcheck: transformer layers and positional encoding", "[nn][transformer][gradcheck]") {
+  manual_seed(9);
+  TransformerConfig c;
+  c.d_model = 4, c.num_heads = 2, c.ff_dim = 6, c.dropout = 0.0;
+  for (bool pre : {false, true}) {
+    c.norm_first = pre;
+    TransformerEncoder enc(c, 1);
+    const Tensor pad = tensor({0, 0, 0, 0, 1, 1}, {2, 3}, DType::Float64);
+    gradcheck_module(enc, [&](const Tensor& x) { return enc.forward(x, pad); }, leaf(seq({2, 3, 4}, 0.4)));
+    TransformerDecoder dec(c, 1);
+    const Tensor mem = seq({2, 3, 4}, 0.8);
+    gradcheck_module(dec, [&](const Tensor& x) { return dec.forward(x, mem, causal_mask(2, DType::Float64), pad).output; },
+                     leaf(seq({2, 2, 4}, 0.4)));
+  }
+  PositionalEncoding pe(6, 10);
+  CHECK(pe.pe.to_vector()[6 + 0] == Approx(std::sin(1.0)));
+  CHECK(pe.pe.to_vector()[6 + 3] == Approx(std::cos(1.0 / std::pow(10000.0, 2.0 / 6))));
+  pe.to(DType::Float64);
+  require_gradcheck([&](const Inputs& v) { return pe.forward(v[0]); }, {leaf(seq({1, 4, 6}))});
+}
+
+TEST_CASE("gradcheck: Linear LayerNorm Embedding and Sequential", "[nn][gradcheck]") {
+  manual_seed(10);
+  Sequential mlp({std::make_shared<Linear>(3, 4), std::make_shared<Tanh>(), std::make_shared<LayerNorm>(4),
+                  std::make_shared<GELU>(), std::make_shared<Linear>(4, 2)});
+  gradcheck_module(mlp, [&](const Tensor& x) { return mlp.forward(x); }, leaf(seq({5, 3})));
+  Embedding emb(5, 3, 0);
+  emb.to(DType::Float64);
+  require_gradcheck([&](const Inputs&) { return emb.forward({1, 4, 4, 2}, {2, 2}); }, {emb.weight});
+}
