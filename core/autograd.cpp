@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <unordered_set>
 
+#include "core/custom_op.hpp"
+#include "core/detail/broadcast.hpp"
 #include "core/detail/kernels.hpp"
 #include "core/detail/tensor_impl.hpp"
 
@@ -37,6 +39,14 @@ Node::~Node() {
       fn->backward = nullptr;  // closures may hold tensors too; drop them while shallow
     }
   }
+}
+
+Tensor reduce_to_shape(const Tensor& grad, const Shape& shape) {
+  if (grad.shape() == shape) return grad;
+  if (broadcast_shapes("reduce_to_shape", grad.shape(), shape) != grad.shape())
+    throw ShapeError("reduce_to_shape: gradient " + shape_str(grad.shape()) +
+                     " cannot be summed down to " + shape_str(shape));
+  return sum_to(grad, shape);
 }
 
 bool grad_mode_enabled() { return g_grad_enabled; }

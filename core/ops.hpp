@@ -2,6 +2,7 @@
 // Every op of the core library.
 #include "core/autograd.hpp"
 #include "core/creation.hpp"
+#include "core/custom_op.hpp"
 #include "core/dropout.hpp"
 #include "core/elementwise.hpp"
 #include "core/gradcheck.hpp"
