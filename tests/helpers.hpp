@@ -19,13 +19,16 @@ inline xg::Tensor leaf(xg::Tensor t) {
   return t;
 }
 
-inline void require_close(const xg::Tensor& t, const std::vector<double>& expected, double tol = 1e-9) {
-  const auto v = t.to_vector();
+inline void require_close(const std::vector<double>& v, const std::vector<double>& expected, double tol = 1e-9) {
   REQUIRE(v.size() == expected.size());
   for (std::size_t i = 0; i < v.size(); ++i) {
     INFO("element " << i << ": got " << v[i] << ", expected " << expected[i]);
     CHECK(std::abs(v[i] - expected[i]) <= tol * (1.0 + std::abs(expected[i])));
   }
+}
+
+inline void require_close(const xg::Tensor& t, const std::vector<double>& expected, double tol = 1e-9) {
+  require_close(t.to_vector(), expected, tol);
 }
 
 inline void require_gradcheck(const std::function<xg::Tensor(const std::vector<xg::Tensor>&)>& fn,

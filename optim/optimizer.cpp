@@ -1,0 +1,114 @@
+#include "optim/optimizer.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <map>
+
+namespace xg::optim {
+
+std::vector<ParamGroup> single_group(const std::vector<Tensor>& params, double lr, double weight_decay) {
+  return {ParamGroup{params, lr, weight_decay}};
+}
+
+Optimizer::Optimizer(std::vector<ParamGroup> groups, std::string name)
+    : groups_(std::move(groups)), name_(std::move(name)) {
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    if (!(groups_[g].lr >= 0)) throw Error(fmt::format("{}: learning rate {} of group {} is negative", name_, groups_[g].lr, g));
+    for (std::size_t p = 0; p < groups_[g].params.size(); ++p)
+      if (!groups_[g].params[p].defined() || !groups_[g].params[p].requires_grad())
+        throw Error(fmt::format("{}: parameter {} of group {} is undefined or does not require grad", name_, p, g));
+  }
+  slots_.resize(groups_.size());
+  for (std::size_t g = 0; g < groups_.size(); ++g) slots_[g].resize(groups_[g].params.size());
+}
+
+void Optimizer::zero_grad() {
+  for (auto& g : groups_)
+    for (auto& p : g.params) p.zero_grad();
+}
+
+void Optimizer::set_lr(double lr) {
+  for (auto& g : groups_) g.lr = lr;
+}
+
+Tensor& Optimizer::slot(std::size_t g, std::size_t p, std::size_t s) {
+  auto& v = slots_[g][p];
+  if (v.empty()) {
+    const Tensor& param = groups_[g].params[p];
+    for (std::size_t i = 0; i < slot_names().size(); ++i) v.push_back(Tensor::empty(param.shape(), param.dtype()));
+  }
+  return v[s];
+}
+
+NamedTensors Optimizer::state(const std::string& prefix) const {
+  NamedTensors out;
+  out.emplace_back(prefix + "step", Tensor::from_vector({static_cast<double>(step_count_)}, {}, DType::Float64));
+  const auto names = slot_names();
+  for (std::size_t g = 0; g < slots_.size(); ++g)
+    for (std::size_t p = 0; p < slots_[g].size(); ++p)
+      for (std::size_t s = 0; s < slots_[g][p].size(); ++s)
+        out.emplace_back(fmt::format("{}{}.{}.{}", prefix, g, p, names[s]), slots_[g][p][s]);
+  return out;
+}
+
+void Optimizer::load_state(const NamedTensors& tensors, const std::string& prefix) {
+  std::map<std::string, Tensor> by_name(tensors.begin(), tensors.end());
+  auto it = by_name.find(prefix + "step");
+  if (it == by_name.end()) throw FormatError(fmt::format("{}: optimiser state has no '{}step'", name_, prefix));
+  const int64_t step = static_cast<int64_t>(it->second.item());
+  const auto names = slot_names();
+  std::vector<std::vector<std::vector<Tensor>>> loaded(groups_.size());
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    loaded[g].resize(groups_[g].params.size());
+    for (std::size_t p = 0; p < groups_[g].params.size(); ++p) {
+      const Tensor& param = groups_[g].params[p];
+      std::size_t found = 0;
+      for (std::size_t s = 0; s < names.size(); ++s) {
+        const std::string key = fmt::format("{}{}.{}.{}", prefix, g, p, names[s]);
+        auto t = by_name.find(key);
+        if (t == by_name.end()) continue;
+        if (t->second.shape() != param.shape())
+          throw FormatError(fmt::format("{}: '{}' has shape {} but the parameter has {}", name_, key,
+                                        shape_str(t->second.shape()), shape_str(param.shape())));
+        Tensor copy = Tensor::empty(param.shape(), param.dtype());
+        copy.copy_(t->second);
+        loaded[g][p].push_back(copy);
+        ++found;
+      }
+      if (found != 0 && found != names.size())
+        throw FormatError(fmt::format("{}: parameter {}.{} has {} of its {} state slots", name_, g, p, found, names.size()));
+      if (found == 0 && step > 0 && !names.empty())
+        throw FormatError(fmt::format("{}: no state for parameter {}.{} after {} steps", name_, g, p, step));
+    }
+  }
+  slots_ = std::move(loaded);
+  step_count_ = step;
+}
+
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
+  double total = 0;
+  for (const auto& p : params) {
+    const Tensor g = p.grad();
+    if (!g.defined()) continue;
+    dispatch(g.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* pg = g.data<T>();
+      for (int64_t i = 0; i < g.numel(); ++i) total += static_cast<double>(pg[i]) * static_cast<double>(pg[i]);
+    });
+  }
+  const double norm = std::sqrt(total);
+  const double scale = max_norm / (norm + 1e-6);  // the 1e-6 as in PyTorch
+  if (scale < 1.0)
+    for (const auto& p : params) {
+      Tensor g = p.grad();
+      if (!g.defined()) continue;
+      dispatch(g.dtype(), [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        T* pg = g.data<T>();
+        for (int64_t i = 0; i < g.numel(); ++i) pg[i] = static_cast<T>(pg[i] * scale);
+      });
+    }
+  return norm;
+}
+
+}  // namespace xg::optim

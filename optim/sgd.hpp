@@ -1,0 +1,21 @@
+#pragma once
+#include "optim/optimizer.hpp"
+
+namespace xg::optim {
+
+// SGD as torch.optim.SGD: g = grad + wd·p; buf = μ·buf + g (buf = g at the first step);
+// Nesterov uses g + μ·buf, otherwise buf; p -= lr·that.
+class SGD : public Optimizer {
+ public:
+  SGD(std::vector<ParamGroup> groups, double momentum = 0.0, bool nesterov = false);
+  void step() override;
+
+ protected:
+  std::vector<std::string> slot_names() const override;
+
+ private:
+  double momentum_;
+  bool nesterov_;
+};
+
+}  // namespace xg::optim
