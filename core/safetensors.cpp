@@ -1,21 +1,19 @@
 #include "core/safetensors.hpp"
 
+#include "core/atomic_file.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
-#include <unistd.h>
 
 namespace xg {
 
 namespace {
 using nlohmann::json;
-
-void (*g_write_hook)(const std::string&, std::size_t) = nullptr;
 
 FormatError bad(const std::string& path, const std::string& why) {
   return FormatError(fmt::format("{}: not a valid safetensors file: {}", path, why));
@@ -23,23 +21,7 @@ FormatError bad(const std::string& path, const std::string& why) {
 
 const char* st_dtype(DType d) { return d == DType::Float32 ? "F32" : "F64"; }
 
-void write_all(int fd, const char* data, std::size_t n, const std::string& tmp, std::size_t& written) {
-  // Written in chunks so the crash-test hook can fire in the middle of the data.
-  constexpr std::size_t kChunk = 1 << 16;
-  while (n > 0) {
-    const std::size_t part = std::min(n, kChunk);
-    const ssize_t r = ::write(fd, data, part);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw Error(fmt::format("{}: write failed: {}", tmp, std::strerror(errno)));
-    }
-    data += r, n -= static_cast<std::size_t>(r), written += static_cast<std::size_t>(r);
-    if (g_write_hook) g_write_hook(tmp, written);
-  }
-}
 }  // namespace
-
-void set_safetensors_write_hook(void (*hook)(const std::string&, std::size_t)) { g_write_hook = hook; }
 
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata) {
@@ -58,39 +40,17 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
   unsigned char len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((static_cast<uint64_t>(head.size()) >> (8 * i)) & 0xff);
 
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(fmt::format("save_safetensors: cannot create {}: {}", tmp, std::strerror(errno)));
-  try {
-    std::size_t written = 0;
-    write_all(fd, reinterpret_cast<const char*>(len), 8, tmp, written);
-    write_all(fd, head.data(), head.size(), tmp, written);
-    for (const auto& [name, t] : tensors) {  // x86-64 and aarch64 are little-endian: raw bytes are the format
-      const char* p = dispatch(t.dtype(), [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        return reinterpret_cast<const char*>(t.data<T>());
-      });
-      write_all(fd, p, static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype()), tmp, written);
-    }
-    if (::fsync(fd) != 0) throw Error(fmt::format("{}: fsync failed: {}", tmp, std::strerror(errno)));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
+  AtomicFile file(path);
+  file.write(len, 8);
+  file.write(head);
+  for (const auto& [name, t] : tensors) {  // x86-64 and aarch64 are little-endian: raw bytes are the format
+    const void* p = dispatch(t.dtype(), [&](auto tag) -> const void* {
+      using T = typename decltype(tag)::type;
+      return t.data<T>();
+    });
+    file.write(p, static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype()));
   }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    throw Error(fmt::format("save_safetensors: cannot rename {} to {}: {}", tmp, path, std::strerror(e)));
-  }
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {  // makes the rename itself durable
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  file.commit();
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {

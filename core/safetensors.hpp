@@ -27,8 +27,4 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
 // FormatError naming the file and the tensor.
 SafetensorsFile load_safetensors(const std::string& path);
 
-// Test hook for crash tests: when set, called after this many bytes of the temporary file are
-// written (the test then kills the process). Not for normal use.
-void set_safetensors_write_hook(void (*hook)(const std::string& tmp_path, std::size_t bytes_written));
-
 }  // namespace xg

@@ -3,3 +3,4 @@
 #include "core/ops.hpp"
 #include "nn/nn.hpp"
 #include "optim/optim.hpp"
+#include "data/data.hpp"

@@ -1,0 +1,48 @@
+#pragma once
+// Examples as id sequences, padded batches, and length-bucketed batching by token budget.
+#include <cstdint>
+#include <vector>
+
+#include "core/random.hpp"
+#include "core/tensor.hpp"
+#include "data/corpus.hpp"
+#include "data/tokenizer.hpp"
+#include "data/vocab.hpp"
+
+namespace xg::data {
+
+struct Example {
+  std::vector<int64_t> src, tgt;  // ids without <bos>/<eos>
+};
+
+std::vector<Example> encode_pairs(const std::vector<SentencePair>& pairs, const Vocabulary& src_vocab,
+                                  const Vocabulary& tgt_vocab, const Tokenizer& tokenizer);
+
+struct Batch {
+  int64_t size = 0, src_len = 0, tgt_len = 0;  // B, S, T
+  std::vector<int64_t> src;       // (B, S) source ids, <pad>-padded
+  std::vector<int64_t> tgt_in;    // (B, T) <bos> + target, the decoder input
+  std::vector<int64_t> tgt_out;   // (B, T) target + <eos>, the labels
+  std::vector<int64_t> src_lengths, tgt_lengths;  // (B); tgt_lengths count the <eos>
+  std::vector<std::size_t> indices;               // which examples, in batch order
+  int64_t target_tokens() const;                  // non-pad labels
+  Tensor src_padding_mask(DType dtype = DType::Float32) const;  // (B, S): 1 at padding
+  Tensor tgt_padding_mask(DType dtype = DType::Float32) const;  // (B, T): 1 at padding
+};
+
+Batch collate(const std::vector<Example>& examples, const std::vector<std::size_t>& indices);
+
+struct BatchingOptions {
+  int64_t max_tokens = 2048;  // B * max(S, T+1) of a batch stays within this
+  int64_t max_batch = 128;    // and B within this
+  bool shuffle = true;
+};
+
+// Groups examples of similar length: shuffles (seeded by seed and epoch), sorts by length
+// within windows of 100 batches' worth of examples, cuts batches within the token budget, and
+// shuffles the batch order. Every example appears in exactly one batch.
+std::vector<std::vector<std::size_t>> make_batches(const std::vector<Example>& examples,
+                                                   const BatchingOptions& options, uint64_t seed,
+                                                   int64_t epoch);
+
+}  // namespace xg::data

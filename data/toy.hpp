@@ -1,0 +1,48 @@
+#pragma once
+// The toy translation task: an English-like source and a French-like target, generated from a
+// seed with no files. Grammar:
+//   sentence = clause (CONJ clause)* "."        clause = NP VERB NP [PREP NP]
+//   NP = DET ADJ{0..2} NOUN
+// The target translates word by word, but the determiner agrees with the noun's gender (which
+// comes after the adjectives in the source, so the decoder must look ahead) and adjectives follow
+// their noun and agree with it: "the small old cat" -> "le chat petit vieux".
+#include <cstdint>
+#include <vector>
+
+#include "core/random.hpp"
+#include "data/corpus.hpp"
+
+namespace xg::data {
+
+struct ToyConfig {
+  uint64_t seed = 1;
+  int64_t train_size = 60000;
+  int64_t valid_size = 500;
+  int64_t test_per_bucket = 200;  // test sentences per length bucket 1-10, 11-20, ..., 41-50
+  int64_t min_len = 3;            // source tokens, including the final period
+  int64_t max_len = 50;
+};
+
+struct ToyPair {
+  SentencePair pair;
+  // Gold word alignment: alignment[t] is the source position that target token t translates.
+  std::vector<int64_t> alignment;
+};
+
+struct ToyCorpus {
+  std::vector<ToyPair> train, valid, test;
+};
+
+// The shortest sentence the grammar allows: DET NOUN VERB DET NOUN "." (6 tokens). Requested
+// lengths below it are raised to it.
+constexpr int64_t kToyMinLength = 6;
+
+// One pair whose source has exactly `length` tokens (kToyMinLength <= length).
+ToyPair generate_toy_pair(Generator& gen, int64_t length);
+
+// Lengths are drawn uniformly from [max(min_len, 6), max_len]. Splits are disjoint by source
+// sentence; the test split has test_per_bucket sentences in each 10-token bucket that
+// intersects the length range.
+ToyCorpus generate_toy_corpus(const ToyConfig& config);
+
+}  // namespace xg::data

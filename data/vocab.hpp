@@ -1,0 +1,38 @@
+#pragma once
+// Vocabulary with fixed special tokens: <pad> = 0, <unk> = 1, <bos> = 2, <eos> = 3.
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace xg::data {
+
+class Vocabulary {
+ public:
+  static constexpr int64_t kPad = 0, kUnk = 1, kBos = 2, kEos = 3;
+
+  Vocabulary();  // just the four specials
+  // Words seen at least min_freq times, most frequent first (ties alphabetical, so the result is
+  // deterministic), at most max_size entries including the specials (0: no limit).
+  static Vocabulary build(const std::vector<std::vector<std::string>>& sentences, int64_t min_freq = 1,
+                          int64_t max_size = 0);
+
+  int64_t size() const { return static_cast<int64_t>(words_.size()); }
+  int64_t id(const std::string& word) const;  // kUnk for unknown words
+  const std::string& word(int64_t id) const;  // IndexError outside [0, size)
+  std::vector<int64_t> encode(const std::vector<std::string>& tokens) const;
+  // Stops at <eos>; skips <pad> and <bos>.
+  std::vector<std::string> decode(const std::vector<int64_t>& ids) const;
+
+  // One word per line, line number = id (the specials first). load() checks that the file
+  // starts with the four specials and has no duplicate or empty lines, naming the line.
+  void save(const std::string& path) const;
+  static Vocabulary load(const std::string& path);
+
+ private:
+  void add(const std::string& word);
+  std::vector<std::string> words_;
+  std::unordered_map<std::string, int64_t> ids_;
+};
+
+}  // namespace xg::data

@@ -1,0 +1,224 @@
+// Vocabulary, tokenizer, TSV reader errors, the toy generator's rules, batches and the loader.
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "helpers.hpp"
+
+using namespace xg;
+using namespace xg::data;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+std::string scratch_file(const std::string& name, const std::string& content) {
+  fs::path dir = fs::path(XGRAD_BINARY_DIR) / "test_scratch";
+  fs::create_directories(dir);
+  const auto path = (dir / name).string();
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
+  return path;
+}
+std::vector<std::string> words(const std::string& s) { return WhitespaceTokenizer().tokenize(s); }
+}  // namespace
+
+TEST_CASE("whitespace tokenizer", "[data]") {
+  CHECK(words("  a\tb  c \r") == std::vector<std::string>{"a", "b", "c"});
+  CHECK(WhitespaceTokenizer().detokenize({"x", "y"}) == "x y");
+  CHECK(words("   ").empty());
+}
+
+TEST_CASE("vocabulary: specials, frequency order, unknowns, save and load", "[data][vocab]") {
+  const Vocabulary v = Vocabulary::build({words("b a b c"), words("b a d")}, 2);
+  CHECK(v.size() == 6);
+  CHECK(v.word(0) == "<pad>");
+  CHECK(v.word(3) == "<eos>");
+  CHECK(v.word(4) == "b");  // 3 occurrences
+  CHECK(v.word(5) == "a");
+  CHECK(v.id("c") == Vocabulary::kUnk);  // below min_freq
+  CHECK(v.decode({4, 5, Vocabulary::kEos, 4}) == std::vector<std::string>{"b", "a"});
+  CHECK(Vocabulary::build({words("b a b c")}, 1, 5).size() == 5);
+  const auto path = scratch_file("vocab.txt", "");
+  v.save(path);
+  const Vocabulary w = Vocabulary::load(path);
+  CHECK(w.size() == v.size());
+  CHECK(w.id("a") == v.id("a"));
+  CHECK_THROWS_WITH(Vocabulary::load(scratch_file("v2.txt", "<pad>\n<unk>\n<bos>\n<eos>\nx\nx\n")),
+                    Contains("v2.txt:6") && Contains("duplicate"));
+  CHECK_THROWS_WITH(Vocabulary::load(scratch_file("v3.txt", "<pad>\n<eos>\n")), Contains("v3.txt:2"));
+  CHECK_THROWS_WITH(Vocabulary::load(scratch_file("v4.txt", "<pad>\n<unk>\n<bos>\n<eos>\n\xff\n")),
+                    Contains("v4.txt:5") && Contains("UTF-8"));
+  CHECK_THROWS_AS(v.word(99), IndexError);
+}
+
+TEST_CASE("TSV reader: malformed lines name file and line, or are skipped and counted", "[data][corpus]") {
+  const auto good = scratch_file("good.tsv", "a b\tx y\r\nc\tz\n");
+  const ParallelCorpus c = read_parallel_tsv(good);
+  REQUIRE(c.pairs.size() == 2);
+  CHECK(c.pairs[0].target == "x y");
+  CHECK(c.pairs[1].source == "c");
+  const std::map<std::string, std::string> bad = {
+      {"no tab between source and target", "a\tb\nno tab here\n"},
+      {"more than one tab", "a\tb\nx\ty\tz\n"},
+      {"empty source side", "a\tb\n  \ty\n"},
+      {"empty target side", "a\tb\nx\t\n"},
+      {"invalid UTF-8", "a\tb\nx\xc3\x28\ty\n"}};
+  for (const auto& [what, content] : bad) {
+    const auto path = scratch_file("bad.tsv", content);
+    CHECK_THROWS_WITH(read_parallel_tsv(path), Contains("bad.tsv:2: " + what));
+    CorpusReadOptions skip;
+    skip.skip_bad_lines = true;
+    const ParallelCorpus s = read_parallel_tsv(path, skip);
+    CHECK(s.skipped_bad == 1);
+    CHECK(s.pairs.size() == 1);
+    CHECK_THAT(s.first_error, Contains(":2:"));
+  }
+  CorpusReadOptions limit;
+  limit.max_tokens = 2;
+  const ParallelCorpus f = read_parallel_tsv(scratch_file("long.tsv", "a b c\tx\na\tx\n"), limit);
+  CHECK(f.filtered_long == 1);
+  CHECK(f.pairs.size() == 1);
+  CHECK_THROWS_WITH(read_parallel_tsv(scratch_file("empty.tsv", "")), Contains("empty"));
+  CHECK_THROWS_WITH(read_parallel_tsv(XGRAD_BINARY_DIR), Contains("directory"));
+  CHECK_THROWS_WITH(read_parallel_tsv("/nonexistent/file.tsv"), Contains("/nonexistent/file.tsv") && Contains("cannot open"));
+  const std::string big_line = std::string(1 << 20, 'a') + "\tb\n";
+  CHECK(read_parallel_tsv(scratch_file("big.tsv", big_line)).pairs.size() == 1);
+  limit.max_tokens = 10;
+  std::string many;
+  for (int i = 0; i < 20; ++i) many += "a ";
+  CHECK_THROWS_WITH(read_parallel_tsv(scratch_file("big2.tsv", many + "\tb\n"), limit), Contains("1 too long"));
+}
+
+TEST_CASE("toy generator: determinism, exact lengths, agreement and alignment", "[data][toy]") {
+  Generator g1(7), g2(7);
+  for (int64_t len = kToyMinLength; len <= 50; ++len) {
+    const ToyPair a = generate_toy_pair(g1, len), b = generate_toy_pair(g2, len);
+    CHECK(a.pair.source == b.pair.source);
+    const auto src = words(a.pair.source), tgt = words(a.pair.target);
+    CHECK(static_cast<int64_t>(src.size()) == len);
+    CHECK(tgt.size() == src.size());  // word for word, reordered
+    REQUIRE(a.alignment.size() == tgt.size());
+    CHECK(src.back() == ".");
+    std::set<int64_t> aligned(a.alignment.begin(), a.alignment.end());
+    CHECK(aligned.size() == src.size());  // a permutation
+  }
+  // Agreement: the determiner after the gender of its noun; adjectives agree and follow.
+  const std::set<std::string> feminine_nouns = {"maison", "voiture", "table", "fleur", "riviere", "fille",
+                                                "pomme", "ville", "porte", "lune", "montagne"};
+  Generator g(3);
+  for (int i = 0; i < 200; ++i) {
+    const auto tgt = words(generate_toy_pair(g, 6 + i % 45).pair.target);
+    for (std::size_t t = 0; t + 1 < tgt.size(); ++t) {
+      const std::string& w = tgt[t];
+      if (w != "le" && w != "la" && w != "un" && w != "une") continue;
+      const bool fem = feminine_nouns.count(tgt[t + 1]) > 0;
+      INFO(tgt[t] << " " << tgt[t + 1]);
+      CHECK(fem == (w == "la" || w == "une"));
+      if (t + 2 < tgt.size() && (tgt[t + 2] == "petite" || tgt[t + 2] == "petit")) CHECK((tgt[t + 2] == "petite") == fem);
+    }
+  }
+  CHECK_THROWS_AS(generate_toy_pair(g, 5), Error);
+}
+
+TEST_CASE("toy corpus: disjoint splits and a stratified test set", "[data][toy]") {
+  ToyConfig c;
+  c.train_size = 3000, c.valid_size = 100, c.test_per_bucket = 40;
+  const ToyCorpus a = generate_toy_corpus(c), b = generate_toy_corpus(c);
+  CHECK(a.train.size() == 3000);
+  CHECK(a.test.size() == 200);
+  CHECK(a.train[123].pair.target == b.train[123].pair.target);
+  std::set<std::string> test_src;
+  std::map<int, int> per_bucket;
+  for (const auto& p : a.test) {
+    test_src.insert(p.pair.source);
+    per_bucket[static_cast<int>((words(p.pair.source).size() - 1) / 10)]++;
+  }
+  for (int k = 0; k < 5; ++k) CHECK(per_bucket[k] == 40);
+  for (const auto& p : a.train) CHECK(test_src.count(p.pair.source) == 0);
+  for (const auto& p : a.valid) CHECK(test_src.count(p.pair.source) == 0);
+  int64_t lo = 100, hi = 0;
+  for (const auto& p : a.train) {
+    const auto n = static_cast<int64_t>(words(p.pair.source).size());
+    lo = std::min(lo, n), hi = std::max(hi, n);
+  }
+  CHECK(lo == kToyMinLength);
+  CHECK(hi == 50);
+}
+
+TEST_CASE("collate pads and shifts targets; masks mark padding", "[data][batch]") {
+  const std::vector<Example> ex = {{{5, 6, 7}, {8, 9}}, {{5}, {8, 9, 10}}};
+  const Batch b = collate(ex, {0, 1});
+  CHECK(b.size == 2);
+  CHECK(b.src_len == 3);
+  CHECK(b.tgt_len == 4);
+  CHECK(b.src == std::vector<int64_t>{5, 6, 7, 5, 0, 0});
+  CHECK(b.tgt_in == std::vector<int64_t>{2, 8, 9, 0, 2, 8, 9, 10});
+  CHECK(b.tgt_out == std::vector<int64_t>{8, 9, 3, 0, 8, 9, 10, 3});
+  CHECK(b.src_lengths == std::vector<int64_t>{3, 1});
+  CHECK(b.target_tokens() == 7);
+  xgtest::require_close(b.src_padding_mask(), {0, 0, 0, 0, 1, 1});
+  xgtest::require_close(b.tgt_padding_mask(), {0, 0, 0, 1, 0, 0, 0, 0});
+}
+
+TEST_CASE("make_batches: every example once, within budget, similar lengths together", "[data][batch]") {
+  Generator g(1);
+  std::vector<Example> ex;
+  for (int i = 0; i < 1000; ++i) {
+    const auto n = static_cast<std::size_t>(1 + g.below(50));
+    ex.push_back({std::vector<int64_t>(n, 5), std::vector<int64_t>(n, 6)});
+  }
+  BatchingOptions o;
+  o.max_tokens = 400;
+  const auto batches = make_batches(ex, o, 9, 0);
+  std::vector<int> seen(ex.size(), 0);
+  double spread = 0;
+  for (const auto& b : batches) {
+    std::size_t mx = 0, mn = 1000;
+    for (auto i : b) ++seen[i], mx = std::max(mx, ex[i].src.size() + 1), mn = std::min(mn, ex[i].src.size() + 1);
+    const bool within = static_cast<int64_t>(mx * b.size()) <= std::max<int64_t>(o.max_tokens, static_cast<int64_t>(mx));
+    CHECK(within);
+    spread += static_cast<double>(mx - mn);
+  }
+  for (int s : seen) CHECK(s == 1);
+  CHECK(spread / static_cast<double>(batches.size()) < 3.0);  // bucketed: unbucketed batches span ~45
+  CHECK(make_batches(ex, o, 9, 0) == batches);
+  CHECK(make_batches(ex, o, 9, 1) != batches);
+}
+
+TEST_CASE("DataLoader yields every example exactly once per epoch and resumes mid-epoch", "[data][loader]") {
+  std::vector<Example> ex;
+  for (int i = 0; i < 300; ++i) ex.push_back({std::vector<int64_t>(static_cast<std::size_t>(1 + i % 17), 5), {6, 7}});
+  BatchingOptions o;
+  o.max_tokens = 64;
+  const auto epoch0 = make_batches(ex, o, 4, 0);
+  DataLoader loader(ex, o, 4);
+  std::vector<int> seen(ex.size(), 0);
+  std::vector<std::vector<std::size_t>> got;
+  for (std::size_t i = 0; i < epoch0.size(); ++i) {
+    const Batch b = loader.next();
+    got.push_back(b.indices);
+    for (auto k : b.indices) ++seen[k];
+  }
+  for (int s : seen) CHECK(s == 1);
+  CHECK(got == epoch0);
+  CHECK(loader.epoch() == 1);
+  CHECK(loader.batch_in_epoch() == 0);
+  const Batch first_of_1 = loader.next();
+  CHECK(first_of_1.indices == make_batches(ex, o, 4, 1)[0]);
+  DataLoader resumed(ex, o, 4, 0, 5);
+  CHECK(resumed.next().indices == epoch0[5]);
+}
+
+TEST_CASE("DataLoader abandoned mid-epoch many times neither hangs nor leaks", "[data][loader]") {
+  std::vector<Example> ex;
+  for (int i = 0; i < 2000; ++i) ex.push_back({std::vector<int64_t>(static_cast<std::size_t>(1 + i % 40), 5), {6}});
+  BatchingOptions o;
+  o.max_tokens = 128;
+  for (int round = 0; round < 200; ++round) {
+    DataLoader loader(ex, o, static_cast<uint64_t>(round), 0, 0, 2);
+    for (int k = 0; k < round % 5; ++k) loader.next();
+  }
+  SUCCEED("200 loaders destroyed mid-epoch");
+}
