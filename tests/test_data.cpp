@@ -147,7 +147,7 @@ TEST_CASE("toy corpus: disjoint splits and a stratified test set", "[data][toy]"
   CHECK(hi == 50);
 }
 
-TEST_CASE("collate pads and shifts targets; masks mark padding", "[data][batch]") {
+TEST_CASE("collate pads and shifts targets and masks mark padding", "[data][batch]") {
   const std::vector<Example> ex = {{{5, 6, 7}, {8, 9}}, {{5}, {8, 9, 10}}};
   const Batch b = collate(ex, {0, 1});
   CHECK(b.size == 2);

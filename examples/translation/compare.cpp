@@ -1,0 +1,173 @@
+#include "compare.hpp"
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "data/corpus.hpp"
+#include "data/tokenizer.hpp"
+#include "evaluate.hpp"
+#include "plot.hpp"
+#include "trainer.hpp"
+
+namespace xg::translation {
+
+namespace fs = std::filesystem;
+
+namespace {
+struct ModelResult {
+  std::string model;
+  TrainResult train;
+  EvalResult eval;
+};
+
+// (seconds, smoothed train loss) rows of a log.csv.
+Series loss_curve(const std::string& name, const std::string& log_path) {
+  Series s{name, {}, {}};
+  std::ifstream in(log_path);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string step, seconds, loss;
+    std::getline(ss, step, ',');
+    std::getline(ss, seconds, ',');
+    std::getline(ss, loss, ',');
+    if (seconds.empty() || loss.empty()) continue;
+    s.x.push_back(std::stod(seconds));
+    s.y.push_back(std::stod(loss));
+  }
+  return s;
+}
+
+std::string bucket_name(const BucketScore& b) { return b.hi < 0 ? fmt::format("{}+", b.lo) : fmt::format("{}-{}", b.lo, b.hi); }
+}  // namespace
+
+void run_compare(const CompareOptions& o) {
+  fs::create_directories(o.out_dir);
+  TrainData data;
+  std::vector<data::SentencePair> test;
+  if (o.train_file.empty()) {
+    if (!o.valid_file.empty() || !o.test_file.empty()) throw Error("compare: give --train, --valid and --test together");
+    data::ToyConfig toy = o.toy;
+    toy.seed = o.train.seed;
+    const data::ToyCorpus c = data::generate_toy_corpus(toy);
+    for (const auto& p : c.train) data.train.push_back(p.pair);
+    for (const auto& p : c.valid) data.valid.push_back(p.pair);
+    for (const auto& p : c.test) test.push_back(p.pair);
+    fmt::print("toy corpus: {} train, {} valid, {} test pairs (sources {}-{} tokens)\n", data.train.size(), data.valid.size(),
+               test.size(), std::max<int64_t>(toy.min_len, data::kToyMinLength), toy.max_len);
+  } else {
+    if (o.valid_file.empty() || o.test_file.empty()) throw Error("compare: give --train, --valid and --test together");
+    data.train = data::read_parallel_tsv(o.train_file).pairs;
+    data.valid = data::read_parallel_tsv(o.valid_file).pairs;
+    test = data::read_parallel_tsv(o.test_file).pairs;
+  }
+  std::vector<ModelResult> results;
+  for (const auto& name : o.models) {
+    fmt::print("\n== {}: training for {:.0f} s ==\n", name, o.budget);
+    TrainOptions t;
+    t.model = ModelConfig::defaults(name);
+    t.train = o.train;
+    t.train.time_budget = o.budget;
+    t.train.steps = 0;
+    t.out_dir = o.out_dir + "/" + name;
+    ModelResult r;
+    r.model = name;
+    r.train = train_model(t, data);
+    LoadedModel m = load_trained(t.out_dir);
+    SearchOptions search;
+    search.beam = o.beam;
+    r.eval = evaluate(*m.model, m.src_vocab, m.tgt_vocab, test, search);
+    fmt::print("{}: test BLEU {:.2f}, exact match {:.1f}%\n", name, r.eval.bleu, r.eval.exact);
+    results.push_back(std::move(r));
+  }
+
+  // Table, CSV and JSON.
+  std::vector<std::size_t> shown;  // buckets with sentences
+  for (std::size_t k = 0; k < 6; ++k)
+    for (const auto& r : results)
+      if (r.eval.buckets[k].n > 0) {
+        shown.push_back(k);
+        break;
+      }
+  std::string header = fmt::format("{:<12} {:>10} {:>8} {:>7}", "model", "params", "train s", "steps");
+  std::string csv = "model,params,train_seconds,steps";
+  for (auto k : shown) {
+    header += fmt::format(" {:>7}", bucket_name(results[0].eval.buckets[k]));
+    csv += ",bleu_" + bucket_name(results[0].eval.buckets[k]);
+  }
+  header += fmt::format(" {:>7} {:>7}", "BLEU", "exact%");
+  csv += ",bleu,exact\n";
+  fmt::print("\nBLEU by source length (test set, {} decoding)\n{}\n", o.beam == 1 ? "greedy" : fmt::format("beam {}", o.beam), header);
+  nlohmann::json js = {{"models", nlohmann::json::array()}};
+  for (const auto& r : results) {
+    std::string row = fmt::format("{:<12} {:>10} {:>8.0f} {:>7}", r.model, r.train.parameters, r.train.seconds, r.train.steps);
+    csv += fmt::format("{},{},{:.1f},{}", r.model, r.train.parameters, r.train.seconds, r.train.steps);
+    for (auto k : shown) {
+      row += fmt::format(" {:>7.2f}", r.eval.buckets[k].bleu);
+      csv += fmt::format(",{:.3f}", r.eval.buckets[k].bleu);
+    }
+    row += fmt::format(" {:>7.2f} {:>7.1f}", r.eval.bleu, r.eval.exact);
+    csv += fmt::format(",{:.3f},{:.2f}\n", r.eval.bleu, r.eval.exact);
+    fmt::print("{}\n", row);
+    nlohmann::json m = nlohmann::json::parse(r.eval.to_json());
+    m["model"] = r.model;
+    m["params"] = r.train.parameters;
+    m["train_seconds"] = r.train.seconds;
+    m["steps"] = r.train.steps;
+    js["models"].push_back(m);
+  }
+  fmt::print("exact match by bucket (%):\n");
+  for (const auto& r : results) {
+    std::string row = fmt::format("{:<12}", r.model);
+    for (auto k : shown) row += fmt::format(" {}={:.1f}", bucket_name(r.eval.buckets[k]), r.eval.buckets[k].exact);
+    fmt::print("{}\n", row);
+  }
+  write_text_file(o.out_dir + "/compare.csv", csv);
+  write_text_file(o.out_dir + "/compare.json", js.dump(2) + "\n");
+
+  // Charts.
+  std::vector<Series> bleu_series, loss_series;
+  std::vector<std::string> labels;
+  for (auto k : shown) labels.push_back(bucket_name(results[0].eval.buckets[k]));
+  for (const auto& r : results) {
+    Series s{r.model, {}, {}};
+    for (std::size_t i = 0; i < shown.size(); ++i) {
+      s.x.push_back(static_cast<double>(i));
+      s.y.push_back(r.eval.buckets[shown[i]].bleu);
+    }
+    bleu_series.push_back(s);
+    loss_series.push_back(loss_curve(r.model, o.out_dir + "/" + r.model + "/log.csv"));
+  }
+  write_text_file(o.out_dir + "/bleu_by_length.svg",
+                  line_chart_svg("BLEU by source sentence length", "source length (tokens)", "BLEU", bleu_series, labels, 0, 100));
+  write_text_file(o.out_dir + "/loss.svg",
+                  line_chart_svg("Training loss (smoothed)", "seconds", "cross-entropy per token", loss_series, {}, 0, -1));
+
+  // Attention heat maps of the longest test sentence of at most 50 tokens.
+  const data::WhitespaceTokenizer tok;
+  std::size_t longest = 0, best_len = 0;
+  for (std::size_t i = 0; i < test.size(); ++i) {
+    const auto n = tok.tokenize(test[i].source).size();
+    if (n <= 50 && n > best_len) best_len = n, longest = i;
+  }
+  for (const auto& r : results) {
+    if (r.model == "rnn" || test.empty()) continue;
+    LoadedModel m = load_trained(o.out_dir + "/" + r.model);
+    SearchOptions search;
+    search.keep_attention = true;
+    const auto hyps = translate_sentences(*m.model, m.src_vocab, {test[longest].source}, search);
+    auto target = m.tgt_vocab.decode(hyps[0].tokens);
+    target.push_back("<eos>");
+    const std::string title = r.model == "transformer" ? "transformer: last decoder layer, cross-attention head 0"
+                                                       : "bahdanau: additive attention";
+    write_text_file(o.out_dir + "/attention_" + r.model + ".svg",
+                    heatmap_svg(title, tok.tokenize(test[longest].source), target, hyps[0].attention));
+  }
+  fmt::print("\nwrote {0}/compare.csv, compare.json, bleu_by_length.svg, loss.svg and attention_*.svg\n", o.out_dir);
+}
+
+}  // namespace xg::translation

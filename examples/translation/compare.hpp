@@ -1,0 +1,24 @@
+#pragma once
+// The main experiment: the three models trained for the same time on the same data, evaluated
+// by source length, with a table, CSV/JSON results and SVG charts.
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "data/toy.hpp"
+
+namespace xg::translation {
+
+struct CompareOptions {
+  double budget = 320;  // training seconds per model: three models and evaluation in under 20 minutes
+  std::string out_dir = "results/compare";
+  std::string train_file, valid_file, test_file;  // empty: the built-in toy corpus
+  std::vector<std::string> models = {"rnn", "bahdanau", "transformer"};
+  int64_t beam = 1;
+  TrainConfig train;
+  data::ToyConfig toy;
+};
+
+void run_compare(const CompareOptions& options);
+
+}  // namespace xg::translation

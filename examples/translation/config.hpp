@@ -1,0 +1,43 @@
+#pragma once
+// Model and training settings: one struct per concern, defaults chosen per model so each trains
+// well in minutes on 2 cores; every field can be overridden from the command line.
+#include <cstdint>
+#include <string>
+
+namespace xg::translation {
+
+struct ModelConfig {
+  std::string model = "transformer";  // rnn | bahdanau | transformer
+  int64_t src_vocab = 0, tgt_vocab = 0;
+  int64_t embedding = 128;
+  // rnn: encoder and decoder GRU size. bahdanau: decoder GRU size (encoder: hidden/2 per direction).
+  int64_t hidden = 256;
+  int64_t attention = 256;  // bahdanau: additive attention size
+  int64_t d_model = 128, heads = 4, encoder_layers = 2, decoder_layers = 2, ff = 512;
+  bool pre_ln = true;       // transformer: pre-LN (true) or the paper's post-LN
+  double dropout = 0.1;
+  int64_t max_positions = 512;
+
+  // Defaults for `model`, vocab sizes left as given.
+  static ModelConfig defaults(const std::string& model);
+  std::string to_json() const;
+  // Every field must be present with the right type; errors name the file and the field.
+  static ModelConfig from_json(const std::string& text, const std::string& source);
+};
+
+struct TrainConfig {
+  double lr = 1e-3;        // Adam's rate (rnn, bahdanau) or the schedule's peak (transformer)
+  int64_t warmup = 400;    // transformer: warm-up steps of the inverse-square-root schedule
+  double clip = 1.0;
+  double label_smoothing = 0.0;
+  int64_t max_tokens = 2400, max_batch = 64;
+  int64_t steps = 0;          // 0: until the time budget
+  double time_budget = 300;   // seconds; 0: until `steps`
+  int64_t valid_every = 250;  // steps between validations
+  int64_t valid_sentences = 300;
+  int64_t save_every = 500;   // steps between full training-state saves
+  uint64_t seed = 1;
+  int threads = 0;            // 0: leave OpenMP's default
+};
+
+}  // namespace xg::translation

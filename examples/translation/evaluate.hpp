@@ -1,0 +1,40 @@
+#pragma once
+// Translating a test set and scoring it: corpus BLEU and exact match, overall and per
+// source-length bucket (1-10, 11-20, 21-30, 31-40, 41-50, 51+).
+#include <string>
+#include <vector>
+
+#include "bleu.hpp"
+#include "data/corpus.hpp"
+#include "data/vocab.hpp"
+#include "search.hpp"
+
+namespace xg::translation {
+
+struct BucketScore {
+  int64_t lo, hi;  // hi = -1 for the open-ended last bucket
+  int64_t n = 0;
+  double bleu = 0, exact = 0;
+};
+
+struct EvalResult {
+  double bleu = 0, exact = 0;
+  std::vector<BucketScore> buckets;
+  std::vector<std::string> hypotheses;  // in test order
+  std::string to_json() const;
+};
+
+// The bucket a source of `length` tokens falls into: 0 for 1-10, ..., 5 for 51 and longer.
+int bucket_of(int64_t length);
+
+// Translates `pairs` (batched by length, results back in input order) and scores them.
+EvalResult evaluate(Seq2Seq& model, const data::Vocabulary& src_vocab, const data::Vocabulary& tgt_vocab,
+                    const std::vector<data::SentencePair>& pairs, const SearchOptions& search,
+                    int64_t batch_size = 64);
+
+// Hypotheses only (the `translate` command and evaluate use it).
+std::vector<Hypothesis> translate_sentences(Seq2Seq& model, const data::Vocabulary& src_vocab,
+                                            const std::vector<std::string>& sources, const SearchOptions& search,
+                                            int64_t batch_size = 64);
+
+}  // namespace xg::translation

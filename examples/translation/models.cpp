@@ -1,0 +1,243 @@
+#include "models.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+
+#include "core/ops.hpp"
+
+namespace xg::translation {
+
+using data::Batch;
+using data::Vocabulary;
+
+std::shared_ptr<Seq2Seq> make_model(const ModelConfig& c) {
+  if (c.src_vocab < 5 || c.tgt_vocab < 5)
+    throw Error(fmt::format("make_model: vocabularies of {} and {} words are too small", c.src_vocab, c.tgt_vocab));
+  if (c.model == "rnn") return std::make_shared<RnnSeq2Seq>(c);
+  if (c.model == "bahdanau") return std::make_shared<BahdanauSeq2Seq>(c);
+  if (c.model == "transformer") return std::make_shared<TransformerSeq2Seq>(c);
+  throw Error(fmt::format("unknown model '{}' (rnn, bahdanau or transformer)", c.model));
+}
+
+namespace {
+// Rows `rows` of every tensor (dimension 0).
+Tensor pick_rows(const Tensor& t, const std::vector<int64_t>& rows) { return index_select(t, 0, rows); }
+
+// The GRU cell's input weights split by input block, so each block's projection can be
+// computed where it is cheapest (the embedding part for all steps at once).
+struct SplitInput {
+  Tensor first, second;  // (3H, n1), (3H, n2)
+};
+SplitInput split_input_weight(const nn::GRUCell& cell, int64_t n1) {
+  auto parts = split(cell.weight_ih, {n1, cell.input_size - n1}, 1);
+  return {parts[0], parts[1]};
+}
+
+Tensor causal_for(int64_t t) { return nn::causal_mask(t); }
+}  // namespace
+
+// ----- RNN encoder-decoder -----
+
+RnnSeq2Seq::RnnSeq2Seq(const ModelConfig& c) : Seq2Seq("RnnSeq2Seq"), config_(c) {
+  src_embedding_ = register_module("src_embedding", std::make_shared<nn::Embedding>(c.src_vocab, c.embedding, Vocabulary::kPad));
+  tgt_embedding_ = register_module("tgt_embedding", std::make_shared<nn::Embedding>(c.tgt_vocab, c.embedding, Vocabulary::kPad));
+  encoder_ = register_module("encoder", std::make_shared<nn::GRU>(c.embedding, c.hidden));
+  decoder_ = register_module("decoder", std::make_shared<nn::GRUCell>(c.embedding + c.hidden, c.hidden));
+  output_ = register_module("output", std::make_shared<nn::Linear>(c.hidden, c.tgt_vocab));
+}
+
+Tensor RnnSeq2Seq::encode(const Batch& b) {
+  const Tensor x = src_embedding_->forward(b.src, {b.size, b.src_len});  // (B, S, E)
+  return select(encoder_->forward(x, b.src_lengths).h_n, 0, 0);         // (B, H)
+}
+
+Tensor RnnSeq2Seq::forward(const Batch& b) {
+  const Tensor c = encode(b);
+  const Tensor e = tgt_embedding_->forward(b.tgt_in, {b.size, b.tgt_len});  // (B, T, E)
+  const SplitInput w = split_input_weight(*decoder_, config_.embedding);
+  // Input projection of every step at once: W_e e_t + (W_c c + b), (B, T, 3H)
+  const Tensor gi_all = linear(e, w.first) + unsqueeze(linear(c, w.second, decoder_->bias_ih), 1);
+  Tensor h = c;
+  std::vector<Tensor> states;
+  for (int64_t t = 0; t < b.tgt_len; ++t) {
+    h = nn::gru_step(select(gi_all, 1, t), h, decoder_->weight_hh, decoder_->bias_hh);
+    states.push_back(h);
+  }
+  return output_->forward(stack(states, 1));  // (B, T, V)
+}
+
+namespace {
+struct RnnState : DecoderState {
+  Tensor context, hidden;  // (N, H) each
+  void select(const std::vector<int64_t>& rows) override {
+    context = pick_rows(context, rows);
+    hidden = pick_rows(hidden, rows);
+  }
+};
+}  // namespace
+
+std::unique_ptr<DecoderState> RnnSeq2Seq::start(const Batch& b) {
+  auto s = std::make_unique<RnnState>();
+  s->context = encode(b);
+  s->hidden = s->context;
+  return s;
+}
+
+Tensor RnnSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& previous) {
+  auto& s = static_cast<RnnState&>(state);
+  const int64_t n = static_cast<int64_t>(previous.size());
+  const Tensor e = tgt_embedding_->forward(previous, {n});  // (N, E)
+  s.hidden = decoder_->forward(concat({e, s.context}, 1), s.hidden);
+  return log_softmax(output_->forward(s.hidden), -1);
+}
+
+// ----- Bahdanau attention -----
+
+BahdanauSeq2Seq::BahdanauSeq2Seq(const ModelConfig& c) : Seq2Seq("BahdanauSeq2Seq"), config_(c) {
+  if (c.hidden % 2 != 0) throw Error(fmt::format("bahdanau: hidden {} must be even (two encoder directions)", c.hidden));
+  const int64_t enc = c.hidden / 2, ann = 2 * enc;
+  src_embedding_ = register_module("src_embedding", std::make_shared<nn::Embedding>(c.src_vocab, c.embedding, Vocabulary::kPad));
+  tgt_embedding_ = register_module("tgt_embedding", std::make_shared<nn::Embedding>(c.tgt_vocab, c.embedding, Vocabulary::kPad));
+  encoder_ = register_module("encoder", std::make_shared<nn::GRU>(c.embedding, enc, 1, true));
+  init_ = register_module("init", std::make_shared<nn::Linear>(enc, c.hidden));
+  attention_ = register_module("attention", std::make_shared<nn::BahdanauAttention>(c.hidden, ann, c.attention));
+  decoder_ = register_module("decoder", std::make_shared<nn::GRUCell>(c.embedding + ann, c.hidden));
+  deep_output_ = register_module("deep_output", std::make_shared<nn::Linear>(c.hidden + ann + c.embedding, c.hidden));
+  output_ = register_module("output", std::make_shared<nn::Linear>(c.hidden, c.tgt_vocab));
+}
+
+BahdanauSeq2Seq::Encoded BahdanauSeq2Seq::encode(const Batch& b) {
+  const Tensor x = src_embedding_->forward(b.src, {b.size, b.src_len});
+  const nn::RNNOutput out = encoder_->forward(x, b.src_lengths);
+  Encoded e;
+  e.annotations = out.output;                               // (B, S, 2·H/2)
+  e.projected_keys = attention_->project_keys(out.output);  // (B, S, A), once per batch
+  e.padding_mask = b.src_padding_mask(x.dtype());           // (B, S)
+  // s0 = tanh(W h←_1): the backward encoder's state after reading the whole sentence.
+  e.initial_state = tanh(init_->forward(select(out.h_n, 0, 1)));
+  return e;
+}
+
+Tensor BahdanauSeq2Seq::forward(const Batch& b) {
+  const Encoded enc = encode(b);
+  const Tensor e = tgt_embedding_->forward(b.tgt_in, {b.size, b.tgt_len});  // (B, T, E)
+  const SplitInput w = split_input_weight(*decoder_, config_.embedding);
+  const Tensor gi_embedding = linear(e, w.first, decoder_->bias_ih);  // (B, T, 3H), all steps at once
+  Tensor s = enc.initial_state;
+  std::vector<Tensor> states, contexts;
+  for (int64_t t = 0; t < b.tgt_len; ++t) {
+    const nn::AttentionOutput a = attention_->forward(s, enc.projected_keys, enc.annotations, enc.padding_mask);
+    const Tensor gi = select(gi_embedding, 1, t) + linear(a.context, w.second);
+    s = nn::gru_step(gi, s, decoder_->weight_hh, decoder_->bias_hh);
+    states.push_back(s);
+    contexts.push_back(a.context);
+  }
+  // Deep output over all steps at once: tanh(W [s_t; c_t; e_t]) then the vocabulary projection.
+  const Tensor features = concat({stack(states, 1), stack(contexts, 1), e}, 2);
+  return output_->forward(tanh(deep_output_->forward(features)));
+}
+
+namespace {
+struct BahdanauState : DecoderState {
+  Tensor annotations, projected_keys, padding_mask, hidden;
+  void select(const std::vector<int64_t>& rows) override {
+    annotations = pick_rows(annotations, rows);
+    projected_keys = pick_rows(projected_keys, rows);
+    padding_mask = pick_rows(padding_mask, rows);
+    hidden = pick_rows(hidden, rows);
+  }
+};
+}  // namespace
+
+std::unique_ptr<DecoderState> BahdanauSeq2Seq::start(const Batch& b) {
+  Encoded enc = encode(b);
+  auto s = std::make_unique<BahdanauState>();
+  s->annotations = enc.annotations;
+  s->projected_keys = enc.projected_keys;
+  s->padding_mask = enc.padding_mask;
+  s->hidden = enc.initial_state;
+  return s;
+}
+
+Tensor BahdanauSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& previous) {
+  auto& s = static_cast<BahdanauState&>(state);
+  const int64_t n = static_cast<int64_t>(previous.size());
+  const Tensor e = tgt_embedding_->forward(previous, {n});
+  const nn::AttentionOutput a = attention_->forward(s.hidden, s.projected_keys, s.annotations, s.padding_mask);
+  s.hidden = decoder_->forward(concat({e, a.context}, 1), s.hidden);
+  s.last_attention = a.weights;
+  return log_softmax(output_->forward(tanh(deep_output_->forward(concat({s.hidden, a.context, e}, 1)))), -1);
+}
+
+// ----- Transformer -----
+
+TransformerSeq2Seq::TransformerSeq2Seq(const ModelConfig& c) : Seq2Seq("TransformerSeq2Seq"), config_(c) {
+  nn::TransformerConfig tc;
+  tc.d_model = c.d_model, tc.num_heads = c.heads, tc.ff_dim = c.ff, tc.dropout = c.dropout, tc.norm_first = c.pre_ln;
+  src_embedding_ = register_module("src_embedding", std::make_shared<nn::Embedding>(c.src_vocab, c.d_model, Vocabulary::kPad));
+  tgt_embedding_ = register_module("tgt_embedding", std::make_shared<nn::Embedding>(c.tgt_vocab, c.d_model, Vocabulary::kPad));
+  for (auto* table : {&src_embedding_, &tgt_embedding_}) {
+    Tensor w = (*table)->weight;
+    NoGradGuard no_grad;
+    w.copy_(w * (1.0 / std::sqrt(static_cast<double>(c.d_model))));  // N(0, d^-1/2), the pad row stays 0
+  }
+  positions_ = register_module("positions", std::make_shared<nn::PositionalEncoding>(c.d_model, c.max_positions));
+  dropout_ = register_module("dropout", std::make_shared<nn::Dropout>(c.dropout));
+  encoder_ = register_module("encoder", std::make_shared<nn::TransformerEncoder>(tc, c.encoder_layers));
+  decoder_ = register_module("decoder", std::make_shared<nn::TransformerDecoder>(tc, c.decoder_layers));
+  output_ = register_module("output", std::make_shared<nn::Linear>(c.d_model, c.tgt_vocab));
+}
+
+Tensor TransformerSeq2Seq::embed(nn::Embedding& table, const std::vector<int64_t>& ids, int64_t rows, int64_t cols) {
+  const Tensor e = table.forward(ids, {rows, cols}) * std::sqrt(static_cast<double>(config_.d_model));
+  return dropout_->forward(positions_->forward(e));  // (rows, cols, D)
+}
+
+Tensor TransformerSeq2Seq::forward(const Batch& b) {
+  const Tensor src_mask = b.src_padding_mask();
+  const Tensor memory = encoder_->forward(embed(*src_embedding_, b.src, b.size, b.src_len), src_mask);
+  const Tensor y = embed(*tgt_embedding_, b.tgt_in, b.size, b.tgt_len);
+  return output_->forward(decoder_->forward(y, memory, causal_for(b.tgt_len), src_mask).output);
+}
+
+namespace {
+// The decoder re-reads its whole prefix each step (keys and values are not cached yet).
+struct TransformerState : DecoderState {
+  Tensor memory, src_mask;                  // (N, S, D), (N, S)
+  std::vector<std::vector<int64_t>> prefix;  // per row, starting with <bos>
+  void select(const std::vector<int64_t>& rows) override {
+    memory = pick_rows(memory, rows);
+    src_mask = pick_rows(src_mask, rows);
+    std::vector<std::vector<int64_t>> p;
+    for (auto r : rows) p.push_back(prefix[static_cast<std::size_t>(r)]);
+    prefix = std::move(p);
+  }
+};
+}  // namespace
+
+std::unique_ptr<DecoderState> TransformerSeq2Seq::start(const Batch& b) {
+  auto s = std::make_unique<TransformerState>();
+  s->src_mask = b.src_padding_mask();
+  s->memory = encoder_->forward(embed(*src_embedding_, b.src, b.size, b.src_len), s->src_mask);
+  s->prefix.assign(static_cast<std::size_t>(b.size), {});
+  return s;
+}
+
+Tensor TransformerSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& previous) {
+  auto& s = static_cast<TransformerState&>(state);
+  const int64_t n = static_cast<int64_t>(previous.size());
+  std::vector<int64_t> ids;
+  for (int64_t r = 0; r < n; ++r) {
+    s.prefix[static_cast<std::size_t>(r)].push_back(previous[static_cast<std::size_t>(r)]);
+    const auto& p = s.prefix[static_cast<std::size_t>(r)];
+    ids.insert(ids.end(), p.begin(), p.end());
+  }
+  const int64_t t = static_cast<int64_t>(s.prefix[0].size());
+  const nn::DecoderOutput out = decoder_->forward(embed(*tgt_embedding_, ids, n, t), s.memory, causal_for(t), s.src_mask);
+  const Tensor last = select(out.output, 1, t - 1);  // (N, D)
+  // Cross-attention of the last layer's first head at the last position: (N, S)
+  s.last_attention = select(select(out.cross_weights.back(), 2, t - 1), 1, 0);
+  return log_softmax(output_->forward(last), -1);
+}
+
+}  // namespace xg::translation

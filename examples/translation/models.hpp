@@ -1,0 +1,96 @@
+#pragma once
+// The three translation models behind one interface: teacher-forced logits for training, and
+// a step function (encode once, then one token at a time) shared by greedy and beam search.
+#include <memory>
+#include <vector>
+
+#include "config.hpp"
+#include "data/batch.hpp"
+#include "nn/nn.hpp"
+
+namespace xg::translation {
+
+// Per-sentence decoder state; rows can be reordered or repeated (beam search).
+struct DecoderState {
+  virtual ~DecoderState() = default;
+  virtual void select(const std::vector<int64_t>& rows) = 0;
+  Tensor last_attention;  // (N, S): attention over the source at the last step (for heat maps)
+};
+
+class Seq2Seq : public nn::Module {
+ public:
+  explicit Seq2Seq(std::string name) : Module(std::move(name)) {}
+  // Logits (B, T, V) for the batch's decoder inputs (teacher forcing).
+  virtual Tensor forward(const data::Batch& batch) = 0;
+  // Encodes the batch's sources.
+  virtual std::unique_ptr<DecoderState> start(const data::Batch& batch) = 0;
+  // Log-probabilities (N, V) of the next token for every row, given each row's previous token.
+  virtual Tensor step(DecoderState& state, const std::vector<int64_t>& previous) = 0;
+};
+
+std::shared_ptr<Seq2Seq> make_model(const ModelConfig& config);
+
+// GRU encoder-decoder without attention (Cho et al. 2014): the decoder sees the source only
+// through the encoder's final state c, which initialises it and is fed with every input.
+class RnnSeq2Seq : public Seq2Seq {
+ public:
+  explicit RnnSeq2Seq(const ModelConfig& c);
+  Tensor forward(const data::Batch& batch) override;
+  std::unique_ptr<DecoderState> start(const data::Batch& batch) override;
+  Tensor step(DecoderState& state, const std::vector<int64_t>& previous) override;
+
+ private:
+  Tensor encode(const data::Batch& batch);  // (B, H)
+  ModelConfig config_;
+  std::shared_ptr<nn::Embedding> src_embedding_, tgt_embedding_;
+  std::shared_ptr<nn::GRU> encoder_;
+  std::shared_ptr<nn::GRUCell> decoder_;  // input [embedding; c]
+  std::shared_ptr<nn::Linear> output_;
+};
+
+// Bahdanau et al. 2014: bidirectional GRU encoder; a GRU decoder whose input each step is the
+// previous target embedding and the additive-attention context; a deep output layer over the
+// decoder state, the context and the embedding.
+class BahdanauSeq2Seq : public Seq2Seq {
+ public:
+  explicit BahdanauSeq2Seq(const ModelConfig& c);
+  Tensor forward(const data::Batch& batch) override;
+  std::unique_ptr<DecoderState> start(const data::Batch& batch) override;
+  Tensor step(DecoderState& state, const std::vector<int64_t>& previous) override;
+
+ private:
+  struct Encoded {
+    Tensor annotations, projected_keys, padding_mask, initial_state;
+  };
+  Encoded encode(const data::Batch& batch);
+  ModelConfig config_;
+  std::shared_ptr<nn::Embedding> src_embedding_, tgt_embedding_;
+  std::shared_ptr<nn::GRU> encoder_;
+  std::shared_ptr<nn::Linear> init_;
+  std::shared_ptr<nn::BahdanauAttention> attention_;
+  std::shared_ptr<nn::GRUCell> decoder_;  // input [embedding; context]
+  std::shared_ptr<nn::Linear> deep_output_, output_;
+};
+
+// Vaswani et al. 2017 encoder-decoder. Embeddings start N(0, d^-1/2) and are scaled by sqrt(d),
+// so they enter at unit scale, comparable with the sinusoidal positions (an N(0, 1) start times
+// sqrt(d) drowned the positions in PyTorch reference runs and stalled training).
+class TransformerSeq2Seq : public Seq2Seq {
+ public:
+  explicit TransformerSeq2Seq(const ModelConfig& c);
+  Tensor forward(const data::Batch& batch) override;
+  std::unique_ptr<DecoderState> start(const data::Batch& batch) override;
+  Tensor step(DecoderState& state, const std::vector<int64_t>& previous) override;
+
+ private:
+  Tensor embed(nn::Embedding& table, const std::vector<int64_t>& ids, int64_t rows, int64_t cols);
+  ModelConfig config_;
+  std::shared_ptr<nn::Embedding> src_embedding_, tgt_embedding_;
+  std::shared_ptr<nn::PositionalEncoding> positions_;
+  std::shared_ptr<nn::Dropout> dropout_;
+  std::shared_ptr<nn::TransformerEncoder> encoder_;
+  std::shared_ptr<nn::TransformerDecoder> decoder_;
+  std::shared_ptr<nn::Linear> output_;
+};
+
+}  // namespace xg::translation

@@ -1,0 +1,24 @@
+#pragma once
+// Small SVG charts: a line chart (BLEU by length, training curves) and an attention heat map.
+#include <string>
+#include <vector>
+
+namespace xg::translation {
+
+struct Series {
+  std::string name;
+  std::vector<double> x, y;
+};
+
+// x_labels, when given, label the integer x positions 0..n-1 (categorical axis).
+std::string line_chart_svg(const std::string& title, const std::string& x_label, const std::string& y_label,
+                           const std::vector<Series>& series, const std::vector<std::string>& x_labels = {},
+                           double y_min = 0, double y_max = -1);
+
+// weights[t][s]: target token t's attention over source token s.
+std::string heatmap_svg(const std::string& title, const std::vector<std::string>& source,
+                        const std::vector<std::string>& target, const std::vector<std::vector<double>>& weights);
+
+void write_text_file(const std::string& path, const std::string& content);
+
+}  // namespace xg::translation

@@ -1,0 +1,175 @@
+#include "search.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <limits>
+
+#include "core/ops.hpp"
+
+namespace xg::translation {
+
+using data::Vocabulary;
+
+namespace {
+std::vector<double> row_of(const Tensor& t, int64_t r) {
+  if (!t.defined()) return {};
+  const int64_t n = t.shape()[1];
+  const auto v = select(t, 0, r).to_vector();
+  return std::vector<double>(v.begin(), v.begin() + n);
+}
+
+std::vector<Hypothesis> greedy(Seq2Seq& model, const data::Batch& b, const SearchOptions& o) {
+  auto state = model.start(b);
+  const int64_t n = b.size;
+  std::vector<Hypothesis> hyps(static_cast<std::size_t>(n));
+  std::vector<int64_t> prev(static_cast<std::size_t>(n), Vocabulary::kBos), limit;
+  std::vector<bool> done(static_cast<std::size_t>(n), false);
+  int64_t longest = 0;
+  for (auto l : b.src_lengths) {
+    limit.push_back(static_cast<int64_t>(o.max_len_a * static_cast<double>(l)) + o.max_len_b);
+    longest = std::max(longest, limit.back());
+  }
+  for (int64_t t = 0; t < longest; ++t) {
+    const Tensor logp = model.step(*state, prev);  // (N, V)
+    const auto best = argmax(logp, 1);
+    const auto lp = logp.to_vector();
+    const int64_t v = logp.shape()[1];
+    bool all_done = true;
+    for (int64_t r = 0; r < n; ++r) {
+      auto& h = hyps[static_cast<std::size_t>(r)];
+      if (done[r]) continue;
+      int64_t tok = best[static_cast<std::size_t>(r)];
+      if (t + 1 >= limit[r]) tok = Vocabulary::kEos;  // out of length budget
+      h.score += lp[static_cast<std::size_t>(r * v + tok)];
+      if (o.keep_attention) h.attention.push_back(row_of(state->last_attention, r));
+      if (tok == Vocabulary::kEos) done[r] = true;
+      else h.tokens.push_back(tok);
+      prev[r] = tok;
+      all_done = all_done && done[r];
+    }
+    if (all_done) break;
+  }
+  return hyps;
+}
+
+struct Beam {
+  std::vector<int64_t> tokens;
+  double score;
+  std::vector<std::vector<double>> attention;
+};
+
+std::vector<Hypothesis> beam_search(Seq2Seq& model, const data::Batch& b, const SearchOptions& o) {
+  const int64_t n = b.size, k = o.beam;
+  auto state = model.start(b);
+  std::vector<int64_t> rows;
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t j = 0; j < k; ++j) rows.push_back(r);
+  state->select(rows);  // (n*k) rows: beam j of sentence r at r*k + j
+  const double ninf = -std::numeric_limits<double>::infinity();
+  std::vector<std::vector<Beam>> alive(static_cast<std::size_t>(n)), finished(static_cast<std::size_t>(n));
+  for (auto& a : alive) {
+    a.assign(static_cast<std::size_t>(k), Beam{{}, ninf, {}});
+    a[0].score = 0;  // only one live beam at the start, so the k first expansions differ
+  }
+  auto normalized = [&](const Beam& be) {
+    return be.score / std::pow(static_cast<double>(be.tokens.size() + 1), o.length_penalty);
+  };
+  std::vector<int64_t> limit;
+  int64_t longest = 0;
+  for (auto l : b.src_lengths) {
+    limit.push_back(static_cast<int64_t>(o.max_len_a * static_cast<double>(l)) + o.max_len_b);
+    longest = std::max(longest, limit.back());
+  }
+  std::vector<bool> done(static_cast<std::size_t>(n), false);
+  std::vector<int64_t> prev(static_cast<std::size_t>(n * k), Vocabulary::kBos);
+  for (int64_t t = 0; t < longest; ++t) {
+    const Tensor logp = model.step(*state, prev);  // (n*k, V)
+    const auto lp = logp.to_vector();
+    const int64_t v = logp.shape()[1];
+    std::vector<int64_t> next_rows(static_cast<std::size_t>(n * k));
+    std::vector<int64_t> next_prev(static_cast<std::size_t>(n * k), Vocabulary::kPad);
+    bool all_done = true;
+    for (int64_t r = 0; r < n; ++r) {
+      auto& beams = alive[static_cast<std::size_t>(r)];
+      for (int64_t j = 0; j < k; ++j) next_rows[r * k + j] = r * k + j;  // keep rows of finished sentences
+      if (done[r]) continue;
+      struct Cand {
+        double score;
+        int64_t beam, token;
+      };
+      std::vector<Cand> cands;
+      const bool forced_end = t + 1 >= limit[r];
+      for (int64_t j = 0; j < k; ++j) {
+        if (beams[j].score == ninf) continue;
+        const double* row = lp.data() + (r * k + j) * v;
+        if (forced_end) {
+          cands.push_back({beams[j].score + row[Vocabulary::kEos], j, Vocabulary::kEos});
+          continue;
+        }
+        for (int64_t w = 0; w < v; ++w) cands.push_back({beams[j].score + row[w], j, w});
+      }
+      const std::size_t keep = std::min<std::size_t>(cands.size(), static_cast<std::size_t>(2 * k));
+      std::partial_sort(cands.begin(), cands.begin() + static_cast<std::ptrdiff_t>(keep), cands.end(),
+                        [](const Cand& a, const Cand& c) { return a.score > c.score; });
+      std::vector<Beam> next;
+      for (std::size_t c = 0; c < keep && static_cast<int64_t>(next.size()) < k; ++c) {
+        // An end-of-sentence candidate counts only among the k best (as fairseq): lower-ranked
+        // ones would fill the finished list with early stops.
+        if (cands[c].token == Vocabulary::kEos && c >= static_cast<std::size_t>(k) && !forced_end) continue;
+        const Beam& from = beams[cands[c].beam];
+        Beam nb{from.tokens, cands[c].score, o.keep_attention ? from.attention : std::vector<std::vector<double>>{}};
+        if (o.keep_attention) nb.attention.push_back(row_of(state->last_attention, r * k + cands[c].beam));
+        if (cands[c].token == Vocabulary::kEos) {
+          finished[r].push_back(std::move(nb));
+        } else {
+          nb.tokens.push_back(cands[c].token);
+          next_rows[r * k + static_cast<int64_t>(next.size())] = r * k + cands[c].beam;
+          next_prev[r * k + static_cast<int64_t>(next.size())] = cands[c].token;
+          next.push_back(std::move(nb));
+        }
+      }
+      while (static_cast<int64_t>(next.size()) < k) next.push_back(Beam{{}, ninf, {}});
+      beams = std::move(next);
+      // Done once k hypotheses have finished and no live beam scores better than the k-th of them.
+      bool settled = forced_end;
+      auto& fin = finished[r];
+      if (!settled && static_cast<int64_t>(fin.size()) >= k) {
+        std::vector<double> scores;
+        for (const auto& f : fin) scores.push_back(normalized(f));
+        std::sort(scores.rbegin(), scores.rend());
+        double best_alive = ninf;
+        for (const auto& be : beams)
+          if (be.score != ninf) best_alive = std::max(best_alive, normalized(be));
+        settled = best_alive <= scores[static_cast<std::size_t>(k - 1)];
+      }
+      if (settled) done[r] = true;
+      all_done = all_done && done[r];
+    }
+    if (all_done) break;
+    state->select(next_rows);
+    prev = next_prev;
+  }
+  std::vector<Hypothesis> out(static_cast<std::size_t>(n));
+  for (int64_t r = 0; r < n; ++r) {
+    auto& f = finished[r];
+    if (f.empty())
+      for (auto& be : alive[r]) if (be.score != ninf) f.push_back(be);
+    const auto best = std::max_element(f.begin(), f.end(), [&](const Beam& a, const Beam& c) { return normalized(a) < normalized(c); });
+    if (best != f.end()) out[r] = {best->tokens, best->score, best->attention};
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<Hypothesis> translate_batch(Seq2Seq& model, const data::Batch& batch, const SearchOptions& options) {
+  if (options.beam < 1) throw Error(fmt::format("beam size {} must be at least 1", options.beam));
+  NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  auto result = options.beam == 1 ? greedy(model, batch, options) : beam_search(model, batch, options);
+  model.train(was_training);
+  return result;
+}
+
+}  // namespace xg::translation

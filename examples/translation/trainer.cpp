@@ -1,0 +1,245 @@
+#include "trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include "core/ops.hpp"
+#include "data/batch.hpp"
+#include "data/loader.hpp"
+#include "data/tokenizer.hpp"
+#include "evaluate.hpp"
+#include "nn/checkpoint.hpp"
+#include "optim/optim.hpp"
+
+namespace xg::translation {
+
+namespace fs = std::filesystem;
+using data::Vocabulary;
+
+namespace {
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: cannot open", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string engine_state(const std::mt19937_64& e) {
+  std::ostringstream os;
+  os << e;
+  return os.str();
+}
+
+struct Progress {
+  bool tty = ::isatty(STDOUT_FILENO) != 0;
+  bool quiet;
+  double last_print = -1e9;
+  void show(const std::string& line, double now, bool force) {
+    if (quiet) return;
+    if (tty) {
+      std::printf("\r%-110s", line.c_str());
+      std::fflush(stdout);
+    } else if (force || now - last_print >= 15.0) {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+      last_print = now;
+    }
+  }
+  void end_line() {
+    if (tty && !quiet) std::printf("\n");
+  }
+};
+
+double validation_loss(Seq2Seq& model, const std::vector<data::Example>& valid, const data::BatchingOptions& b) {
+  NoGradGuard no_grad;
+  model.eval();
+  double total = 0;
+  int64_t tokens = 0;
+  data::BatchingOptions o = b;
+  o.shuffle = false;
+  for (const auto& idx : data::make_batches(valid, o, 0, 0)) {
+    const data::Batch batch = data::collate(valid, idx);
+    const Tensor loss = cross_entropy(model.forward(batch), batch.tgt_out, Vocabulary::kPad);
+    total += loss.item() * static_cast<double>(batch.target_tokens());
+    tokens += batch.target_tokens();
+  }
+  model.train();
+  return tokens ? total / static_cast<double>(tokens) : 0.0;
+}
+}  // namespace
+
+TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
+  const TrainConfig& tc = opt.train;
+  if (tc.steps <= 0 && tc.time_budget <= 0) throw Error("train: give --steps or --time-budget (both are 0)");
+  if (tc.max_tokens <= 0 || tc.max_batch <= 0) throw Error("train: batch limits must be positive");
+  if (corpus.train.empty()) throw Error("train: the training corpus is empty");
+  fs::create_directories(opt.out_dir);
+  const std::string dir = opt.out_dir;
+  const data::WhitespaceTokenizer tok;
+  set_threads(tc.threads);
+
+  // Vocabularies: built from the training data, or reloaded when resuming.
+  Vocabulary src_vocab, tgt_vocab;
+  ModelConfig mc = opt.model;
+  const bool resuming = opt.resume && fs::exists(dir + "/state.safetensors");
+  if (opt.resume && !resuming) throw Error(fmt::format("train --resume: no {}/state.safetensors to resume from", dir));
+  if (resuming) {
+    src_vocab = Vocabulary::load(dir + "/src.vocab");
+    tgt_vocab = Vocabulary::load(dir + "/tgt.vocab");
+    mc = ModelConfig::from_json(read_text(dir + "/config.json"), dir + "/config.json");
+  } else {
+    std::vector<std::vector<std::string>> src, tgt;
+    for (const auto& p : corpus.train) src.push_back(tok.tokenize(p.source)), tgt.push_back(tok.tokenize(p.target));
+    src_vocab = Vocabulary::build(src, 1, 50000);
+    tgt_vocab = Vocabulary::build(tgt, 1, 50000);
+    mc.src_vocab = src_vocab.size();
+    mc.tgt_vocab = tgt_vocab.size();
+    src_vocab.save(dir + "/src.vocab");
+    tgt_vocab.save(dir + "/tgt.vocab");
+    write_file_atomically(dir + "/config.json", mc.to_json());
+  }
+  const auto train_examples = data::encode_pairs(corpus.train, src_vocab, tgt_vocab, tok);
+  const auto valid_examples = data::encode_pairs(corpus.valid, src_vocab, tgt_vocab, tok);
+  std::vector<data::SentencePair> valid_bleu_pairs(
+      corpus.valid.begin(), corpus.valid.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(corpus.valid.size(), static_cast<std::size_t>(tc.valid_sentences))));
+
+  manual_seed(tc.seed);
+  std::shared_ptr<Seq2Seq> model = make_model(mc);
+  model->train();
+  const auto params = model->parameters();
+  const bool transformer = mc.model == "transformer";
+  optim::Adam adam(optim::single_group(params, tc.lr), 0.9, transformer ? 0.98 : 0.999, transformer ? 1e-9 : 1e-8);
+  std::unique_ptr<optim::Schedule> schedule;
+  if (transformer) {
+    // Peak `lr` at `warmup`, then lr * sqrt(warmup / step): Vaswani et al.'s schedule rescaled.
+    const double scale = tc.lr * std::sqrt(static_cast<double>(mc.d_model)) * std::sqrt(static_cast<double>(tc.warmup));
+    schedule = std::make_unique<optim::InverseSqrtSchedule>(mc.d_model, tc.warmup, scale);
+  } else {
+    schedule = std::make_unique<optim::ConstantSchedule>(tc.lr);
+  }
+
+  int64_t step = 0, epoch = 0, batch_in_epoch = 0;
+  double elapsed_before = 0, best_bleu = -1;
+  if (resuming) {
+    const SafetensorsFile rest = nn::load_checkpoint(*model, dir + "/state.safetensors", {"optim."});
+    adam.load_state(rest.tensors);
+    auto meta = [&](const char* key) {
+      auto it = rest.metadata.find(key);
+      if (it == rest.metadata.end()) throw FormatError(fmt::format("{}/state.safetensors: metadata '{}' is missing", dir, key));
+      return it->second;
+    };
+    step = std::stoll(meta("step"));
+    epoch = std::stoll(meta("epoch"));
+    batch_in_epoch = std::stoll(meta("batch"));
+    elapsed_before = std::stod(meta("seconds"));
+    best_bleu = std::stod(meta("best_bleu"));
+    std::istringstream(meta("rng")) >> default_generator().engine();
+  }
+
+  const bool fresh_log = !resuming;
+  std::ofstream log(dir + "/log.csv", fresh_log ? std::ios::trunc : std::ios::app);
+  if (fresh_log) log << "step,seconds,train_loss,lr,tokens_per_second,valid_loss,valid_bleu\n";
+
+  data::BatchingOptions batching;
+  batching.max_tokens = tc.max_tokens;
+  batching.max_batch = tc.max_batch;
+  data::DataLoader loader(train_examples, batching, tc.seed, epoch, batch_in_epoch);
+
+  auto save_state = [&](double seconds) {
+    std::map<std::string, std::string> meta = {
+        {"step", std::to_string(step)},         {"epoch", std::to_string(loader.epoch())},
+        {"batch", std::to_string(loader.batch_in_epoch())}, {"seconds", fmt::format("{:.3f}", seconds)},
+        {"best_bleu", fmt::format("{:.6f}", best_bleu)},   {"rng", engine_state(default_generator().engine())},
+        {"model", mc.model}};
+    nn::save_checkpoint(*model, dir + "/state.safetensors", adam.state(), meta);
+  };
+
+  Progress progress{::isatty(STDOUT_FILENO) != 0, opt.quiet};
+  const auto t0 = std::chrono::steady_clock::now();
+  auto now = [&] { return elapsed_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  double loss_avg = 0, window_tokens = 0, window_start = now();
+  TrainResult result;
+  result.parameters = model->num_parameters();
+  auto validate = [&](double seconds, double train_loss, double lr, double tps) {
+    const double vloss = validation_loss(*model, valid_examples, batching);
+    const EvalResult ev = evaluate(*model, src_vocab, tgt_vocab, valid_bleu_pairs, SearchOptions{});
+    log << fmt::format("{},{:.2f},{:.5f},{:.6g},{:.0f},{:.5f},{:.3f}\n", step, seconds, train_loss, lr, tps, vloss, ev.bleu);
+    log.flush();
+    if (ev.bleu > best_bleu) {
+      best_bleu = ev.bleu;
+      nn::save_checkpoint(*model, dir + "/model.safetensors", {},
+                          {{"step", std::to_string(step)}, {"valid_bleu", fmt::format("{:.3f}", ev.bleu)}, {"model", mc.model}});
+    }
+    progress.show(fmt::format("[{}] step {} valid loss {:.4f} BLEU {:.2f} (best {:.2f})", mc.model, step, vloss, ev.bleu, best_bleu),
+                  seconds, true);
+    progress.end_line();
+  };
+
+  double lr = schedule->lr(step + 1);
+  while (true) {
+    const double t = now();
+    if ((tc.steps > 0 && step >= tc.steps) || (tc.steps <= 0 && t >= tc.time_budget)) break;
+    const data::Batch batch = loader.next();
+    lr = schedule->lr(step + 1);
+    adam.set_lr(lr);
+    const Tensor logits = model->forward(batch);
+    const Tensor loss = cross_entropy(logits, batch.tgt_out, Vocabulary::kPad, tc.label_smoothing);
+    const double loss_value = loss.item();
+    if (!std::isfinite(loss_value)) {
+      progress.end_line();
+      throw Error(fmt::format("training diverged at step {}: loss is {} (learning rate {:.3g}); the last good "
+                              "checkpoint is {}/model.safetensors. Lower --lr, or run with --anomaly to find the op "
+                              "that first produced NaN/Inf", step + 1, loss_value, lr, dir));
+    }
+    adam.zero_grad();
+    loss.backward();
+    optim::clip_grad_norm(params, tc.clip);
+    adam.step();
+    ++step;
+    loss_avg = step == 1 ? loss_value : 0.98 * loss_avg + 0.02 * loss_value;
+    window_tokens += static_cast<double>(batch.target_tokens());
+    const double t1 = now();
+    const double tps = window_tokens / std::max(1e-9, t1 - window_start);
+    if (t1 - window_start > 5) window_tokens = 0, window_start = t1;
+    const double eta = tc.steps > 0 ? (t1 - elapsed_before) / static_cast<double>(std::max<int64_t>(step, 1)) * static_cast<double>(tc.steps - step)
+                                    : tc.time_budget - t1;
+    progress.show(fmt::format("[{}] step {} loss {:.4f} lr {:.2e} {:.0f} tok/s elapsed {:.0f}s ETA {:.0f}s", mc.model, step,
+                              loss_avg, lr, tps, t1, std::max(0.0, eta)),
+                  t1, false);
+    if (step % tc.valid_every == 0) validate(t1, loss_avg, lr, tps);
+    else if (step % 50 == 0) log << fmt::format("{},{:.2f},{:.5f},{:.6g},{:.0f},,\n", step, t1, loss_avg, lr, tps);
+    if (step % tc.save_every == 0) save_state(t1);
+  }
+  const double end = now();
+  if (step % tc.valid_every != 0 || best_bleu < 0) validate(end, loss_avg, lr, 0);
+  save_state(end);
+  result.steps = step;
+  result.seconds = end;
+  result.best_valid_bleu = best_bleu;
+  result.last_train_loss = loss_avg;
+  return result;
+}
+
+LoadedModel load_trained(const std::string& dir) {
+  LoadedModel m;
+  if (!fs::is_directory(dir)) throw Error(fmt::format("{}: not a checkpoint directory", dir));
+  m.config = ModelConfig::from_json(read_text(dir + "/config.json"), dir + "/config.json");
+  m.src_vocab = Vocabulary::load(dir + "/src.vocab");
+  m.tgt_vocab = Vocabulary::load(dir + "/tgt.vocab");
+  if (m.src_vocab.size() != m.config.src_vocab || m.tgt_vocab.size() != m.config.tgt_vocab)
+    throw FormatError(fmt::format("{}: vocabularies of {} and {} words but config.json says {} and {}", dir,
+                                  m.src_vocab.size(), m.tgt_vocab.size(), m.config.src_vocab, m.config.tgt_vocab));
+  m.model = make_model(m.config);
+  nn::load_checkpoint(*m.model, dir + "/model.safetensors");
+  m.model->eval();
+  return m;
+}
+
+}  // namespace xg::translation

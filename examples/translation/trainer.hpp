@@ -1,0 +1,55 @@
+#pragma once
+// Training a translation model: teacher forcing, Adam, clipping, periodic validation (loss and
+// BLEU), the best checkpoint and the latest full training state in the output directory.
+//
+// Files in the output directory:
+//   config.json           the model configuration
+//   src.vocab, tgt.vocab  vocabularies (one word per line)
+//   model.safetensors     the best model so far by validation BLEU (used by eval and translate)
+//   state.safetensors     the latest full state: model, optimiser, step, data position, RNG
+//   log.csv               step, seconds, train loss, learning rate, tokens/s, valid loss, valid BLEU
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "data/corpus.hpp"
+#include "data/vocab.hpp"
+#include "models.hpp"
+
+namespace xg::translation {
+
+struct TrainData {
+  std::vector<data::SentencePair> train, valid;
+};
+
+struct TrainResult {
+  int64_t steps = 0;
+  double seconds = 0;
+  double best_valid_bleu = 0;
+  double last_train_loss = 0;
+  int64_t parameters = 0;
+};
+
+struct TrainOptions {
+  ModelConfig model;
+  TrainConfig train;
+  std::string out_dir;
+  bool resume = false;
+  bool quiet = false;
+};
+
+TrainResult train_model(const TrainOptions& options, const TrainData& data);
+
+// A trained model loaded from an output directory (config.json, vocabularies, model.safetensors).
+struct LoadedModel {
+  ModelConfig config;
+  data::Vocabulary src_vocab, tgt_vocab;
+  std::shared_ptr<Seq2Seq> model;
+};
+LoadedModel load_trained(const std::string& dir);
+
+// Limits the threads of OpenMP and OpenBLAS (0 leaves the defaults).
+void set_threads(int threads);
+
+}  // namespace xg::translation

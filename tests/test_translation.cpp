@@ -1,0 +1,125 @@
+// The translation example's pieces: sacreBLEU-compatible BLEU, buckets, search, and tiny
+// end-to-end training runs of each model.
+#include <filesystem>
+
+#include "bleu.hpp"
+#include "evaluate.hpp"
+#include "helpers.hpp"
+#include "search.hpp"
+#include "trainer.hpp"
+
+using namespace xg;
+using namespace xg::translation;
+namespace fs = std::filesystem;
+
+TEST_CASE("BLEU equals sacreBLEU's published values", "[translation][bleu]") {
+  const std::vector<std::string> hyps = {"The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."};
+  const std::vector<std::vector<std::string>> refs = {
+      {"The dog bit the man.", "It was not unexpected.", "The man bit him first."},
+      {"The dog had bit the man.", "No one was surprised.", "The man had bitten the dog."}};
+  CHECK(corpus_bleu(hyps, refs).score == Approx(48.530827).epsilon(1e-7));
+  CHECK(corpus_bleu(hyps, refs, BleuTokenize::None).score == Approx(49.1919566).epsilon(1e-7));
+  CHECK(corpus_bleu({"this is a fest"}, {{"this is a test"}}).score == Approx(59.460356).epsilon(1e-7));
+  CHECK(corpus_bleu({"a b c d e f g h"}, {{"a b c d e f g h i j"}}).score == Approx(77.880078).epsilon(1e-7));
+  CHECK(corpus_bleu({"", ""}, {{"a b c", "d e f"}}).score == 0.0);
+  CHECK(corpus_bleu({"a b c d"}, {{"a b c d"}}).score == Approx(100.0));
+  CHECK_THROWS_AS(corpus_bleu({"a"}, {{"a", "b"}}), Error);
+}
+
+TEST_CASE("13a tokenisation splits punctuation like mteval-v13a", "[translation][bleu]") {
+  CHECK(tokenize_13a("It wasn't surprising.") == "It wasn't surprising .");
+  CHECK(tokenize_13a("costs $3.50, or 4-5 euros!") == "costs $ 3.50 , or 4 - 5 euros !");
+  CHECK(tokenize_13a("a &amp; b &lt;c&gt;") == "a & b < c >");
+  CHECK(tokenize_13a("(x)") == "( x )");
+}
+
+TEST_CASE("length buckets at their edges", "[translation]") {
+  CHECK(bucket_of(1) == 0);
+  CHECK(bucket_of(10) == 0);
+  CHECK(bucket_of(11) == 1);
+  CHECK(bucket_of(50) == 4);
+  CHECK(bucket_of(51) == 5);
+  CHECK(bucket_of(400) == 5);
+}
+
+namespace {
+TrainData tiny_data(int64_t n, uint64_t seed) {
+  data::ToyConfig toy;
+  toy.seed = seed, toy.train_size = n, toy.valid_size = 16, toy.test_per_bucket = 0, toy.max_len = 12;
+  const data::ToyCorpus c = data::generate_toy_corpus(toy);
+  TrainData d;
+  for (const auto& p : c.train) d.train.push_back(p.pair);
+  for (const auto& p : c.valid) d.valid.push_back(p.pair);
+  return d;
+}
+
+std::string scratch_dir(const std::string& name) {
+  const auto dir = fs::path(XGRAD_BINARY_DIR) / "test_scratch" / name;
+  fs::remove_all(dir);
+  return dir.string();
+}
+}  // namespace
+
+TEST_CASE("each model overfits a handful of pairs to exact match and beam 1 equals greedy", "[translation][e2e]") {
+  for (const std::string model : {"rnn", "bahdanau", "transformer"}) {
+    INFO(model);
+    TrainData d = tiny_data(8, 3);
+    d.valid = d.train;
+    TrainOptions o;
+    o.model = ModelConfig::defaults(model);
+    o.model.embedding = 32, o.model.hidden = 64, o.model.attention = 32;
+    o.model.d_model = 32, o.model.ff = 64, o.model.encoder_layers = 1, o.model.decoder_layers = 1, o.model.dropout = 0;
+    o.train.steps = model == "transformer" ? 300 : 200;
+    o.train.lr = model == "transformer" ? 3e-3 : 1e-2;
+    o.train.warmup = 30;
+    o.train.valid_every = 100;
+    o.train.save_every = 100;
+    o.out_dir = scratch_dir("overfit_" + model);
+    o.quiet = true;
+    const TrainResult r = train_model(o, d);
+    CHECK(r.last_train_loss < 0.1);
+    LoadedModel m = load_trained(o.out_dir);
+    SearchOptions greedy, beam1, beam4;
+    beam1.beam = 1;
+    beam4.beam = 4;
+    const EvalResult e = evaluate(*m.model, m.src_vocab, m.tgt_vocab, d.train, greedy);
+    CHECK(e.exact == 100.0);
+    CHECK(e.bleu == Approx(100.0));
+    std::vector<std::string> src;
+    for (const auto& p : d.train) src.push_back(p.source);
+    const auto g = translate_sentences(*m.model, m.src_vocab, src, greedy);
+    const auto b1 = translate_sentences(*m.model, m.src_vocab, src, beam1);
+    for (std::size_t i = 0; i < g.size(); ++i) CHECK(g[i].tokens == b1[i].tokens);
+    CHECK(evaluate(*m.model, m.src_vocab, m.tgt_vocab, d.train, beam4).exact == 100.0);
+    for (const char* f : {"config.json", "src.vocab", "tgt.vocab", "model.safetensors", "state.safetensors", "log.csv"})
+      CHECK(fs::exists(o.out_dir + "/" + f));
+  }
+}
+
+TEST_CASE("resume continues from the same step with identical results", "[translation][resume]") {
+  const TrainData d = tiny_data(64, 5);
+  TrainOptions o;
+  o.model = ModelConfig::defaults("bahdanau");
+  o.model.embedding = 16, o.model.hidden = 32, o.model.attention = 16;
+  o.train.valid_every = 10, o.train.save_every = 10, o.train.max_tokens = 200, o.train.max_batch = 8;
+  o.quiet = true;
+  const std::string full = scratch_dir("resume_full"), half = scratch_dir("resume_half");
+  o.out_dir = full;
+  o.train.steps = 20;
+  train_model(o, d);
+  o.out_dir = half;
+  o.train.steps = 10;
+  train_model(o, d);
+  o.train.steps = 20;
+  o.resume = true;
+  CHECK(train_model(o, d).steps == 20);
+  const SafetensorsFile a = load_safetensors(full + "/state.safetensors"), b = load_safetensors(half + "/state.safetensors");
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  for (std::size_t i = 0; i < a.tensors.size(); ++i) {
+    INFO(a.tensors[i].first);
+    CHECK(a.tensors[i].first == b.tensors[i].first);
+    CHECK(a.tensors[i].second.to_vector() == b.tensors[i].second.to_vector());  // bit-exact, one thread
+  }
+  CHECK(a.metadata.at("step") == "20");
+  CHECK(b.metadata.at("step") == "20");
+}
