@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/ops.hpp"
+#include "nn/attention_kernels.hpp"
 
 namespace xg::nn {
 
@@ -21,8 +22,7 @@ void check_query_keys(const char* op, const Tensor& query, const Tensor& keys, c
 AttentionOutput attend(const Tensor& scores, const Tensor& values, const Tensor& key_padding_mask) {
   const Tensor masked = key_padding_mask.defined() ? masked_fill(scores, key_padding_mask, -INFINITY) : scores;
   const Tensor weights = softmax(masked, -1);
-  const Tensor context = squeeze(matmul(unsqueeze(weights, 1), values), 1);  // (B,1,S)x(B,S,Dv)
-  return {context, weights};
+  return {weighted_sum(weights, values), weights};
 }
 }  // namespace
 
@@ -38,9 +38,8 @@ Tensor BahdanauAttention::project_keys(const Tensor& keys) const { return key_la
 AttentionOutput BahdanauAttention::forward(const Tensor& query, const Tensor& projected_keys,
                                            const Tensor& values, const Tensor& key_padding_mask) const {
   check_query_keys("BahdanauAttention", query, projected_keys, key_padding_mask);
-  const Tensor q = unsqueeze(query_layer->forward(query), 1);  // (B, 1, A)
-  const Tensor energy = tanh(q + projected_keys);                // (B, S, A)
-  const Tensor scores = squeeze(energy_layer->forward(energy), 2);  // (B, S)
+  // vᵀ tanh(W s + U h_i) for every i in one fused op: (B, S)
+  const Tensor scores = additive_scores(query_layer->forward(query), projected_keys, energy_layer->weight);
   return attend(scores, values, key_padding_mask);
 }
 
@@ -68,8 +67,7 @@ AttentionOutput LuongAttention::forward(const Tensor& query, const Tensor& keys,
   check_query_keys("LuongAttention", query, keys, key_padding_mask);
   Tensor scores;
   if (score == Score::Concat) {
-    const Tensor e = tanh(unsqueeze(concat_query->forward(query), 1) + concat_key->forward(keys));
-    scores = squeeze(concat_v->forward(e), 2);
+    scores = additive_scores(concat_query->forward(query), concat_key->forward(keys), concat_v->weight);
   } else {
     const Tensor k = score == Score::General ? general->forward(keys) : keys;  // (B, S, Dq)
     if (k.shape()[2] != query.shape()[1])

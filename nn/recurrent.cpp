@@ -4,16 +4,13 @@
 #include <fmt/format.h>
 
 #include "core/detail/parallel.hpp"
+#include "core/detail/vecmath.hpp"
 #include "core/ops.hpp"
 #include "nn/init.hpp"
 
 namespace xg::nn {
 
 namespace {
-
-template <class T> inline T sigmoid_of(T x) {
-  return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
-}
 
 void check_gates(const char* op, const Tensor& gi, const Tensor& gh, const Tensor& state, int64_t gates) {
   const int64_t b = state.dim() == 2 ? state.shape()[0] : -1, h = state.dim() == 2 ? state.shape()[1] : -1;
@@ -40,11 +37,15 @@ Tensor gru_gates(const Tensor& gi, const Tensor& gh, const Tensor& h) {
       const T* xi = pi + b * 3 * H;
       const T* xh = pg + b * 3 * H;
       T* s = ps + b * 4 * H;
+      for (int64_t j = 0; j < 2 * H; ++j) s[j] = xi[j] + xh[j];  // r and z pre-activations
+      vecmath::sigmoid(s, s, 2 * H);
       for (int64_t j = 0; j < H; ++j) {
-        const T r = sigmoid_of(xi[j] + xh[j]);
-        const T z = sigmoid_of(xi[H + j] + xh[H + j]);
-        const T n = std::tanh(xi[2 * H + j] + r * xh[2 * H + j]);
-        s[j] = r, s[H + j] = z, s[2 * H + j] = n, s[3 * H + j] = xh[2 * H + j];
+        s[3 * H + j] = xh[2 * H + j];
+        s[2 * H + j] = xi[2 * H + j] + s[j] * xh[2 * H + j];
+      }
+      vecmath::tanh(s + 2 * H, s + 2 * H, H);
+      for (int64_t j = 0; j < H; ++j) {
+        const T z = s[H + j], n = s[2 * H + j];
         po[b * H + j] = n + z * (ph[b * H + j] - n);
       }
     }
@@ -102,17 +103,14 @@ Tensor lstm_gates(const Tensor& gi, const Tensor& gh, const Tensor& c) {
       const T* xi = pi + b * 4 * H;
       const T* xh = pg + b * 4 * H;
       T* s = ps + b * 5 * H;
-      for (int64_t j = 0; j < H; ++j) {
-        const T i = sigmoid_of(xi[j] + xh[j]);
-        const T f = sigmoid_of(xi[H + j] + xh[H + j]);
-        const T gg = std::tanh(xi[2 * H + j] + xh[2 * H + j]);
-        const T o = sigmoid_of(xi[3 * H + j] + xh[3 * H + j]);
-        const T cn = f * pc[b * H + j] + i * gg;
-        const T tc = std::tanh(cn);
-        s[j] = i, s[H + j] = f, s[2 * H + j] = gg, s[3 * H + j] = o, s[4 * H + j] = tc;
-        po[b * 2 * H + j] = o * tc;
-        po[b * 2 * H + H + j] = cn;
-      }
+      for (int64_t j = 0; j < 4 * H; ++j) s[j] = xi[j] + xh[j];
+      vecmath::sigmoid(s, s, 2 * H);                  // i, f
+      vecmath::tanh(s + 2 * H, s + 2 * H, H);         // g
+      vecmath::sigmoid(s + 3 * H, s + 3 * H, H);      // o
+      for (int64_t j = 0; j < H; ++j) s[4 * H + j] = s[H + j] * pc[b * H + j] + s[j] * s[2 * H + j];  // c'
+      for (int64_t j = 0; j < H; ++j) po[b * 2 * H + H + j] = s[4 * H + j];
+      vecmath::tanh(s + 4 * H, s + 4 * H, H);         // tanh(c')
+      for (int64_t j = 0; j < H; ++j) po[b * 2 * H + j] = s[3 * H + j] * s[4 * H + j];
     }
   });
   const Tensor cd = c.detach();

@@ -264,3 +264,33 @@ TEST_CASE("gradcheck: Linear LayerNorm Embedding and Sequential", "[nn][gradchec
   emb.to(DType::Float64);
   require_gradcheck([&](const Inputs&) { return emb.forward({1, 4, 4, 2}, {2, 2}); }, {emb.weight});
 }
+
+TEST_CASE("fused attention kernels equal their composed forms and pass gradcheck", "[nn][attention][gradcheck]") {
+  const Tensor q = leaf(seq({2, 5}, 0.3)), k = leaf(seq({2, 3, 5}, 0.7)), v = leaf(seq({1, 5}, 1.1));
+  const Tensor composed = squeeze(matmul(tanh(unsqueeze(q, 1) + k), transpose(v, 0, 1)), 2);
+  require_close(additive_scores(q, k, v), composed.to_vector(), 1e-12);
+  require_gradcheck([](const Inputs& x) { return additive_scores(x[0], x[1], x[2]); }, {q, k, v});
+  const Tensor w = leaf(seq({2, 3}, 0.5)), values = leaf(seq({2, 3, 4}, 0.9));
+  require_close(weighted_sum(w, values), squeeze(matmul(unsqueeze(w, 1), values), 1).to_vector(), 1e-12);
+  require_gradcheck([](const Inputs& x) { return weighted_sum(x[0], x[1]); }, {w, values});
+  // float32 with long rows exercises the vectorised tanh against std::tanh.
+  const Tensor q32 = seq({3, 37}, 0.3, 2.0, 0.0, DType::Float32), k32 = seq({3, 4, 37}, 0.7, 2.0, 0.0, DType::Float32),
+               v32 = seq({37}, 1.1, 1.0, 0.0, DType::Float32);
+  require_close(additive_scores(q32, k32, v32),
+                additive_scores(q32.to(DType::Float64), k32.to(DType::Float64), v32.to(DType::Float64)).to_vector(), 2e-6);
+  CHECK_THROWS_AS(additive_scores(q, transpose(k, 1, 2), v), ShapeError);
+}
+
+TEST_CASE("vectorised exp tanh and sigmoid agree with the C library over a wide range", "[elementwise]") {
+  std::vector<double> xs;
+  for (int i = -2000; i <= 2000; ++i) xs.push_back(i * 0.05);  // -100 .. 100
+  const Tensor x32 = Tensor::from_vector(xs, {static_cast<int64_t>(xs.size())}, DType::Float32);
+  const auto t = tanh(x32).to_vector(), s = sigmoid(x32).to_vector(), e = exp(clamp(x32, -80, 80)).to_vector();
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const float xf = static_cast<float>(xs[i]);
+    CHECK(t[i] == Approx(std::tanh(xf)).margin(2e-7).epsilon(2e-6));
+    CHECK(s[i] == Approx(1.0 / (1.0 + std::exp(-static_cast<double>(xf)))).margin(2e-7).epsilon(2e-6));
+    CHECK(e[i] == Approx(std::exp(std::clamp(xf, -80.f, 80.f))).epsilon(4e-6));
+    CHECK(std::isfinite(s[i]));
+  }
+}

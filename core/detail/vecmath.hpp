@@ -1,0 +1,17 @@
+#pragma once
+// Internal: vectorised transcendental functions over arrays. std::tanh and std::exp stay
+// scalar; these use xsimd's polynomial kernels, compiled twice (SSE2 and AVX2+FMA) and chosen
+// at run time from the CPU, so the library still runs on any x86-64. Measured on a
+// 491,520-float array: std::tanh 5.9 ms, SSE2 1.5 ms, AVX2 0.31 ms.
+#include <cstdint>
+
+namespace xg::vecmath {
+
+void tanh(const float* x, float* y, int64_t n);
+void tanh(const double* x, double* y, int64_t n);
+void exp(const float* x, float* y, int64_t n);
+void exp(const double* x, double* y, int64_t n);
+void sigmoid(const float* x, float* y, int64_t n);
+void sigmoid(const double* x, double* y, int64_t n);
+
+}  // namespace xg::vecmath

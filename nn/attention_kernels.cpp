@@ -1,0 +1,122 @@
+#include "nn/attention_kernels.hpp"
+
+#include <fmt/format.h>
+#include <vector>
+
+#include "core/autograd.hpp"
+#include "core/detail/checks.hpp"
+#include "core/detail/parallel.hpp"
+#include "core/detail/vecmath.hpp"
+
+namespace xg::nn {
+
+Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
+  const int64_t A = q.dim() == 2 ? q.shape()[1] : -1;
+  if (q.dim() != 2 || k.dim() != 3 || k.shape()[0] != q.shape()[0] || k.shape()[2] != A || v.numel() != A)
+    throw ShapeError(fmt::format("additive_scores: q {}, k {}, v {} (need (B, A), (B, S, A), (A))", shape_str(q.shape()),
+                                 shape_str(k.shape()), shape_str(v.shape())));
+  check_same_dtype("additive_scores", q, k);
+  check_same_dtype("additive_scores", q, v);
+  const int64_t B = k.shape()[0], S = k.shape()[1];
+  Tensor out = Tensor::empty({B, S}, q.dtype());
+  Tensor energy = Tensor::empty(k.shape(), q.dtype());  // (B, S, A) tanh values, saved for the backward
+  dispatch(q.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* pq = q.data<T>();
+    const T* pk = k.data<T>();
+    const T* pv = v.data<T>();
+    T* pe = energy.data<T>();
+    T* po = out.data<T>();
+    XG_PRAGMA(omp parallel for if (B * S * A > kParallelGrain) schedule(static))
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t s = 0; s < S; ++s) {
+        T* e = pe + (b * S + s) * A;
+        const T* kr = pk + (b * S + s) * A;
+        for (int64_t a = 0; a < A; ++a) e[a] = pq[b * A + a] + kr[a];
+        vecmath::tanh(e, e, A);
+        T dot = 0;
+        for (int64_t a = 0; a < A; ++a) dot += pv[a] * e[a];
+        po[b * S + s] = dot;
+      }
+  });
+  const Tensor vd = v.detach();
+  return record("additive_scores", out, {q, k, v}, [energy, vd, B, S, A](const Tensor& g, GradSink& sink) {
+    dispatch(g.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* pg = g.data<T>();
+      const T* pe = energy.data<T>();
+      const T* pv = vd.data<T>();
+      T* dq = sink.needs(0) ? sink.buffer(0).data<T>() : nullptr;
+      Tensor dk = sink.needs(1) ? Tensor::empty({B, S, A}, g.dtype()) : Tensor();
+      T* pdk = dk.defined() ? dk.data<T>() : nullptr;
+      XG_PRAGMA(omp parallel for if (B * S * A > kParallelGrain) schedule(static))
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t s = 0; s < S; ++s) {
+          const T gs = pg[b * S + s];
+          const T* e = pe + (b * S + s) * A;
+          for (int64_t a = 0; a < A; ++a) {
+            const T de = gs * pv[a] * (T(1) - e[a] * e[a]);  // through tanh
+            if (dq) dq[b * A + a] += de;
+            if (pdk) pdk[(b * S + s) * A + a] = de;
+          }
+        }
+      if (sink.needs(2)) {  // dv[a] = Σ g[b,s] e[b,s,a], serial so the sum order is fixed
+        T* dv = sink.buffer(2).data<T>();
+        for (int64_t r = 0; r < B * S; ++r)
+          for (int64_t a = 0; a < A; ++a) dv[a] += pg[r] * pe[r * A + a];
+      }
+      if (pdk) sink.add(1, dk);
+    });
+  });
+}
+
+Tensor weighted_sum(const Tensor& w, const Tensor& values) {
+  if (w.dim() != 2 || values.dim() != 3 || values.shape()[0] != w.shape()[0] || values.shape()[1] != w.shape()[1])
+    throw ShapeError(fmt::format("weighted_sum: weights {} and values {} (need (B, S) and (B, S, D))",
+                                 shape_str(w.shape()), shape_str(values.shape())));
+  check_same_dtype("weighted_sum", w, values);
+  const int64_t B = values.shape()[0], S = values.shape()[1], D = values.shape()[2];
+  Tensor out = Tensor::empty({B, D}, w.dtype());
+  dispatch(w.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* pw = w.data<T>();
+    const T* pv = values.data<T>();
+    T* po = out.data<T>();
+    XG_PRAGMA(omp parallel for if (B * S * D > kParallelGrain) schedule(static))
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t s = 0; s < S; ++s) {
+        const T ws = pw[b * S + s];
+        const T* vr = pv + (b * S + s) * D;
+        for (int64_t d = 0; d < D; ++d) po[b * D + d] += ws * vr[d];
+      }
+  });
+  const Tensor wd = w.detach(), vd = values.detach();
+  return record("weighted_sum", out, {w, values}, [wd, vd, B, S, D](const Tensor& g, GradSink& sink) {
+    dispatch(g.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* pg = g.data<T>();
+      const T* pw = wd.data<T>();
+      const T* pv = vd.data<T>();
+      T* dw = sink.needs(0) ? sink.buffer(0).data<T>() : nullptr;
+      T* dv = sink.needs(1) ? sink.buffer(1).data<T>() : nullptr;
+      XG_PRAGMA(omp parallel for if (B * S * D > kParallelGrain) schedule(static))
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t s = 0; s < S; ++s) {
+          const T* vr = pv + (b * S + s) * D;
+          const T* gr = pg + b * D;
+          if (dw) {
+            T dot = 0;
+            for (int64_t d = 0; d < D; ++d) dot += gr[d] * vr[d];
+            dw[b * S + s] += dot;
+          }
+          if (dv) {
+            const T ws = pw[b * S + s];
+            T* dvr = dv + (b * S + s) * D;
+            for (int64_t d = 0; d < D; ++d) dvr[d] += ws * gr[d];
+          }
+        }
+    });
+  });
+}
+
+}  // namespace xg::nn
