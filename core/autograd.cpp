@@ -75,7 +75,7 @@ void GradSink::add(std::size_t i, Tensor g) {
   } else if (uniquely_owned(g)) {
     slot = std::move(g);
   } else {
-    slot = Tensor::empty(g.shape(), g.dtype());
+    slot = Tensor::uninitialized(g.shape(), g.dtype());
     slot.copy_(g);
   }
 }
@@ -124,7 +124,7 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
     if (root.numel() != 1)
       throw AutogradError("backward: a gradient is needed for a non-scalar output of shape " +
                           shape_str(root.shape()));
-    seed = Tensor::empty(root.shape(), root.dtype());
+    seed = Tensor::uninitialized(root.shape(), root.dtype());
     seed.fill_(1.0);
   } else if (seed.shape() != root.shape() || seed.dtype() != root.dtype()) {
     throw ShapeError("backward: gradient " + shape_str(seed.shape()) + " " +

@@ -8,7 +8,7 @@ namespace xg {
 Tensor zeros(const Shape& shape, DType dtype) { return Tensor::empty(shape, dtype); }
 
 Tensor full(const Shape& shape, double value, DType dtype) {
-  Tensor t = Tensor::empty(shape, dtype);
+  Tensor t = Tensor::uninitialized(shape, dtype);
   t.fill_(value);
   return t;
 }
@@ -29,7 +29,7 @@ Tensor arange(double start, double end, double step, DType dtype) {
 }
 
 Tensor randn(const Shape& shape, DType dtype, Generator& gen) {
-  Tensor t = Tensor::empty(shape, dtype);
+  Tensor t = Tensor::uninitialized(shape, dtype);
   dispatch(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = t.data<T>();
@@ -40,7 +40,7 @@ Tensor randn(const Shape& shape, DType dtype, Generator& gen) {
 
 Tensor uniform(const Shape& shape, double lo, double hi, DType dtype, Generator& gen) {
   if (!(lo <= hi)) throw Error(fmt::format("uniform: lo={} is above hi={}", lo, hi));
-  Tensor t = Tensor::empty(shape, dtype);
+  Tensor t = Tensor::uninitialized(shape, dtype);
   dispatch(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = t.data<T>();

@@ -13,8 +13,8 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   if (!training || p == 0.0) return x;
   if (p == 1.0) return x * 0.0;
   // (numel) scale per element: 0 or 1/(1-p), saved for the backward
-  Tensor scale = Tensor::empty(x.shape(), x.dtype());
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor scale = Tensor::uninitialized(x.shape(), x.dtype());
+  Tensor out = Tensor::uninitialized(x.shape(), x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T keep = static_cast<T>(1.0 / (1.0 - p));
@@ -27,7 +27,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
     }
   });
   return record("dropout", out, {x}, [scale](const Tensor& g, GradSink& sink) {
-    Tensor gx = Tensor::empty(g.shape(), g.dtype());
+    Tensor gx = Tensor::uninitialized(g.shape(), g.dtype());
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* pg = g.data<T>();

@@ -58,7 +58,7 @@ template <class Op>
 Tensor binary(const char* name, const Tensor& a, const Tensor& b) {
   check_same_dtype(name, a, b);
   const Shape out_shape = broadcast_shapes(name, a.shape(), b.shape());
-  Tensor out = Tensor::empty(out_shape, a.dtype());
+  Tensor out = Tensor::uninitialized(out_shape, a.dtype());
   const auto sa = broadcast_strides(a.shape(), out_shape);
   const auto sb = broadcast_strides(b.shape(), out_shape);
   const bool same = a.shape() == b.shape();
@@ -85,7 +85,7 @@ Tensor binary(const char* name, const Tensor& a, const Tensor& b) {
                 [=](const Tensor& g, GradSink& sink) {
                   for (std::size_t side = 0; side < 2; ++side) {
                     if (!sink.needs(side)) continue;
-                    Tensor full = Tensor::empty(out_shape, g.dtype());
+                    Tensor full = Tensor::uninitialized(out_shape, g.dtype());
                     dispatch(g.dtype(), [&](auto tag) {
                       using T = typename decltype(tag)::type;
                       const T* pa = ad.defined() ? ad.data<T>() : nullptr;
@@ -107,7 +107,7 @@ Tensor binary(const char* name, const Tensor& a, const Tensor& b) {
 // Each unary rule: forward f(x), and dx = g * f'(x) written with x and/or the output y.
 template <class Op>
 Tensor unary(const char* name, const Tensor& x, Op op) {
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor out = Tensor::uninitialized(x.shape(), x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
@@ -129,7 +129,7 @@ Tensor unary(const char* name, const Tensor& x, Op op) {
   const Tensor xd = Op::uses_input ? x.detach() : Tensor();
   const Tensor yd = Op::uses_output ? out.detach() : Tensor();
   return record(name, out, {x}, [=](const Tensor& g, GradSink& sink) {
-    Tensor gx = Tensor::empty(g.shape(), g.dtype());
+    Tensor gx = Tensor::uninitialized(g.shape(), g.dtype());
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = xd.defined() ? xd.data<T>() : nullptr;

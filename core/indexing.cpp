@@ -40,7 +40,7 @@ Tensor index_select(const Tensor& x, int64_t axis, const std::vector<int64_t>& i
   for (std::size_t i = 0; i < indices.size(); ++i) check_index("index_select", indices[i], s.n, i);
   Shape out_shape = x.shape();
   out_shape[axis] = static_cast<int64_t>(indices.size());
-  Tensor out = Tensor::empty(out_shape, x.dtype());
+  Tensor out = Tensor::uninitialized(out_shape, x.dtype());
   const int64_t m = static_cast<int64_t>(indices.size());
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -75,7 +75,7 @@ Tensor gather(const Tensor& x, int64_t axis, const std::vector<int64_t>& index,
                                    shape_str(index_shape), shape_str(x.shape()), d));
   const AxisSplit si = split_at(index_shape, axis), sx = split_at(x.shape(), axis);
   for (std::size_t i = 0; i < index.size(); ++i) check_index("gather", index[i], sx.n, i);
-  Tensor out = Tensor::empty(index_shape, x.dtype());
+  Tensor out = Tensor::uninitialized(index_shape, x.dtype());
   auto idx = std::make_shared<const std::vector<int64_t>>(index);  // outlives this call
   auto offset = [si, sx, idx](int64_t o, int64_t j, int64_t i) {
     return (o * sx.n + (*idx)[(o * si.n + j) * si.inner + i]) * sx.inner + i;
@@ -111,7 +111,7 @@ Tensor embedding(const Tensor& weight, const std::vector<int64_t>& ids, const Sh
   for (std::size_t i = 0; i < ids.size(); ++i) check_index("embedding", ids[i], vocab, i);
   Shape out_shape = ids_shape;
   out_shape.push_back(d);
-  Tensor out = Tensor::empty(out_shape, weight.dtype());
+  Tensor out = Tensor::uninitialized(out_shape, weight.dtype());
   dispatch(weight.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* pw = weight.data<T>();
@@ -132,7 +132,7 @@ Tensor embedding(const Tensor& weight, const std::vector<int64_t>& ids, const Sh
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   auto m = std::make_shared<std::vector<char>>(mask_as_bool("masked_fill", mask, x.shape()));
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor out = Tensor::uninitialized(x.shape(), x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
@@ -142,7 +142,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
     for (int64_t i = 0; i < n; ++i) po[i] = (*m)[i] ? T(value) : px[i];
   });
   return record("masked_fill", out, {x}, [m](const Tensor& g, GradSink& sink) {
-    Tensor gx = Tensor::empty(g.shape(), g.dtype());
+    Tensor gx = Tensor::uninitialized(g.shape(), g.dtype());
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* pg = g.data<T>();
@@ -158,7 +158,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   const Shape out_shape = broadcast_shapes("where", cond.shape(), broadcast_shapes("where", a.shape(), b.shape()));
   auto c = std::make_shared<std::vector<char>>(mask_as_bool("where", cond, out_shape));
   const auto sa = broadcast_strides(a.shape(), out_shape), sb = broadcast_strides(b.shape(), out_shape);
-  Tensor out = Tensor::empty(out_shape, a.dtype());
+  Tensor out = Tensor::uninitialized(out_shape, a.dtype());
   dispatch(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* pa = a.data<T>();
@@ -172,7 +172,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return record("where", out, {a, b}, [=](const Tensor& g, GradSink& sink) {
     for (std::size_t side = 0; side < 2; ++side) {
       if (!sink.needs(side)) continue;
-      Tensor full = Tensor::empty(out_shape, g.dtype());
+      Tensor full = Tensor::uninitialized(out_shape, g.dtype());
       dispatch(g.dtype(), [&](auto tag) {
         using T = typename decltype(tag)::type;
         const T* pg = g.data<T>();

@@ -19,7 +19,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
                                      shape_str(p->shape()), shape_str(x.shape()), c));
       check_same_dtype("layer_norm", x, *p);
     }
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor out = Tensor::uninitialized(x.shape(), x.dtype());
   // (rows) each: saved for the backward
   auto mean = std::make_shared<std::vector<double>>(static_cast<std::size_t>(rows));
   auto rstd = std::make_shared<std::vector<double>>(static_cast<std::size_t>(rows));
@@ -66,7 +66,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
         }
       }
       if (!sink.needs(0)) return;
-      Tensor gx = Tensor::empty(xd.shape(), g.dtype());
+      Tensor gx = Tensor::uninitialized(xd.shape(), g.dtype());
       T* pgx = gx.data<T>();
       // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = g * w
       XG_PRAGMA(omp parallel for if (g.numel() > kParallelGrain) schedule(static))

@@ -19,10 +19,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                                    shape_str(weight.shape())));
     check_same_dtype("linear", x, bias);
   }
-  const int64_t rows = in == 0 ? 0 : x.numel() / in;
+  const int64_t rows = numel_of(Shape(x.shape().begin(), x.shape().end() - 1));  // all leading axes
   Shape out_shape = x.shape();
   out_shape.back() = out_features;
-  Tensor out = Tensor::empty(out_shape, x.dtype());
+  Tensor out = Tensor::uninitialized(out_shape, x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* py = out.data<T>();
@@ -41,7 +41,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       using T = typename decltype(tag)::type;
       const T* pg = g.data<T>();  // (rows, out)
       if (sink.needs(0)) {        // dx = g · W   (rows, in)
-        Tensor gx = Tensor::empty(xd.shape(), g.dtype());
+        Tensor gx = Tensor::uninitialized(xd.shape(), g.dtype());
         blas::gemm<T>(false, false, rows, in, out_features, T(1), pg, out_features, wd.data<T>(), in,
                       T(0), gx.data<T>(), in);
         sink.add(0, gx);

@@ -49,7 +49,7 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& targets,
       total += -(1.0 - eps) * lr[targets[r]] - eps / static_cast<double>(c) * sum_logp;
     }
   });
-  Tensor out = Tensor::empty({}, logits.dtype());
+  Tensor out = Tensor::uninitialized({}, logits.dtype());
   out.fill_(count ? total / static_cast<double>(count) : 0.0);
   const Shape shape = logits.shape();
   return record("cross_entropy", out, {logits}, [=](const Tensor& g, GradSink& sink) {

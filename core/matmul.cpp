@@ -43,7 +43,7 @@ MatmulPlan plan_matmul(const Tensor& a, const Tensor& b) {
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   const MatmulPlan p = plan_matmul(a, b);
-  Tensor out = Tensor::empty(p.out_shape, a.dtype());
+  Tensor out = Tensor::uninitialized(p.out_shape, a.dtype());
   const int64_t m = p.m, k = p.k, n = p.n, ba = p.batch_a, bb = p.batch_b;
   dispatch(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;

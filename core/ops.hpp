@@ -1,7 +1,7 @@
 #pragma once
 // Every op of the core library.
 #include "core/autograd.hpp"
-#include "core/blas_setup.hpp"
+#include "core/runtime.hpp"
 #include "core/atomic_file.hpp"
 #include "core/creation.hpp"
 #include "core/custom_op.hpp"

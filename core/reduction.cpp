@@ -39,7 +39,7 @@ Tensor sum_axis_keep(const Tensor& x, int64_t axis) {
   });
   const Shape in_shape = x.shape();
   return record("sum", out, {x}, [in_shape, s](const Tensor& g, GradSink& sink) {
-    Tensor gx = Tensor::empty(in_shape, g.dtype());
+    Tensor gx = Tensor::uninitialized(in_shape, g.dtype());
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* pg = g.data<T>();
@@ -95,7 +95,7 @@ Tensor max(const Tensor& x, int64_t axis, bool keepdim) {
   const AxisSplit s = split_at(x.shape(), axis);
   if (s.n == 0) throw ShapeError("max: reduction over an empty axis of shape " + shape_str(x.shape()));
   const auto idx = std::make_shared<std::vector<int64_t>>(static_cast<std::size_t>(s.outer * s.inner));
-  Tensor out = Tensor::empty(reduced_shape(x.shape(), axis, keepdim), x.dtype());
+  Tensor out = Tensor::uninitialized(reduced_shape(x.shape(), axis, keepdim), x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();

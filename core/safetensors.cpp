@@ -137,7 +137,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
       throw bad(path, fmt::format("tensors '{}' and '{}' overlap", entries[i - 1].name, entries[i].name));
   const std::streamoff data_start = static_cast<std::streamoff>(8 + header_len);
   for (const auto& e : entries) {
-    Tensor t = Tensor::empty(e.shape, e.dtype);
+    Tensor t = Tensor::uninitialized(e.shape, e.dtype);
     char* p = dispatch(e.dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
       return reinterpret_cast<char*>(t.data<T>());

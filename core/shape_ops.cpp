@@ -84,7 +84,7 @@ Tensor permute_copy(const Tensor& x, const std::vector<int64_t>& order) {
     out_shape[d] = x.shape()[order[d]];
     strides_in_out_order[d] = in_strides[order[d]];
   }
-  Tensor out = Tensor::empty(out_shape, x.dtype());
+  Tensor out = Tensor::uninitialized(out_shape, x.dtype());
   if (out.numel() == 0) return out;
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -145,7 +145,7 @@ Tensor narrow(const Tensor& x, int64_t axis, int64_t start, int64_t length) {
   const AxisSplit s = split_at(x.shape(), axis);
   Shape out_shape = x.shape();
   out_shape[axis] = length;
-  Tensor out = Tensor::empty(out_shape, x.dtype());
+  Tensor out = Tensor::uninitialized(out_shape, x.dtype());
   const int64_t chunk = length * s.inner, in_row = n * s.inner;
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -200,7 +200,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
     check_same_dtype("concat", xs[0], xs[i]);
     out_shape[axis] += xs[i].shape()[axis];
   }
-  Tensor out = Tensor::empty(out_shape, xs[0].dtype());
+  Tensor out = Tensor::uninitialized(out_shape, xs[0].dtype());
   const AxisSplit so = split_at(out_shape, axis);
   std::vector<int64_t> offsets;
   int64_t off = 0;
@@ -222,7 +222,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
       if (!sink.needs(i)) continue;
       Shape gs = out_shape;
       gs[axis] = lengths[i];
-      Tensor gi = Tensor::empty(gs, g.dtype());
+      Tensor gi = Tensor::uninitialized(gs, g.dtype());
       dispatch(g.dtype(), [&](auto tag) {
         using T = typename decltype(tag)::type;
         const T* pg = g.data<T>();

@@ -32,7 +32,7 @@ T row_max(const T* x, int64_t n, int64_t stride) {
 Tensor softmax(const Tensor& x, int64_t axis) {
   axis = normalize_axis("softmax", axis, std::max<int64_t>(x.dim(), 1));
   const AxisSplit s = x.dim() == 0 ? AxisSplit{} : split_at(x.shape(), axis);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor out = Tensor::uninitialized(x.shape(), x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
@@ -54,7 +54,7 @@ Tensor softmax(const Tensor& x, int64_t axis) {
   });
   const Tensor yd = out.detach();
   return record("softmax", out, {x}, [yd, s](const Tensor& g, GradSink& sink) {
-    Tensor gx = Tensor::empty(g.shape(), g.dtype());
+    Tensor gx = Tensor::uninitialized(g.shape(), g.dtype());
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* py = yd.data<T>();
@@ -75,7 +75,7 @@ Tensor softmax(const Tensor& x, int64_t axis) {
 Tensor log_softmax(const Tensor& x, int64_t axis) {
   axis = normalize_axis("log_softmax", axis, std::max<int64_t>(x.dim(), 1));
   const AxisSplit s = x.dim() == 0 ? AxisSplit{} : split_at(x.shape(), axis);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor out = Tensor::uninitialized(x.shape(), x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
@@ -97,7 +97,7 @@ Tensor log_softmax(const Tensor& x, int64_t axis) {
   });
   const Tensor yd = out.detach();
   return record("log_softmax", out, {x}, [yd, s](const Tensor& g, GradSink& sink) {
-    Tensor gx = Tensor::empty(g.shape(), g.dtype());
+    Tensor gx = Tensor::uninitialized(g.shape(), g.dtype());
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* py = yd.data<T>();

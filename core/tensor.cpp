@@ -22,13 +22,13 @@ int64_t numel_of(const Shape& s) {
   return n;
 }
 
-Storage::Storage(DType dtype, std::size_t n) {
+Storage::Storage(DType dtype, std::size_t n, bool zero_fill) {
   if (dtype == DType::Float32) {
     buffer = xt::xtensor<float, 1>::from_shape({n});
-    std::memset(std::get<0>(buffer).data(), 0, n * sizeof(float));
+    if (zero_fill) std::memset(std::get<0>(buffer).data(), 0, n * sizeof(float));
   } else {
     buffer = xt::xtensor<double, 1>::from_shape({n});
-    std::memset(std::get<1>(buffer).data(), 0, n * sizeof(double));
+    if (zero_fill) std::memset(std::get<1>(buffer).data(), 0, n * sizeof(double));
   }
 }
 
@@ -36,15 +36,18 @@ void* Storage::data() {
   return std::visit([](auto& b) -> void* { return b.data(); }, buffer);
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype) {
+static Tensor allocate(const Shape& shape, DType dtype, bool zero_fill) {
   for (auto d : shape)
     if (d < 0) throw ShapeError("empty: negative dimension in shape " + shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->dtype = dtype;
-  impl->storage = std::make_shared<Storage>(dtype, static_cast<std::size_t>(numel_of(shape)));
+  impl->storage = std::make_shared<Storage>(dtype, static_cast<std::size_t>(numel_of(shape)), zero_fill);
   return Tensor(std::move(impl));
 }
+
+Tensor Tensor::empty(const Shape& shape, DType dtype) { return allocate(shape, dtype, true); }
+Tensor Tensor::uninitialized(const Shape& shape, DType dtype) { return allocate(shape, dtype, false); }
 
 Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape, DType dtype) {
   if (static_cast<int64_t>(values.size()) != numel_of(shape))
@@ -185,7 +188,7 @@ Tensor Tensor::to(DType target) const {
   out.copy_(*this);
   const DType source = dtype();
   return record("to", out, {*this}, [source](const Tensor& g, GradSink& sink) {
-    Tensor gs = Tensor::empty(g.shape(), source);
+    Tensor gs = Tensor::uninitialized(g.shape(), source);
     gs.copy_(g);
     sink.add(0, gs);
   });

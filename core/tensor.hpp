@@ -21,8 +21,11 @@ class Tensor {
   Tensor() = default;  // undefined: no data
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
-  // A new tensor with uninitialised (zeroed) storage.
+  // A new zero-filled tensor.
   static Tensor empty(const Shape& shape, DType dtype = DType::Float32);
+  // A new tensor whose elements are left unset, for kernels that write every element: it saves
+  // the zero fill (memset was 9% of a transformer training step).
+  static Tensor uninitialized(const Shape& shape, DType dtype = DType::Float32);
   // Copies `values` (row-major) into a new tensor of `shape`.
   static Tensor from_vector(const std::vector<double>& values, const Shape& shape,
                             DType dtype = DType::Float32);

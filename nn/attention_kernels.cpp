@@ -18,8 +18,8 @@ Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
   check_same_dtype("additive_scores", q, k);
   check_same_dtype("additive_scores", q, v);
   const int64_t B = k.shape()[0], S = k.shape()[1];
-  Tensor out = Tensor::empty({B, S}, q.dtype());
-  Tensor energy = Tensor::empty(k.shape(), q.dtype());  // (B, S, A) tanh values, saved for the backward
+  Tensor out = Tensor::uninitialized({B, S}, q.dtype());
+  Tensor energy = Tensor::uninitialized(k.shape(), q.dtype());  // (B, S, A) tanh values, saved for the backward
   dispatch(q.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* pq = q.data<T>();
@@ -47,7 +47,7 @@ Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
       const T* pe = energy.data<T>();
       const T* pv = vd.data<T>();
       T* dq = sink.needs(0) ? sink.buffer(0).data<T>() : nullptr;
-      Tensor dk = sink.needs(1) ? Tensor::empty({B, S, A}, g.dtype()) : Tensor();
+      Tensor dk = sink.needs(1) ? Tensor::uninitialized({B, S, A}, g.dtype()) : Tensor();
       T* pdk = dk.defined() ? dk.data<T>() : nullptr;
       XG_PRAGMA(omp parallel for if (B * S * A > kParallelGrain) schedule(static))
       for (int64_t b = 0; b < B; ++b)

@@ -91,7 +91,7 @@ void Module::zero_grad() {
 void Module::to(DType dtype) {
   for (auto& [_, t] : state()) {
     if (t.dtype() == dtype) continue;
-    Tensor converted = Tensor::empty(t.shape(), dtype);
+    Tensor converted = Tensor::uninitialized(t.shape(), dtype);
     converted.copy_(t);
     TensorImpl* impl = t.impl();
     impl->storage = converted.impl()->storage;

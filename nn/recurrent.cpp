@@ -23,8 +23,8 @@ void check_gates(const char* op, const Tensor& gi, const Tensor& gh, const Tenso
 Tensor gru_gates(const Tensor& gi, const Tensor& gh, const Tensor& h) {
   check_gates("gru_step", gi, gh, h, 3);
   const int64_t B = h.shape()[0], H = h.shape()[1];
-  Tensor out = Tensor::empty({B, H}, h.dtype());
-  Tensor saved = Tensor::empty({B, 4, H}, h.dtype());  // r, z, n, gh_n per row
+  Tensor out = Tensor::uninitialized({B, H}, h.dtype());
+  Tensor saved = Tensor::uninitialized({B, 4, H}, h.dtype());  // r, z, n, gh_n per row
   dispatch(h.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* pi = gi.data<T>();
@@ -52,8 +52,8 @@ Tensor gru_gates(const Tensor& gi, const Tensor& gh, const Tensor& h) {
   });
   const Tensor hd = h.detach();
   return record("gru_step", out, {gi, gh, h}, [saved, hd, B, H](const Tensor& g, GradSink& sink) {
-    Tensor dgi = Tensor::empty({B, 3 * H}, g.dtype()), dgh = Tensor::empty({B, 3 * H}, g.dtype());
-    Tensor dh = Tensor::empty({B, H}, g.dtype());
+    Tensor dgi = Tensor::uninitialized({B, 3 * H}, g.dtype()), dgh = Tensor::uninitialized({B, 3 * H}, g.dtype());
+    Tensor dh = Tensor::uninitialized({B, H}, g.dtype());
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* pgo = g.data<T>();
@@ -90,8 +90,8 @@ Tensor gru_gates(const Tensor& gi, const Tensor& gh, const Tensor& h) {
 Tensor lstm_gates(const Tensor& gi, const Tensor& gh, const Tensor& c) {
   check_gates("lstm_step", gi, gh, c, 4);
   const int64_t B = c.shape()[0], H = c.shape()[1];
-  Tensor out = Tensor::empty({B, 2 * H}, c.dtype());
-  Tensor saved = Tensor::empty({B, 5, H}, c.dtype());  // i, f, g, o, tanh(c')
+  Tensor out = Tensor::uninitialized({B, 2 * H}, c.dtype());
+  Tensor saved = Tensor::uninitialized({B, 5, H}, c.dtype());  // i, f, g, o, tanh(c')
   dispatch(c.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* pi = gi.data<T>();
@@ -115,7 +115,7 @@ Tensor lstm_gates(const Tensor& gi, const Tensor& gh, const Tensor& c) {
   });
   const Tensor cd = c.detach();
   return record("lstm_step", out, {gi, gh, c}, [saved, cd, B, H](const Tensor& g, GradSink& sink) {
-    Tensor dgates = Tensor::empty({B, 4 * H}, g.dtype()), dc = Tensor::empty({B, H}, g.dtype());
+    Tensor dgates = Tensor::uninitialized({B, 4 * H}, g.dtype()), dc = Tensor::uninitialized({B, H}, g.dtype());
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* pgo = g.data<T>();

@@ -87,7 +87,7 @@ ModelConfig merged(const std::string& model, const ModelConfig& given, const std
 }  // namespace
 
 int main(int argc, char** argv) {
-  use_fast_blas_kernels(argv);
+  tune_runtime(argv);
   CLI::App app{"xgrad-translate: train and compare RNN, Bahdanau-attention and transformer translation models"};
   app.require_subcommand(1);
 

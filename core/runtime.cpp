@@ -1,4 +1,6 @@
-#include "core/blas_setup.hpp"
+#include "core/runtime.hpp"
+
+#include <malloc.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -10,7 +12,10 @@ namespace xg {
 
 const char* blas_core_name() { return openblas_get_corename(); }
 
-void use_fast_blas_kernels(char** argv) {
+void tune_runtime(char** argv) {
+  ::mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  ::mallopt(M_TOP_PAD, 64 << 20);
   if (std::getenv("XGRAD_REEXECUTED") != nullptr) return;  // once only
   bool changed = false;
   const char* core = openblas_get_corename();
