@@ -6,8 +6,9 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 BUILD_TYPE ?= Release
+FUZZ_SECONDS ?= 60
 
-.PHONY: deps configure build test compare bench sanitize clean
+.PHONY: deps configure build test compare bench sanitize tsan fuzz clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -26,6 +27,16 @@ sanitize:
 	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo \
 	  CMAKE_FLAGS="$(CMAKE_FLAGS) -DXGRAD_SANITIZE=address,undefined"
 
+# The DataLoader's background thread under ThreadSanitizer (abandoned mid-epoch many times).
+tsan: deps
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXGRAD_SANITIZE=thread -DXGRAD_BUILD_EXAMPLES=OFF $(CMAKE_FLAGS)
+	cmake --build build-tsan -j $(JOBS) --target xgrad_tests
+	cd build-tsan && ctest --output-on-failure -R DataLoader
+
+# libFuzzer targets (clang) for the TSV reader, the vocabulary loader and the safetensors loader.
+fuzz: deps
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
 compare: build
 	@if [ -x $(BUILD_DIR)/examples/xgrad-translate ]; then \
 	  $(BUILD_DIR)/examples/xgrad-translate compare $(ARGS); \
@@ -34,4 +45,4 @@ compare: build
 	fi
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan build-fuzz

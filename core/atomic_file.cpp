@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -12,15 +13,43 @@
 namespace xg {
 
 namespace {
-void (*g_write_hook)(const std::string&, std::size_t) = nullptr;
+struct PausePoint {
+  std::string substring;
+  long nth = 0;
+  std::size_t bytes = 0;
+  long seen = 0;
+};
+
+// Parsed once from XGRAD_TEST_PAUSE_WRITE; null when unset or malformed.
+PausePoint* pause_point() {
+  static PausePoint* p = [] () -> PausePoint* {
+    const char* env = std::getenv("XGRAD_TEST_PAUSE_WRITE");
+    if (env == nullptr) return nullptr;
+    const std::string v = env;
+    const auto a = v.find(':'), b = v.find(':', a == std::string::npos ? a : a + 1);
+    if (a == std::string::npos || b == std::string::npos) return nullptr;
+    auto* pp = new PausePoint;  // lives for the process
+    pp->substring = v.substr(0, a);
+    pp->nth = std::atol(v.substr(a + 1, b - a - 1).c_str());
+    pp->bytes = static_cast<std::size_t>(std::atoll(v.substr(b + 1).c_str()));
+    return pp;
+  }();
+  return p;
 }
 
-void set_atomic_write_hook(void (*hook)(const std::string&, std::size_t)) { g_write_hook = hook; }
+[[noreturn]] void pause_forever(const std::string& tmp) {
+  const int fd = ::open((tmp + ".paused").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd >= 0) ::close(fd);
+  for (;;) ::pause();
+}
+}  // namespace
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   tmp_ = fmt::format("{}.tmp.{}", path_, ::getpid());
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error(fmt::format("{}: cannot create: {}", tmp_, std::strerror(errno)));
+  if (PausePoint* p = pause_point(); p != nullptr && path_.find(p->substring) != std::string::npos)
+    pause_here_ = ++p->seen == p->nth;
 }
 
 AtomicFile::~AtomicFile() {
@@ -36,13 +65,15 @@ void AtomicFile::write(const void* data, std::size_t n) {
   constexpr std::size_t kChunk = 1 << 16;
   const char* p = static_cast<const char*>(data);
   while (n > 0) {
-    const ssize_t r = ::write(fd_, p, std::min(n, kChunk));
+    std::size_t chunk = std::min(n, kChunk);
+    if (pause_here_ && written_ < pause_point()->bytes) chunk = std::min(chunk, pause_point()->bytes - written_);
+    const ssize_t r = ::write(fd_, p, chunk);
     if (r < 0) {
       if (errno == EINTR) continue;
       throw Error(fmt::format("{}: write failed: {}", tmp_, std::strerror(errno)));
     }
     p += r, n -= static_cast<std::size_t>(r), written_ += static_cast<std::size_t>(r);
-    if (g_write_hook) g_write_hook(tmp_, written_);
+    if (pause_here_ && written_ >= pause_point()->bytes) pause_forever(tmp_);
   }
 }
 

@@ -9,6 +9,7 @@ packages=(
   libxtensor-dev xtl-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev
   libfmt-dev catch2 nlohmann-json3-dev libcli11-dev
   python3-numpy
+  clang libclang-rt-14-dev libomp-14-dev
 )
 if [[ "${1:-}" == "--with-torch" ]]; then
   packages+=(python3-torch)

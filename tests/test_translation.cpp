@@ -123,3 +123,26 @@ TEST_CASE("resume continues from the same step with identical results", "[transl
   CHECK(a.metadata.at("step") == "20");
   CHECK(b.metadata.at("step") == "20");
 }
+
+TEST_CASE("config.json with a missing or wrong-typed field is a clear error", "[translation][config]") {
+  const ModelConfig c = ModelConfig::defaults("transformer");
+  const ModelConfig back = ModelConfig::from_json(c.to_json(), "config.json");
+  CHECK(back.d_model == c.d_model);
+  CHECK(back.pre_ln == c.pre_ln);
+  using Catch::Matchers::Contains;
+  auto edited = [&](const std::string& from, const std::string& to) {
+    std::string s = c.to_json();
+    const auto p = s.find(from);
+    REQUIRE(p != std::string::npos);
+    return s.replace(p, from.size(), to);
+  };
+  CHECK_THROWS_WITH(ModelConfig::from_json(edited("\"heads\": 4,", ""), "dir/config.json"),
+                    Contains("dir/config.json") && Contains("missing field 'heads'"));
+  CHECK_THROWS_WITH(ModelConfig::from_json(edited("\"heads\": 4", "\"heads\": \"four\""), "config.json"),
+                    Contains("'heads' must be a non-negative integer"));
+  CHECK_THROWS_WITH(ModelConfig::from_json(edited("\"pre_ln\": true", "\"pre_ln\": 1"), "config.json"), Contains("'pre_ln'"));
+  CHECK_THROWS_WITH(ModelConfig::from_json(edited("\"model\": \"transformer\"", "\"model\": \"lstm\""), "config.json"),
+                    Contains("unknown model 'lstm'"));
+  CHECK_THROWS_WITH(ModelConfig::from_json("{", "config.json"), Contains("not valid JSON"));
+  CHECK_THROWS_WITH(ModelConfig::from_json(edited("\"dropout\": 0.1", "\"dropout\": 1.5"), "config.json"), Contains("'dropout'"));
+}

@@ -192,11 +192,15 @@ TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
     const Tensor logits = model->forward(batch);
     const Tensor loss = cross_entropy(logits, batch.tgt_out, Vocabulary::kPad, tc.label_smoothing);
     const double loss_value = loss.item();
-    if (!std::isfinite(loss_value)) {
+    // Diverged: a non-finite loss, or one far above uniform guessing (ln V), which a healthy run
+    // never approaches after its first steps.
+    const double guessing = std::log(static_cast<double>(mc.tgt_vocab));
+    if (!std::isfinite(loss_value) || loss_value > 10 * guessing) {
       progress.end_line();
-      throw Error(fmt::format("training diverged at step {}: loss is {} (learning rate {:.3g}); the last good "
-                              "checkpoint is {}/model.safetensors. Lower --lr, or run with --anomaly to find the op "
-                              "that first produced NaN/Inf", step + 1, loss_value, lr, dir));
+      throw Error(fmt::format("training diverged at step {}: loss is {} (uniform guessing would give {:.2f}; learning "
+                              "rate {:.3g}). The last good checkpoints are {}/model.safetensors and "
+                              "{}/state.safetensors. Lower --lr, or run with --anomaly to find the op that first "
+                              "produced NaN/Inf", step + 1, loss_value, guessing, lr, dir, dir));
     }
     adam.zero_grad();
     loss.backward();

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# End-to-end run of the xgrad-translate program on a small toy corpus: every subcommand, the
+# files they write, that training lowered the loss, and clear errors for bad arguments.
+# Usage: cli_test.sh PATH/TO/xgrad-translate WORK_DIR
+set -euo pipefail
+bin=$1 work=$2
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$bin" toy --out toy --train-size 400 --test-per-bucket 4 --max-len 20 > toy.log
+[ "$(wc -l < toy/train.tsv)" -eq 400 ] || fail "toy wrote $(wc -l < toy/train.tsv) training lines"
+
+"$bin" compare --budget 6 --train toy/train.tsv --valid toy/valid.tsv --test toy/test.tsv \
+  --valid-every 5 --valid-sentences 20 --out cmp --threads 1 > compare.log
+for f in compare.csv compare.json bleu_by_length.svg loss.svg attention_bahdanau.svg attention_transformer.svg \
+         rnn/model.safetensors bahdanau/state.safetensors transformer/log.csv; do
+  [ -s "cmp/$f" ] || fail "compare did not write $f"
+done
+grep -q '"models"' cmp/compare.json || fail "compare.json has no models"
+for m in rnn bahdanau transformer; do
+  first=$(awk -F, 'NR == 2 { print $3 }' "cmp/$m/log.csv")
+  last=$(awk -F, 'NR > 1 { v = $3 } END { print v }' "cmp/$m/log.csv")
+  awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a) }' || fail "$m: training loss did not go down ($first -> $last)"
+done
+
+"$bin" eval --checkpoint cmp/bahdanau --test toy/test.tsv --beam 2 --hyp hyp.txt --json eval.json > eval.log
+[ "$(wc -l < hyp.txt)" -eq "$(wc -l < toy/test.tsv)" ] || fail "eval --hyp wrote a line count different from the test set"
+grep -q '"buckets"' eval.json || fail "eval --json has no buckets"
+
+cut -f1 toy/test.tsv | head -3 | "$bin" translate --checkpoint cmp/transformer --attention att.svg > tr.txt
+[ "$(wc -l < tr.txt)" -eq 3 ] || fail "translate printed $(wc -l < tr.txt) lines for 3 inputs"
+grep -q '<svg' att.svg || fail "translate --attention wrote no SVG"
+
+cut -f2 toy/test.tsv > ref.txt
+"$bin" bleu ref.txt < ref.txt | grep -q '^BLEU = 100.00' || fail "bleu of the references against themselves is not 100"
+
+# Bad arguments: a non-zero exit and a message that says what is wrong.
+expect_error() {
+  local pattern=$1; shift
+  if out=$("$@" 2>&1); then fail "accepted: $*"; fi
+  echo "$out" | grep -q -- "$pattern" || fail "message for '$*' lacks '$pattern': $out"
+}
+expect_error "--no-such-option" "$bin" train --model rnn --out x --no-such-option
+expect_error "beam" "$bin" eval --checkpoint cmp/rnn --test toy/test.tsv --beam -1
+expect_error "max-batch" "$bin" train --model rnn --out x --max-batch 0
+expect_error "gru" "$bin" train --model gru --out x
+expect_error "nonexistent.tsv" "$bin" eval --checkpoint cmp/rnn --test nonexistent.tsv
+printf 'no tab here\n' > bad.tsv
+expect_error "bad.tsv:1" "$bin" eval --checkpoint cmp/rnn --test bad.tsv
+expect_error "config.json" "$bin" eval --checkpoint toy --test toy/test.tsv
+echo "cli_test: all checks passed"
