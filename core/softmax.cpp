@@ -27,10 +27,13 @@ T row_max(const T* x, int64_t n, int64_t stride) {
   for (int64_t k = 0; k < n; ++k) m = std::max(m, x[k * stride]);
   return m;
 }
-}  // namespace
-
-Tensor softmax(const Tensor& x, int64_t axis) {
-  axis = normalize_axis("softmax", axis, std::max<int64_t>(x.dim(), 1));
+// The forward of both: softmax, or its logarithm, of every row of x along `axis`.
+struct SoftmaxForward {
+  AxisSplit split;
+  Tensor out;
+};
+SoftmaxForward softmax_forward(const char* op, const Tensor& x, int64_t axis, bool log) {
+  axis = normalize_axis(op, axis, std::max<int64_t>(x.dim(), 1));
   const AxisSplit s = x.dim() == 0 ? AxisSplit{} : split_at(x.shape(), axis);
   Tensor out = Tensor::uninitialized(x.shape(), x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
@@ -38,20 +41,32 @@ Tensor softmax(const Tensor& x, int64_t axis) {
     const T* px = x.data<T>();
     T* py = out.data<T>();
     const int64_t st = s.inner;
+    const T ninf = -std::numeric_limits<T>::infinity();
     for_each_row(s, [&](int64_t base) {
       const T* xr = px + base;
       T* yr = py + base;
       const T m = row_max(xr, s.n, st);
-      if (m == -std::numeric_limits<T>::infinity()) {
-        for (int64_t k = 0; k < s.n; ++k) yr[k * st] = T(0);
+      if (m == ninf) {  // fully masked row: defined as softmax 0, log-softmax -inf
+        for (int64_t k = 0; k < s.n; ++k) yr[k * st] = log ? ninf : T(0);
         return;
       }
       T total = 0;
       for (int64_t k = 0; k < s.n; ++k) total += (yr[k * st] = std::exp(xr[k * st] - m));
-      const T inv = T(1) / total;
-      for (int64_t k = 0; k < s.n; ++k) yr[k * st] *= inv;
+      if (log) {
+        const T log_total = std::log(total);  // subtract m first: x - (m + log_total) loses digits
+        for (int64_t k = 0; k < s.n; ++k) yr[k * st] = (xr[k * st] - m) - log_total;
+      } else {
+        const T inv = T(1) / total;
+        for (int64_t k = 0; k < s.n; ++k) yr[k * st] *= inv;
+      }
     });
   });
+  return {s, out};
+}
+}  // namespace
+
+Tensor softmax(const Tensor& x, int64_t axis) {
+  auto [s, out] = softmax_forward("softmax", x, axis, false);
   const Tensor yd = out.detach();
   return record("softmax", out, {x}, [yd, s](const Tensor& g, GradSink& sink) {
     Tensor gx = Tensor::uninitialized(g.shape(), g.dtype());
@@ -73,28 +88,7 @@ Tensor softmax(const Tensor& x, int64_t axis) {
 }
 
 Tensor log_softmax(const Tensor& x, int64_t axis) {
-  axis = normalize_axis("log_softmax", axis, std::max<int64_t>(x.dim(), 1));
-  const AxisSplit s = x.dim() == 0 ? AxisSplit{} : split_at(x.shape(), axis);
-  Tensor out = Tensor::uninitialized(x.shape(), x.dtype());
-  dispatch(x.dtype(), [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    const T* px = x.data<T>();
-    T* py = out.data<T>();
-    const int64_t st = s.inner;
-    for_each_row(s, [&](int64_t base) {
-      const T* xr = px + base;
-      T* yr = py + base;
-      const T m = row_max(xr, s.n, st);
-      if (m == -std::numeric_limits<T>::infinity()) {
-        for (int64_t k = 0; k < s.n; ++k) yr[k * st] = m;
-        return;
-      }
-      T total = 0;
-      for (int64_t k = 0; k < s.n; ++k) total += std::exp(xr[k * st] - m);
-      const T log_total = std::log(total);  // subtract m first: x - (m + log_total) loses digits
-      for (int64_t k = 0; k < s.n; ++k) yr[k * st] = (xr[k * st] - m) - log_total;
-    });
-  });
+  auto [s, out] = softmax_forward("log_softmax", x, axis, true);
   const Tensor yd = out.detach();
   return record("log_softmax", out, {x}, [yd, s](const Tensor& g, GradSink& sink) {
     Tensor gx = Tensor::uninitialized(g.shape(), g.dtype());

@@ -1,17 +1,13 @@
 // libFuzzer target: the safetensors loader must reject bad files with xg::Error, never crash
 // or read out of bounds, and a file it accepts must hold tensors whose data fits.
-#include <cstdio>
 #include <string>
-#include <unistd.h>
 
 #include "core/errors.hpp"
+#include "fuzz_input.hpp"
 #include "core/safetensors.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = "/tmp/xgrad_fuzz_st_" + std::to_string(::getpid());
-  FILE* f = std::fopen(path.c_str(), "wb");
-  std::fwrite(data, 1, size, f);
-  std::fclose(f);
+  const std::string path = fuzz_input_file("st", data, size);
   try {
     const auto file = xg::load_safetensors(path);
     size_t bytes = 0;

@@ -1,16 +1,12 @@
 // libFuzzer target: the TSV corpus reader must reject bad input with xg::Error, never crash.
-#include <cstdio>
 #include <string>
-#include <unistd.h>
 
 #include "core/errors.hpp"
+#include "fuzz_input.hpp"
 #include "data/corpus.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = "/tmp/xgrad_fuzz_tsv_" + std::to_string(::getpid());
-  FILE* f = std::fopen(path.c_str(), "wb");
-  std::fwrite(data, 1, size, f);
-  std::fclose(f);
+  const std::string path = fuzz_input_file("tsv", data, size);
   for (bool skip : {false, true}) {
     xg::data::CorpusReadOptions o;
     o.skip_bad_lines = skip;

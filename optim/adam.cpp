@@ -20,12 +20,7 @@ void Adam::step() {
   ++step_count_;
   const double bc1 = 1.0 - std::pow(beta1_, static_cast<double>(step_count_));
   const double bc2 = 1.0 - std::pow(beta2_, static_cast<double>(step_count_));
-  for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
-    const ParamGroup& group = groups_[gi];
-    for (std::size_t pi = 0; pi < group.params.size(); ++pi) {
-      Tensor p = group.params[pi];
-      const Tensor grad = p.grad();
-      if (!grad.defined()) continue;
+  for_each_param_with_grad([&](const ParamGroup& group, std::size_t gi, std::size_t pi, Tensor& p, const Tensor& grad) {
       Tensor& m = slot(gi, pi, 0);
       Tensor& v = slot(gi, pi, 1);
       dispatch(p.dtype(), [&](auto tag) {
@@ -48,8 +43,7 @@ void Adam::step() {
           w[i] -= step_size * pm[i] / (std::sqrt(pv[i]) * inv_sqrt_bc2 + eps);
         }
       });
-    }
-  }
+  });
 }
 
 }  // namespace xg::optim

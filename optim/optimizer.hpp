@@ -36,6 +36,16 @@ class Optimizer {
  protected:
   // Per-parameter slots, allocated on first use; index [group][param][slot].
   Tensor& slot(std::size_t g, std::size_t p, std::size_t s);
+  // Calls fn(group, group_index, param_index, param, grad) for every parameter with a gradient.
+  template <class Fn>
+  void for_each_param_with_grad(Fn&& fn) {
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi)
+      for (std::size_t pi = 0; pi < groups_[gi].params.size(); ++pi) {
+        Tensor p = groups_[gi].params[pi];
+        const Tensor grad = p.grad();
+        if (grad.defined()) fn(groups_[gi], gi, pi, p, grad);
+      }
+  }
   virtual std::vector<std::string> slot_names() const = 0;
 
   std::vector<ParamGroup> groups_;

@@ -17,12 +17,7 @@ std::vector<std::string> SGD::slot_names() const {
 void SGD::step() {
   const bool first = step_count_ == 0;
   ++step_count_;
-  for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
-    const ParamGroup& group = groups_[gi];
-    for (std::size_t pi = 0; pi < group.params.size(); ++pi) {
-      Tensor p = group.params[pi];
-      const Tensor grad = p.grad();
-      if (!grad.defined()) continue;
+  for_each_param_with_grad([&](const ParamGroup& group, std::size_t gi, std::size_t pi, Tensor& p, const Tensor& grad) {
       Tensor* buf = momentum_ > 0 ? &slot(gi, pi, 0) : nullptr;
       dispatch(p.dtype(), [&](auto tag) {
         using T = typename decltype(tag)::type;
@@ -39,8 +34,7 @@ void SGD::step() {
           w[i] -= lr * d;
         }
       });
-    }
-  }
+  });
 }
 
 }  // namespace xg::optim

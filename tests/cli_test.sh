@@ -10,7 +10,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 "$bin" toy --out toy --train-size 400 --test-per-bucket 4 --max-len 20 > toy.log
 [ "$(wc -l < toy/train.tsv)" -eq 400 ] || fail "toy wrote $(wc -l < toy/train.tsv) training lines"
 
-"$bin" compare --budget 6 --train toy/train.tsv --valid toy/valid.tsv --test toy/test.tsv \
+"$bin" compare --steps 25 --train toy/train.tsv --valid toy/valid.tsv --test toy/test.tsv \
   --valid-every 5 --valid-sentences 20 --out cmp --threads 1 > compare.log
 for f in compare.csv compare.json bleu_by_length.svg loss.svg attention_bahdanau.svg attention_transformer.svg \
          rnn/model.safetensors bahdanau/state.safetensors transformer/log.csv; do

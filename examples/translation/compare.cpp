@@ -67,12 +67,12 @@ void run_compare(const CompareOptions& o) {
   }
   std::vector<ModelResult> results;
   for (const auto& name : o.models) {
-    fmt::print("\n== {}: training for {:.0f} s ==\n", name, o.budget);
+    if (o.train.steps > 0) fmt::print("\n== {}: training for {} steps ==\n", name, o.train.steps);
+    else fmt::print("\n== {}: training for {:.0f} s ==\n", name, o.budget);
     TrainOptions t;
     t.model = ModelConfig::defaults(name);
     t.train = o.train;
-    t.train.time_budget = o.budget;
-    t.train.steps = 0;
+    t.train.time_budget = o.train.steps > 0 ? 0 : o.budget;  // --steps, when given, replaces the budget
     t.out_dir = o.out_dir + "/" + name;
     ModelResult r;
     r.model = name;

@@ -152,6 +152,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> cmp_models;
   auto* cmp_cmd = app.add_subcommand("compare", "train all three models for the same time and compare them by sentence length");
   cmp_cmd->add_option("--budget", cmp.budget, "training seconds per model")->check(CLI::PositiveNumber);
+  cmp_cmd->add_option("--steps", cmp.train.steps, "training steps per model instead of a time budget")->check(CLI::PositiveNumber);
   cmp_cmd->add_option("--out", cmp.out_dir, "output directory");
   cmp_cmd->add_option("--train", cmp.train_file, "training TSV (default: the built-in toy corpus)");
   cmp_cmd->add_option("--valid", cmp.valid_file, "validation TSV");
