@@ -43,7 +43,8 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
   AtomicFile file(path);
   file.write(len, 8);
   file.write(head);
-  for (const auto& [name, t] : tensors) {  // x86-64 and aarch64 are little-endian: raw bytes are the format
+  for (const auto& entry : tensors) {  // x86-64 and aarch64 are little-endian: raw bytes are the format
+    const Tensor& t = entry.second;
     const void* p = dispatch(t.dtype(), [&](auto tag) -> const void* {
       using T = typename decltype(tag)::type;
       return t.data<T>();

@@ -66,7 +66,9 @@ SoftmaxForward softmax_forward(const char* op, const Tensor& x, int64_t axis, bo
 }  // namespace
 
 Tensor softmax(const Tensor& x, int64_t axis) {
-  auto [s, out] = softmax_forward("softmax", x, axis, false);
+  const SoftmaxForward f = softmax_forward("softmax", x, axis, false);
+  const AxisSplit s = f.split;
+  const Tensor out = f.out;
   const Tensor yd = out.detach();
   return record("softmax", out, {x}, [yd, s](const Tensor& g, GradSink& sink) {
     Tensor gx = Tensor::uninitialized(g.shape(), g.dtype());
@@ -88,7 +90,9 @@ Tensor softmax(const Tensor& x, int64_t axis) {
 }
 
 Tensor log_softmax(const Tensor& x, int64_t axis) {
-  auto [s, out] = softmax_forward("log_softmax", x, axis, true);
+  const SoftmaxForward f = softmax_forward("log_softmax", x, axis, true);
+  const AxisSplit s = f.split;
+  const Tensor out = f.out;
   const Tensor yd = out.detach();
   return record("log_softmax", out, {x}, [yd, s](const Tensor& g, GradSink& sink) {
     Tensor gx = Tensor::uninitialized(g.shape(), g.dtype());
