@@ -44,5 +44,12 @@ compare: build
 	  echo "make compare: the translation examples are not built yet (examples/ is still to come)"; \
 	fi
 
+# xgrad against PyTorch 1.13 (Debian's python3-torch), alternating, at 1 and 2 threads.
+bench:
+	@bash scripts/install-deps.sh --with-torch
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target xgrad_bench_worker
+	/usr/bin/python3 bench/run_bench.py --worker $(BUILD_DIR)/examples/xgrad_bench_worker $(ARGS)
+
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

@@ -1,0 +1,125 @@
+"""PyTorch 1.13 references of the three xgrad translation models (examples/translation/models.cpp),
+with the same architecture, sizes and initialisation scheme, for the side-by-side benchmark."""
+import math
+
+import torch
+from torch import nn
+
+
+class RnnSeq2Seq(nn.Module):
+    """GRU encoder-decoder; the decoder input is [embedding; c], c the encoder's final state."""
+
+    def __init__(self, vocab, emb=128, hidden=256):
+        super().__init__()
+        self.src_embedding = nn.Embedding(vocab, emb, padding_idx=0)
+        self.tgt_embedding = nn.Embedding(vocab, emb, padding_idx=0)
+        self.encoder = nn.GRU(emb, hidden, batch_first=True)
+        self.decoder = nn.GRUCell(emb + hidden, hidden)
+        self.output = nn.Linear(hidden, vocab)
+
+    def start(self, src):
+        _, h = self.encoder(self.src_embedding(src))
+        return {"c": h[0], "h": h[0]}
+
+    def forward(self, src, tgt_in):
+        state = self.start(src)
+        c, h = state["c"], state["h"]
+        e = self.tgt_embedding(tgt_in)
+        states = []
+        for t in range(tgt_in.shape[1]):
+            h = self.decoder(torch.cat([e[:, t], c], 1), h)
+            states.append(h)
+        return self.output(torch.stack(states, 1))
+
+    def step(self, state, prev):
+        state["h"] = self.decoder(torch.cat([self.tgt_embedding(prev), state["c"]], 1), state["h"])
+        return torch.log_softmax(self.output(state["h"]), -1)
+
+
+class BahdanauSeq2Seq(nn.Module):
+    """Bidirectional GRU encoder, additive attention, GRU decoder, deep output."""
+
+    def __init__(self, vocab, emb=128, hidden=256, attention=256):
+        super().__init__()
+        enc = hidden // 2
+        self.src_embedding = nn.Embedding(vocab, emb, padding_idx=0)
+        self.tgt_embedding = nn.Embedding(vocab, emb, padding_idx=0)
+        self.encoder = nn.GRU(emb, enc, batch_first=True, bidirectional=True)
+        self.init = nn.Linear(enc, hidden)
+        self.query_layer = nn.Linear(hidden, attention, bias=False)
+        self.key_layer = nn.Linear(2 * enc, attention, bias=False)
+        self.energy_layer = nn.Linear(attention, 1, bias=False)
+        self.decoder = nn.GRUCell(emb + 2 * enc, hidden)
+        self.deep_output = nn.Linear(hidden + 2 * enc + emb, hidden)
+        self.output = nn.Linear(hidden, vocab)
+
+    def start(self, src):
+        ann, h = self.encoder(self.src_embedding(src))
+        return {"ann": ann, "keys": self.key_layer(ann), "s": torch.tanh(self.init(h[1]))}
+
+    def attend(self, state):
+        scores = self.energy_layer(torch.tanh(self.query_layer(state["s"])[:, None] + state["keys"])).squeeze(2)
+        w = torch.softmax(scores, -1)
+        return torch.bmm(w[:, None], state["ann"]).squeeze(1)
+
+    def forward(self, src, tgt_in):
+        state = self.start(src)
+        e = self.tgt_embedding(tgt_in)
+        states, contexts = [], []
+        for t in range(tgt_in.shape[1]):
+            ctx = self.attend(state)
+            state["s"] = self.decoder(torch.cat([e[:, t], ctx], 1), state["s"])
+            states.append(state["s"])
+            contexts.append(ctx)
+        feats = torch.cat([torch.stack(states, 1), torch.stack(contexts, 1), e], 2)
+        return self.output(torch.tanh(self.deep_output(feats)))
+
+    def step(self, state, prev):
+        e = self.tgt_embedding(prev)
+        ctx = self.attend(state)
+        state["s"] = self.decoder(torch.cat([e, ctx], 1), state["s"])
+        return torch.log_softmax(self.output(torch.tanh(self.deep_output(torch.cat([state["s"], ctx, e], 1)))), -1)
+
+
+class TransformerSeq2Seq(nn.Module):
+    """Pre-LN encoder-decoder, d 128, 4 heads, 2+2 layers, ff 512; embeddings N(0, d^-1/2) times sqrt(d)."""
+
+    def __init__(self, vocab, d=128, heads=4, layers=2, ff=512, dropout=0.0):
+        super().__init__()
+        self.d = d
+        self.src_embedding = nn.Embedding(vocab, d, padding_idx=0)
+        self.tgt_embedding = nn.Embedding(vocab, d, padding_idx=0)
+        with torch.no_grad():
+            for table in (self.src_embedding, self.tgt_embedding):
+                table.weight.normal_(0, d ** -0.5)
+                table.weight[0].zero_()
+        pe = torch.zeros(512, d)
+        pos = torch.arange(512, dtype=torch.float32)[:, None]
+        div = torch.pow(10000.0, torch.arange(0, d, 2, dtype=torch.float32) / d)
+        pe[:, 0::2], pe[:, 1::2] = torch.sin(pos / div), torch.cos(pos / div)
+        self.register_buffer("pe", pe)
+        self.transformer = nn.Transformer(d, heads, layers, layers, ff, dropout, batch_first=True, norm_first=True)
+        self.output = nn.Linear(d, vocab)
+
+    def embed(self, table, ids):
+        return table(ids) * math.sqrt(self.d) + self.pe[: ids.shape[1]]
+
+    def forward(self, src, tgt_in):
+        mask = self.transformer.generate_square_subsequent_mask(tgt_in.shape[1])
+        y = self.transformer(self.embed(self.src_embedding, src), self.embed(self.tgt_embedding, tgt_in), tgt_mask=mask)
+        return self.output(y)
+
+    def start(self, src):
+        return {"memory": self.transformer.encoder(self.embed(self.src_embedding, src)), "prefix": None}
+
+    def step(self, state, prev):
+        # Re-reads the whole prefix every step, as nn.Transformer users do (and as xgrad does).
+        prefix = prev[:, None] if state["prefix"] is None else torch.cat([state["prefix"], prev[:, None]], 1)
+        state["prefix"] = prefix
+        mask = self.transformer.generate_square_subsequent_mask(prefix.shape[1])
+        y = self.transformer.decoder(self.embed(self.tgt_embedding, prefix), state["memory"], tgt_mask=mask)
+        return torch.log_softmax(self.output(y[:, -1]), -1)
+
+
+def make_model(name, vocab=64):
+    return {"rnn": RnnSeq2Seq, "bahdanau": BahdanauSeq2Seq, "transformer": TransformerSeq2Seq}[name](vocab)

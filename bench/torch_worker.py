@@ -1,0 +1,66 @@
+"""The PyTorch side of `make bench`: the same line protocol as bench/xgrad_worker.cpp.
+Run with Debian's /usr/bin/python3 (the only interpreter that sees python3-torch)."""
+import ctypes
+import resource
+import sys
+import time
+
+import torch
+
+from torch_models import make_model
+
+torch.set_flush_denormal(True)  # without it the post-LN transformer lost ~30% to denormals
+torch.set_num_threads(1)        # PyTorch's best 2-core setting: one torch thread, OpenBLAS on its own threads
+openblas = ctypes.CDLL("libopenblas.so.0")
+
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def main():
+    torch.manual_seed(1)
+    g = torch.Generator().manual_seed(1)
+    src = torch.randint(4, 64, (64, 30), generator=g)
+    tgt = torch.randint(4, 64, (64, 30), generator=g)
+    tgt_in = torch.cat([torch.full((64, 1), 2), tgt[:, :-1]], 1)
+    model = opt = None
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd:
+            continue
+        if cmd[0] == "build":
+            openblas.openblas_set_num_threads(int(cmd[2]))
+            torch.manual_seed(1)
+            model = make_model(cmd[1])
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+            out = f"ok {rss_mb():.1f}"
+        elif cmd[0] == "train":
+            t0 = time.perf_counter()
+            opt.zero_grad()
+            logits = model(src, tgt_in)
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 64), tgt.reshape(-1), ignore_index=0)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            out = f"{(time.perf_counter() - t0) * 1000:.3f}"
+        elif cmd[0] == "decode":
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                state = model.start(src)
+                prev = torch.full((64,), 2, dtype=torch.long)
+                for _ in range(30):
+                    prev = model.step(state, prev).argmax(-1)
+            out = f"{(time.perf_counter() - t0) * 1000:.3f}"
+        elif cmd[0] == "peak":
+            out = f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}"
+        elif cmd[0] == "quit":
+            break
+        else:
+            out = f"error unknown command {cmd[0]!r}"
+        print(out, flush=True)
+
+
+if __name__ == "__main__":
+    main()

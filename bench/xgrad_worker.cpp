@@ -1,0 +1,120 @@
+// The xgrad side of `make bench` (bench/run_bench.py drives it over stdin/stdout, alternating
+// with bench/torch_worker.py). One command per line, one answer per line:
+//   build MODEL THREADS   builds the model and a synthetic batch -> "ok RSS_MB"
+//   train                 one training step (zero grad, forward, cross-entropy, backward,
+//                         clip to norm 1, Adam step)                     -> "MS"
+//   decode                greedy decoding of the batch, 30 steps       -> "MS"
+//   sgemm THREADS         float32 512x512x512 product through xg::matmul -> "GFLOPS"
+//   peak                  peak resident memory                          -> "RSS_MB"
+// Batch 64, source and target length 30, vocabularies of 64, dropout 0, float32.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <sys/resource.h>
+
+#include "core/ops.hpp"
+#include "models.hpp"
+#include "optim/optim.hpp"
+#include "search.hpp"
+#include "trainer.hpp"
+
+using namespace xg;
+using namespace xg::translation;
+
+namespace {
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+double current_rss_mb() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<double>(resident) * 4096.0 / (1024.0 * 1024.0);
+}
+
+// Token ids drawn like bench/torch_worker.py draws them (any ids work: speed does not depend on them).
+data::Batch synthetic_batch() {
+  const int64_t b = 64, len = 30, vocab = 64;
+  Generator g(1);
+  std::vector<data::Example> ex(static_cast<std::size_t>(b));
+  for (auto& e : ex) {
+    for (int64_t j = 0; j < len; ++j) e.src.push_back(4 + static_cast<int64_t>(g.below(vocab - 4)));
+    for (int64_t j = 0; j < len - 1; ++j) e.tgt.push_back(4 + static_cast<int64_t>(g.below(vocab - 4)));
+  }
+  std::vector<std::size_t> idx(ex.size());
+  for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  return data::collate(ex, idx);
+}
+}  // namespace
+
+int main(int, char** argv) {
+  tune_runtime(argv);
+  const data::Batch batch = synthetic_batch();
+  std::shared_ptr<Seq2Seq> model;
+  std::unique_ptr<optim::Adam> adam;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string cmd;
+    in >> cmd;
+    if (cmd == "build") {
+      std::string name;
+      int threads = 1;
+      in >> name >> threads;
+      set_threads(threads);
+      adam.reset();
+      model.reset();
+      ModelConfig c = ModelConfig::defaults(name);
+      c.src_vocab = c.tgt_vocab = 64;
+      c.dropout = 0;
+      manual_seed(1);
+      model = make_model(c);
+      adam = std::make_unique<optim::Adam>(optim::single_group(model->parameters(), 1e-3));
+      std::printf("ok %.1f\n", current_rss_mb());
+    } else if (cmd == "train") {
+      const double t0 = now_ms();
+      adam->zero_grad();
+      Tensor loss = cross_entropy(model->forward(batch), batch.tgt_out, data::Vocabulary::kPad);
+      loss.backward();
+      optim::clip_grad_norm(model->parameters(), 1.0);
+      adam->step();
+      std::printf("%.3f\n", now_ms() - t0);
+    } else if (cmd == "decode") {
+      SearchOptions greedy;
+      greedy.max_len_a = 0, greedy.max_len_b = 30;
+      const double t0 = now_ms();
+      translate_batch(*model, batch, greedy);
+      std::printf("%.3f\n", now_ms() - t0);
+    } else if (cmd == "sgemm") {
+      int threads = 1;
+      in >> threads;
+      set_threads(threads);
+      const Tensor a = randn({512, 512}), b = randn({512, 512});
+      for (int i = 0; i < 3; ++i) matmul(a, b);
+      const int reps = 30;
+      const double t0 = now_ms();
+      for (int i = 0; i < reps; ++i) matmul(a, b);
+      const double ms = (now_ms() - t0) / reps;
+      std::printf("%.1f\n", 2.0 * 512 * 512 * 512 / (ms * 1e6));
+    } else if (cmd == "peak") {
+      std::printf("%.1f\n", peak_rss_mb());
+    } else if (cmd == "quit") {
+      break;
+    } else {
+      std::printf("error unknown command '%s'\n", cmd.c_str());
+    }
+    std::fflush(stdout);
+  }
+}
