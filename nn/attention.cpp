@@ -127,20 +127,39 @@ Tensor MultiHeadAttention::split_heads(const Tensor& x) const {
   return permute(reshape(x, {B, T, num_heads, d_model / num_heads}), {0, 2, 1, 3});
 }
 
+void KeyValues::append(const KeyValues& more) {
+  if (!k.defined()) {
+    *this = more;
+    return;
+  }
+  k = concat({k, more.k}, 2);
+  v = concat({v, more.v}, 2);
+}
+
 AttentionOutput MultiHeadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
                                             const Tensor& attn_mask, const Tensor& key_padding_mask) {
-  if (query.dim() != 3 || key.dim() != 3 || value.dim() != 3 || query.shape()[2] != d_model ||
-      key.shape()[2] != d_model || value.shape() != key.shape() || query.shape()[0] != key.shape()[0])
-    throw ShapeError(fmt::format("MultiHeadAttention: query {}, key {}, value {} (need (B, T, {}))",
-                                 shape_str(query.shape()), shape_str(key.shape()), shape_str(value.shape()), d_model));
+  return attend(query, project_key_values(key, value), attn_mask, key_padding_mask);
+}
+
+KeyValues MultiHeadAttention::project_key_values(const Tensor& key, const Tensor& value) {
+  if (key.dim() != 3 || key.shape()[2] != d_model || value.shape() != key.shape())
+    throw ShapeError(fmt::format("MultiHeadAttention: key {} and value {} (need (B, T, {}))", shape_str(key.shape()),
+                                 shape_str(value.shape()), d_model));
+  return {split_heads(k_proj->forward(key)), split_heads(v_proj->forward(value))};  // (B, H, Tk, dh) each
+}
+
+AttentionOutput MultiHeadAttention::attend(const Tensor& query, const KeyValues& kv, const Tensor& attn_mask,
+                                           const Tensor& key_padding_mask) {
+  if (query.dim() != 3 || query.shape()[2] != d_model || !kv.k.defined() || kv.k.shape()[0] != query.shape()[0])
+    throw ShapeError(fmt::format("MultiHeadAttention: query {} and keys {} (need (B, T, {}) and (B, H, Tk, dh))",
+                                 shape_str(query.shape()), kv.k.defined() ? shape_str(kv.k.shape()) : "undefined",
+                                 d_model));
   const int64_t B = query.shape()[0], Tq = query.shape()[1];
   const Tensor q = split_heads(q_proj->forward(query));  // (B, H, Tq, dh)
-  const Tensor k = split_heads(k_proj->forward(key));    // (B, H, Tk, dh)
-  const Tensor v = split_heads(v_proj->forward(value));  // (B, H, Tk, dh)
-  AttentionOutput a = scaled_dot_product_attention(q, k, v, attn_mask, key_padding_mask);
+  AttentionOutput a = scaled_dot_product_attention(q, kv.k, kv.v, attn_mask, key_padding_mask);
   Tensor ctx = a.context;
   if (dropout > 0 && is_training()) {  // dropout on the weights, as PyTorch: recompute the context
-    ctx = matmul(xg::dropout(a.weights, dropout, true), v);
+    ctx = matmul(xg::dropout(a.weights, dropout, true), kv.v);
   }
   const Tensor merged = reshape(permute(ctx, {0, 2, 1, 3}), {B, Tq, d_model});  // (B, Tq, D)
   return {out_proj->forward(merged), a.weights};

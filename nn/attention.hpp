@@ -50,6 +50,15 @@ AttentionOutput scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
 // (T, T) mask with 1 above the diagonal: position t may attend to positions <= t.
 Tensor causal_mask(int64_t t, DType dtype = DType::Float32);
 
+// Projected keys and values split into heads, (B, H, T, D/H) each: computed once and reused, for
+// the encoder memory in cross-attention and the growing prefix of an incremental decoder.
+struct KeyValues {
+  Tensor k, v;
+  int64_t length() const { return k.defined() ? k.shape()[2] : 0; }
+  // Appends the positions of `more` along the time axis (an undefined cache starts empty).
+  void append(const KeyValues& more);
+};
+
 // Vaswani et al. 2017, 3.2.2: separate Q, K, V projections, num_heads heads of d_model/num_heads,
 // an output projection. Self-attention passes the same tensor as query, key and value.
 class MultiHeadAttention : public Module {
@@ -58,6 +67,10 @@ class MultiHeadAttention : public Module {
   // query (B, Tq, D), key and value (B, Tk, D); returns context (B, Tq, D), weights (B, H, Tq, Tk).
   AttentionOutput forward(const Tensor& query, const Tensor& key, const Tensor& value,
                           const Tensor& attn_mask = Tensor(), const Tensor& key_padding_mask = Tensor());
+  // The two halves of forward(): project keys and values once, then attend with any queries.
+  KeyValues project_key_values(const Tensor& key, const Tensor& value);
+  AttentionOutput attend(const Tensor& query, const KeyValues& kv, const Tensor& attn_mask = Tensor(),
+                         const Tensor& key_padding_mask = Tensor());
   std::string extra_repr() const override;
   int64_t d_model, num_heads;
   double dropout;

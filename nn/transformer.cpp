@@ -19,12 +19,14 @@ PositionalEncoding::PositionalEncoding(int64_t d, int64_t len)
   pe = register_buffer("pe", Tensor::from_vector(table, {len, d}));
 }
 
-Tensor PositionalEncoding::forward(const Tensor& x) {
-  if (x.dim() != 3 || x.shape()[2] != d_model || x.shape()[1] > max_len)
-    throw ShapeError(fmt::format("PositionalEncoding: input {} (needs (B, T<={}, {}))", shape_str(x.shape()),
-                                 max_len, d_model));
+Tensor PositionalEncoding::forward(const Tensor& x) { return forward(x, 0); }
+
+Tensor PositionalEncoding::forward(const Tensor& x, int64_t offset) {
+  if (x.dim() != 3 || x.shape()[2] != d_model || offset < 0 || offset + x.shape()[1] > max_len)
+    throw ShapeError(fmt::format("PositionalEncoding: input {} at position {} (needs (B, T, {}) within {} positions)",
+                                 shape_str(x.shape()), offset, d_model, max_len));
   const Tensor p = pe.dtype() == x.dtype() ? pe : pe.to(x.dtype());
-  return x + narrow(p, 0, 0, x.shape()[1]);
+  return x + narrow(p, 0, offset, x.shape()[1]);
 }
 
 std::string PositionalEncoding::extra_repr() const { return fmt::format("d_model={}, max_len={}", d_model, max_len); }
@@ -74,15 +76,13 @@ TransformerDecoderLayer::TransformerDecoderLayer(const TransformerConfig& c)
   dropout3 = register_module("dropout3", std::make_shared<Dropout>(c.dropout));
 }
 
-DecoderLayerOutput TransformerDecoderLayer::forward(const Tensor& x, const Tensor& memory, const Tensor& self_mask,
-                                                    const Tensor& memory_padding_mask,
-                                                    const Tensor& self_padding_mask) {
+DecoderLayerOutput TransformerDecoderLayer::compose(const Tensor& x,
+                                                    const std::function<Tensor(const Tensor&)>& self_attention,
+                                                    const std::function<AttentionOutput(const Tensor&)>& cross_attention) {
   Tensor cross_weights;
-  auto sa = [&](const Tensor& h) {
-    return dropout1->forward(self_attn->forward(h, h, h, self_mask, self_padding_mask).context);
-  };
+  auto sa = [&](const Tensor& h) { return dropout1->forward(self_attention(h)); };
   auto ca = [&](const Tensor& h) {
-    AttentionOutput a = cross_attn->forward(h, memory, memory, Tensor(), memory_padding_mask);
+    AttentionOutput a = cross_attention(h);
     cross_weights = a.weights;
     return dropout2->forward(a.context);
   };
@@ -97,6 +97,38 @@ DecoderLayerOutput TransformerDecoderLayer::forward(const Tensor& x, const Tenso
     h = norm3->forward(h + dropout3->forward(ff->forward(h)));
   }
   return {h, cross_weights};
+}
+
+DecoderLayerOutput TransformerDecoderLayer::forward(const Tensor& x, const Tensor& memory, const Tensor& self_mask,
+                                                    const Tensor& memory_padding_mask,
+                                                    const Tensor& self_padding_mask) {
+  return compose(
+      x, [&](const Tensor& h) { return self_attn->forward(h, h, h, self_mask, self_padding_mask).context; },
+      [&](const Tensor& h) { return cross_attn->forward(h, memory, memory, Tensor(), memory_padding_mask); });
+}
+
+void DecoderLayerCache::select(const std::vector<int64_t>& rows) {
+  for (KeyValues* kv : {&self, &memory})
+    if (kv->k.defined()) kv->k = index_select(kv->k, 0, rows), kv->v = index_select(kv->v, 0, rows);
+}
+
+DecoderLayerCache TransformerDecoderLayer::start(const Tensor& memory) {
+  DecoderLayerCache c;
+  c.memory = cross_attn->project_key_values(memory, memory);
+  return c;
+}
+
+DecoderLayerOutput TransformerDecoderLayer::step(const Tensor& x, DecoderLayerCache& cache,
+                                                 const Tensor& memory_padding_mask) {
+  if (x.dim() != 3 || x.shape()[1] != 1)
+    throw ShapeError("TransformerDecoderLayer::step: input " + shape_str(x.shape()) + " (needs (B, 1, D))");
+  return compose(
+      x,
+      [&](const Tensor& h) {  // the new position's keys join the cache; no mask: it sees only the past
+        cache.self.append(self_attn->project_key_values(h, h));
+        return self_attn->attend(h, cache.self).context;
+      },
+      [&](const Tensor& h) { return cross_attn->attend(h, cache.memory, Tensor(), memory_padding_mask); });
 }
 
 TransformerEncoder::TransformerEncoder(const TransformerConfig& c, int64_t n) : Module("TransformerEncoder") {
@@ -115,6 +147,27 @@ TransformerDecoder::TransformerDecoder(const TransformerConfig& c, int64_t n) : 
   for (int64_t i = 0; i < n; ++i)
     layers.push_back(register_module("layers_" + std::to_string(i), std::make_shared<TransformerDecoderLayer>(c)));
   if (c.norm_first) final_norm = register_module("final_norm", std::make_shared<LayerNorm>(c.d_model));
+}
+
+std::vector<DecoderLayerCache> TransformerDecoder::start(const Tensor& memory) {
+  std::vector<DecoderLayerCache> caches;
+  for (auto& l : layers) caches.push_back(l->start(memory));
+  return caches;
+}
+
+DecoderOutput TransformerDecoder::step(const Tensor& x, std::vector<DecoderLayerCache>& caches,
+                                       const Tensor& memory_padding_mask) {
+  if (caches.size() != layers.size())
+    throw Error(fmt::format("TransformerDecoder::step: {} caches for {} layers", caches.size(), layers.size()));
+  DecoderOutput out;
+  Tensor h = x;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    DecoderLayerOutput o = layers[i]->step(h, caches[i], memory_padding_mask);
+    h = o.output;
+    out.cross_weights.push_back(o.cross_weights);
+  }
+  out.output = final_norm ? final_norm->forward(h) : h;
+  return out;
 }
 
 DecoderOutput TransformerDecoder::forward(const Tensor& x, const Tensor& memory, const Tensor& self_mask,

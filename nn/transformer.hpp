@@ -1,6 +1,7 @@
 #pragma once
 // Transformer layers (Vaswani et al. 2017) with post-LN, as in the paper, or pre-LN
 // (norm_first), which trains without warm-up sensitivity; stacks add a final LayerNorm in pre-LN.
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -14,6 +15,7 @@ class PositionalEncoding : public UnaryModule {
  public:
   PositionalEncoding(int64_t d_model, int64_t max_len = 512);
   Tensor forward(const Tensor& x) override;  // (B, T, D) -> x + pe[:T]
+  Tensor forward(const Tensor& x, int64_t offset);  // x + pe[offset : offset+T], for incremental decoding
   std::string extra_repr() const override;
   Tensor pe;
   int64_t d_model, max_len;
@@ -50,6 +52,13 @@ struct DecoderLayerOutput {
   Tensor cross_weights;  // (B, H, T, S)
 };
 
+// What an incremental decoder layer keeps between steps: the keys and values of the positions
+// decoded so far (self-attention) and of the encoder memory (cross-attention, computed once).
+struct DecoderLayerCache {
+  KeyValues self, memory;
+  void select(const std::vector<int64_t>& rows);  // reorders or repeats batch rows (beam search)
+};
+
 class TransformerDecoderLayer : public Module {
  public:
   explicit TransformerDecoderLayer(const TransformerConfig& config);
@@ -57,11 +66,21 @@ class TransformerDecoderLayer : public Module {
   DecoderLayerOutput forward(const Tensor& x, const Tensor& memory, const Tensor& self_mask,
                              const Tensor& memory_padding_mask = Tensor(),
                              const Tensor& self_padding_mask = Tensor());
+  DecoderLayerCache start(const Tensor& memory);
+  // One new position x (B, 1, D) attending to the cached prefix and itself: the same result as
+  // the last row of forward() on the whole prefix, without recomputing the prefix.
+  DecoderLayerOutput step(const Tensor& x, DecoderLayerCache& cache, const Tensor& memory_padding_mask = Tensor());
   TransformerConfig config;
   std::shared_ptr<MultiHeadAttention> self_attn, cross_attn;
   std::shared_ptr<FeedForward> ff;
   std::shared_ptr<LayerNorm> norm1, norm2, norm3;
   std::shared_ptr<Dropout> dropout1, dropout2, dropout3;
+
+ private:
+  // The residual and normalisation structure shared by forward() and step(), around the
+  // self-attention and cross-attention each of them computes its own way.
+  DecoderLayerOutput compose(const Tensor& x, const std::function<Tensor(const Tensor&)>& self_attention,
+                             const std::function<AttentionOutput(const Tensor&)>& cross_attention);
 };
 
 class TransformerEncoder : public Module {
@@ -83,6 +102,8 @@ class TransformerDecoder : public Module {
   DecoderOutput forward(const Tensor& x, const Tensor& memory, const Tensor& self_mask,
                         const Tensor& memory_padding_mask = Tensor(),
                         const Tensor& self_padding_mask = Tensor());
+  std::vector<DecoderLayerCache> start(const Tensor& memory);
+  DecoderOutput step(const Tensor& x, std::vector<DecoderLayerCache>& caches, const Tensor& memory_padding_mask = Tensor());
   std::vector<std::shared_ptr<TransformerDecoderLayer>> layers;
   std::shared_ptr<LayerNorm> final_norm;  // pre-LN only
 };

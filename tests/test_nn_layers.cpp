@@ -294,3 +294,24 @@ TEST_CASE("vectorised exp tanh and sigmoid agree with the C library over a wide 
     CHECK(std::isfinite(s[i]));
   }
 }
+
+TEST_CASE("incremental decoding with cached keys and values equals the full decoder", "[nn][transformer]") {
+  for (bool pre : {false, true}) {
+    manual_seed(12);
+    TransformerConfig c;
+    c.d_model = 8, c.num_heads = 2, c.ff_dim = 16, c.dropout = 0.0, c.norm_first = pre;
+    TransformerDecoder dec(c, 2);
+    dec.to(DType::Float64);
+    dec.eval();
+    const Tensor memory = seq({2, 4, 8}, 0.3), x = seq({2, 5, 8}, 0.45);
+    const Tensor pad = tensor({0, 0, 0, 0, 0, 0, 1, 1}, {2, 4}, DType::Float64);
+    const DecoderOutput full = dec.forward(x, memory, causal_mask(5, DType::Float64), pad);
+    auto caches = dec.start(memory);
+    for (int64_t t = 0; t < 5; ++t) {
+      const DecoderOutput one = dec.step(narrow(x, 1, t, 1), caches, pad);
+      require_close(one.output, narrow(full.output, 1, t, 1).to_vector(), 1e-12);
+      require_close(one.cross_weights.back(), narrow(full.cross_weights.back(), 2, t, 1).to_vector(), 1e-12);
+    }
+    CHECK(caches[0].self.length() == 5);
+  }
+}

@@ -201,16 +201,15 @@ Tensor TransformerSeq2Seq::forward(const Batch& b) {
 }
 
 namespace {
-// The decoder re-reads its whole prefix each step (keys and values are not cached yet).
+// Incremental decoding: each layer caches the keys and values of the positions decoded so far and
+// of the encoder memory, so a step costs one position, not the whole prefix.
 struct TransformerState : DecoderState {
-  Tensor memory, src_mask;                  // (N, S, D), (N, S)
-  std::vector<std::vector<int64_t>> prefix;  // per row, starting with <bos>
+  Tensor src_mask;                              // (N, S)
+  std::vector<nn::DecoderLayerCache> caches;    // per decoder layer
+  int64_t position = 0;
   void select(const std::vector<int64_t>& rows) override {
-    memory = pick_rows(memory, rows);
     src_mask = pick_rows(src_mask, rows);
-    std::vector<std::vector<int64_t>> p;
-    for (auto r : rows) p.push_back(prefix[static_cast<std::size_t>(r)]);
-    prefix = std::move(p);
+    for (auto& c : caches) c.select(rows);
   }
 };
 }  // namespace
@@ -218,26 +217,19 @@ struct TransformerState : DecoderState {
 std::unique_ptr<DecoderState> TransformerSeq2Seq::start(const Batch& b) {
   auto s = std::make_unique<TransformerState>();
   s->src_mask = b.src_padding_mask();
-  s->memory = encoder_->forward(embed(*src_embedding_, b.src, b.size, b.src_len), s->src_mask);
-  s->prefix.assign(static_cast<std::size_t>(b.size), {});
+  s->caches = decoder_->start(encoder_->forward(embed(*src_embedding_, b.src, b.size, b.src_len), s->src_mask));
   return s;
 }
 
 Tensor TransformerSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& previous) {
   auto& s = static_cast<TransformerState&>(state);
   const int64_t n = static_cast<int64_t>(previous.size());
-  std::vector<int64_t> ids;
-  for (int64_t r = 0; r < n; ++r) {
-    s.prefix[static_cast<std::size_t>(r)].push_back(previous[static_cast<std::size_t>(r)]);
-    const auto& p = s.prefix[static_cast<std::size_t>(r)];
-    ids.insert(ids.end(), p.begin(), p.end());
-  }
-  const int64_t t = static_cast<int64_t>(s.prefix[0].size());
-  const nn::DecoderOutput out = decoder_->forward(embed(*tgt_embedding_, ids, n, t), s.memory, causal_for(t), s.src_mask);
-  const Tensor last = select(out.output, 1, t - 1);  // (N, D)
-  // Cross-attention of the last layer's first head at the last position: (N, S)
-  s.last_attention = select(select(out.cross_weights.back(), 2, t - 1), 1, 0);
-  return log_softmax(output_->forward(last), -1);
+  const Tensor e = tgt_embedding_->forward(previous, {n, 1}) * std::sqrt(static_cast<double>(config_.d_model));
+  const Tensor x = dropout_->forward(positions_->forward(e, s.position++));  // (N, 1, D)
+  const nn::DecoderOutput out = decoder_->step(x, s.caches, s.src_mask);
+  // Cross-attention of the last layer's first head: (N, S)
+  s.last_attention = select(select(out.cross_weights.back(), 2, 0), 1, 0);
+  return log_softmax(output_->forward(select(out.output, 1, 0)), -1);
 }
 
 }  // namespace xg::translation

@@ -72,7 +72,7 @@ class BahdanauSeq2Seq : public Seq2Seq {
   std::shared_ptr<nn::Linear> deep_output_, output_;
 };
 
-// Vaswani et al. 2017 encoder-decoder. Embeddings start N(0, d^-1/2) and are scaled by sqrt(d),
+// Vaswani et al. 2017 encoder-decoder; decoding caches keys and values per layer. Embeddings start N(0, d^-1/2) and are scaled by sqrt(d),
 // so they enter at unit scale, comparable with the sinusoidal positions (an N(0, 1) start times
 // sqrt(d) drowned the positions in PyTorch reference runs and stalled training).
 class TransformerSeq2Seq : public Seq2Seq {
