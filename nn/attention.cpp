@@ -90,7 +90,7 @@ Tensor causal_mask(int64_t t, DType dtype) {
 }
 
 AttentionOutput scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                                             const Tensor& attn_mask, const Tensor& key_padding_mask) {
+                                             const Tensor& attn_mask, const Tensor& key_padding_mask, double dropout) {
   if (q.dim() < 2 || k.dim() != q.dim() || v.dim() != q.dim() || q.shape().back() != k.shape().back() ||
       k.shape()[k.dim() - 2] != v.shape()[v.dim() - 2])
     throw ShapeError(fmt::format("scaled_dot_product_attention: q {}, k {}, v {}", shape_str(q.shape()),
@@ -109,7 +109,7 @@ AttentionOutput scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
     scores = masked_fill(scores, reshape(key_padding_mask, s), -INFINITY);
   }
   const Tensor weights = softmax(scores, -1);
-  return {matmul(weights, v), weights};
+  return {matmul(dropout > 0 ? xg::dropout(weights, dropout, true) : weights, v), weights};
 }
 
 MultiHeadAttention::MultiHeadAttention(int64_t d, int64_t heads, double drop)
@@ -156,12 +156,10 @@ AttentionOutput MultiHeadAttention::attend(const Tensor& query, const KeyValues&
                                  d_model));
   const int64_t B = query.shape()[0], Tq = query.shape()[1];
   const Tensor q = split_heads(q_proj->forward(query));  // (B, H, Tq, dh)
-  AttentionOutput a = scaled_dot_product_attention(q, kv.k, kv.v, attn_mask, key_padding_mask);
-  Tensor ctx = a.context;
-  if (dropout > 0 && is_training()) {  // dropout on the weights, as PyTorch: recompute the context
-    ctx = matmul(xg::dropout(a.weights, dropout, true), kv.v);
-  }
-  const Tensor merged = reshape(permute(ctx, {0, 2, 1, 3}), {B, Tq, d_model});  // (B, Tq, D)
+  // Dropout on the attention weights, as PyTorch, inside the one context product.
+  AttentionOutput a = scaled_dot_product_attention(q, kv.k, kv.v, attn_mask, key_padding_mask,
+                                                   is_training() ? dropout : 0.0);
+  const Tensor merged = reshape(permute(a.context, {0, 2, 1, 3}), {B, Tq, d_model});  // (B, Tq, D)
   return {out_proj->forward(merged), a.weights};
 }
 

@@ -42,10 +42,11 @@ class LuongAttention : public Module {
 // softmax(Q Kᵀ / sqrt(d_k)) V over the last two axes: q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv).
 // attn_mask broadcasts to (..., Tq, Tk) (e.g. a causal (Tq, Tk) mask); key_padding_mask is
 // (B, Tk) and applies to q of shape (B, Tq, d) or (B, H, Tq, d). A fully masked row gives zero
-// weights and a zero context (see xg::softmax).
+// weights and a zero context (see xg::softmax). With dropout > 0 the context uses dropped-out
+// weights (as PyTorch); the returned weights are the undropped ones.
 AttentionOutput scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                              const Tensor& attn_mask = Tensor(),
-                                             const Tensor& key_padding_mask = Tensor());
+                                             const Tensor& key_padding_mask = Tensor(), double dropout = 0.0);
 
 // (T, T) mask with 1 above the diagonal: position t may attend to positions <= t.
 Tensor causal_mask(int64_t t, DType dtype = DType::Float32);

@@ -144,6 +144,19 @@ Tensor lstm_gates(const Tensor& gi, const Tensor& gh, const Tensor& c) {
   });
 }
 
+// The four PyTorch-named tensors of one recurrent cell ("weight_ih" + suffix, ...), all
+// U(-1/sqrt(H), 1/sqrt(H)), gates*hidden rows each.
+struct CellWeights {
+  Tensor w_ih, w_hh, b_ih, b_hh;
+};
+CellWeights register_cell_weights(Module& m, const std::string& suffix, int64_t gates, int64_t in, int64_t hidden) {
+  const double k = 1.0 / std::sqrt(static_cast<double>(hidden));
+  return {m.register_parameter("weight_ih" + suffix, init::uniform({gates * hidden, in}, k)),
+          m.register_parameter("weight_hh" + suffix, init::uniform({gates * hidden, hidden}, k)),
+          m.register_parameter("bias_ih" + suffix, init::uniform({gates * hidden}, k)),
+          m.register_parameter("bias_hh" + suffix, init::uniform({gates * hidden}, k))};
+}
+
 }  // namespace
 
 Tensor gru_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
@@ -167,11 +180,8 @@ LSTMState lstm_step(const Tensor& gi, const LSTMState& state, const Tensor& w_hh
 }
 
 GRUCell::GRUCell(int64_t in, int64_t hidden) : Module("GRUCell"), input_size(in), hidden_size(hidden) {
-  const double k = 1.0 / std::sqrt(static_cast<double>(hidden));
-  weight_ih = register_parameter("weight_ih", init::uniform({3 * hidden, in}, k));
-  weight_hh = register_parameter("weight_hh", init::uniform({3 * hidden, hidden}, k));
-  bias_ih = register_parameter("bias_ih", init::uniform({3 * hidden}, k));
-  bias_hh = register_parameter("bias_hh", init::uniform({3 * hidden}, k));
+  const CellWeights w = register_cell_weights(*this, "", 3, in, hidden);
+  weight_ih = w.w_ih, weight_hh = w.w_hh, bias_ih = w.b_ih, bias_hh = w.b_hh;
 }
 
 Tensor GRUCell::forward(const Tensor& x, const Tensor& h) {
@@ -180,11 +190,8 @@ Tensor GRUCell::forward(const Tensor& x, const Tensor& h) {
 std::string GRUCell::extra_repr() const { return fmt::format("{}, {}", input_size, hidden_size); }
 
 LSTMCell::LSTMCell(int64_t in, int64_t hidden) : Module("LSTMCell"), input_size(in), hidden_size(hidden) {
-  const double k = 1.0 / std::sqrt(static_cast<double>(hidden));
-  weight_ih = register_parameter("weight_ih", init::uniform({4 * hidden, in}, k));
-  weight_hh = register_parameter("weight_hh", init::uniform({4 * hidden, hidden}, k));
-  bias_ih = register_parameter("bias_ih", init::uniform({4 * hidden}, k));
-  bias_hh = register_parameter("bias_hh", init::uniform({4 * hidden}, k));
+  const CellWeights w = register_cell_weights(*this, "", 4, in, hidden);
+  weight_ih = w.w_ih, weight_hh = w.w_hh, bias_ih = w.b_ih, bias_hh = w.b_hh;
 }
 
 LSTMState LSTMCell::forward(const Tensor& x, const LSTMState& state) {
@@ -199,17 +206,11 @@ RecurrentLayer::RecurrentLayer(Kind k, int64_t in, int64_t hidden, int64_t layer
     throw Error(fmt::format("{}: sizes must be positive (input {}, hidden {}, layers {})", type_name(),
                             in, hidden, layers));
   const int64_t gates = k == Kind::GRU ? 3 : 4, dirs = bidir ? 2 : 1;
-  const double bound = 1.0 / std::sqrt(static_cast<double>(hidden));
   for (int64_t l = 0; l < layers; ++l)
     for (int64_t d = 0; d < dirs; ++d) {
-      const std::string sfx = fmt::format("_l{}{}", l, d ? "_reverse" : "");
-      const int64_t layer_in = l == 0 ? in : hidden * dirs;
-      Weights w;
-      w.w_ih = register_parameter("weight_ih" + sfx, init::uniform({gates * hidden, layer_in}, bound));
-      w.w_hh = register_parameter("weight_hh" + sfx, init::uniform({gates * hidden, hidden}, bound));
-      w.b_ih = register_parameter("bias_ih" + sfx, init::uniform({gates * hidden}, bound));
-      w.b_hh = register_parameter("bias_hh" + sfx, init::uniform({gates * hidden}, bound));
-      weights_.push_back(w);
+      const CellWeights w = register_cell_weights(*this, fmt::format("_l{}{}", l, d ? "_reverse" : ""), gates,
+                                                  l == 0 ? in : hidden * dirs, hidden);
+      weights_.push_back({w.w_ih, w.w_hh, w.b_ih, w.b_hh});
     }
 }
 
