@@ -5,6 +5,10 @@
 
 #include "core/ops.hpp"
 #include "nn/attention_kernels.hpp"
+#include "nn/linear_attention.hpp"
+#include "nn/memory_efficient_attention.hpp"
+#include "nn/rotary.hpp"
+#include "nn/window_attention.hpp"
 
 namespace xg::nn {
 
@@ -27,7 +31,7 @@ AttentionOutput attend(const Tensor& scores, const Tensor& values, const Tensor&
 }  // namespace
 
 BahdanauAttention::BahdanauAttention(int64_t query_dim, int64_t key_dim, int64_t attention_dim)
-    : Module("BahdanauAttention") {
+    : SourceAttention("BahdanauAttention") {
   query_layer = register_module("query_layer", std::make_shared<Linear>(query_dim, attention_dim, false));
   key_layer = register_module("key_layer", std::make_shared<Linear>(key_dim, attention_dim, false));
   energy_layer = register_module("energy_layer", std::make_shared<Linear>(attention_dim, 1, false));
@@ -112,19 +116,43 @@ AttentionOutput scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
   return {matmul(dropout > 0 ? xg::dropout(weights, dropout, true) : weights, v), weights};
 }
 
-MultiHeadAttention::MultiHeadAttention(int64_t d, int64_t heads, double drop)
-    : Module("MultiHeadAttention"), d_model(d), num_heads(heads), dropout(drop) {
+AttentionKind parse_attention_kind(const std::string& name) {
+  if (name == "standard") return AttentionKind::Standard;
+  if (name == "window") return AttentionKind::Window;
+  if (name == "linear") return AttentionKind::Linear;
+  throw Error(fmt::format("unknown attention kind '{}' (standard, window or linear)", name));
+}
+
+std::string to_string(AttentionKind kind) {
+  return kind == AttentionKind::Standard ? "standard" : kind == AttentionKind::Window ? "window" : "linear";
+}
+
+MultiHeadAttention::MultiHeadAttention(int64_t d, int64_t heads, double drop, AttentionConfig c)
+    : Module("MultiHeadAttention"), d_model(d), num_heads(heads), num_kv_heads(c.num_kv_heads ? c.num_kv_heads : heads),
+      dropout(drop), config(c) {
   if (heads <= 0 || d % heads != 0)
     throw ShapeError(fmt::format("MultiHeadAttention: {} heads do not divide d_model {}", heads, d));
+  if (num_kv_heads <= 0 || heads % num_kv_heads != 0)
+    throw ShapeError(fmt::format("MultiHeadAttention: {} key/value heads do not divide {} heads", num_kv_heads, heads));
+  if (c.rotary && (d / heads) % 2 != 0)
+    throw ShapeError(fmt::format("MultiHeadAttention: rotary positions need an even head size, got {}", d / heads));
+  const int64_t kv_dim = num_kv_heads * (d / heads);
   q_proj = register_module("q_proj", std::make_shared<Linear>(d, d));
-  k_proj = register_module("k_proj", std::make_shared<Linear>(d, d));
-  v_proj = register_module("v_proj", std::make_shared<Linear>(d, d));
+  k_proj = register_module("k_proj", std::make_shared<Linear>(d, kv_dim));
+  v_proj = register_module("v_proj", std::make_shared<Linear>(d, kv_dim));
   out_proj = register_module("out_proj", std::make_shared<Linear>(d, d));
 }
 
-Tensor MultiHeadAttention::split_heads(const Tensor& x) const {
+Tensor MultiHeadAttention::split_heads(const Tensor& x, int64_t heads) const {
   const int64_t B = x.shape()[0], T = x.shape()[1];
-  return permute(reshape(x, {B, T, num_heads, d_model / num_heads}), {0, 2, 1, 3});
+  return permute(reshape(x, {B, T, heads, d_model / num_heads}), {0, 2, 1, 3});
+}
+
+Tensor MultiHeadAttention::expand_kv_heads(const Tensor& x) const {
+  if (num_kv_heads == num_heads) return x;
+  std::vector<int64_t> source_head(static_cast<std::size_t>(num_heads));
+  for (int64_t h = 0; h < num_heads; ++h) source_head[h] = h / (num_heads / num_kv_heads);
+  return index_select(x, 1, source_head);  // its backward sums each group's gradients into the shared head
 }
 
 void KeyValues::append(const KeyValues& more) {
@@ -137,34 +165,90 @@ void KeyValues::append(const KeyValues& more) {
 }
 
 AttentionOutput MultiHeadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
-                                            const Tensor& attn_mask, const Tensor& key_padding_mask) {
-  return attend(query, project_key_values(key, value), attn_mask, key_padding_mask);
+                                            const Tensor& attn_mask, const Tensor& key_padding_mask, bool causal) {
+  return attend(query, project_key_values(key, value), attn_mask, key_padding_mask, causal);
 }
 
-KeyValues MultiHeadAttention::project_key_values(const Tensor& key, const Tensor& value) {
+KeyValues MultiHeadAttention::project_key_values(const Tensor& key, const Tensor& value, int64_t position) {
   if (key.dim() != 3 || key.shape()[2] != d_model || value.shape() != key.shape())
     throw ShapeError(fmt::format("MultiHeadAttention: key {} and value {} (need (B, T, {}))", shape_str(key.shape()),
                                  shape_str(value.shape()), d_model));
-  return {split_heads(k_proj->forward(key)), split_heads(v_proj->forward(value))};  // (B, H, Tk, dh) each
+  Tensor k = split_heads(k_proj->forward(key), num_kv_heads);  // (B, H_kv, Tk, dh)
+  if (config.rotary) k = apply_rotary(k, position);
+  return {k, split_heads(v_proj->forward(value), num_kv_heads)};
+}
+
+namespace {
+// (Tq, Tk) mask hiding key j from query i when j > i + (Tk - Tq).
+Tensor causal_mask_aligned_to_end(int64_t tq, int64_t tk, DType dtype) {
+  std::vector<double> m(static_cast<std::size_t>(tq * tk), 0.0);
+  for (int64_t i = 0; i < tq; ++i)
+    for (int64_t j = i + (tk - tq) + 1; j < tk; ++j)
+      if (j >= 0) m[static_cast<std::size_t>(i * tk + j)] = 1.0;
+  return Tensor::from_vector(m, {tq, tk}, dtype);
+}
+}  // namespace
+
+Tensor MultiHeadAttention::attention_context(const Tensor& q, const KeyValues& kv, const Tensor& attn_mask,
+                                             const Tensor& key_padding_mask, bool causal, Tensor& weights) {
+  const int64_t Tq = q.shape()[2], Tk = kv.length();
+  const Tensor k = expand_kv_heads(kv.k), v = expand_kv_heads(kv.v);
+  const double attention_dropout = is_training() ? dropout : 0.0;
+  if (config.kind != AttentionKind::Standard && attn_mask.defined())
+    throw Error(fmt::format("MultiHeadAttention({}): takes causal/key-padding masks, not an attn_mask", to_string(config.kind)));
+  if (config.kind == AttentionKind::Window) {
+    if (Tq == Tk) return sliding_window_attention(q, k, v, config.window, config.global_tokens, causal, key_padding_mask);
+    if (Tq != 1 || !causal)
+      throw ShapeError(fmt::format("MultiHeadAttention(window): {} queries for {} keys (needs equal lengths, or one causal query)", Tq, Tk));
+    // One new position of an incremental decoder: the global prefix and the last window+1 keys.
+    const int64_t global = std::min(config.global_tokens, Tk), from = std::max(global, Tk - 1 - config.window);
+    KeyValues visible{narrow(k, 2, from, Tk - from), narrow(v, 2, from, Tk - from)};
+    Tensor mask = key_padding_mask.defined() ? narrow(key_padding_mask, 1, from, Tk - from) : Tensor();
+    if (global > 0) {
+      visible.k = concat({narrow(k, 2, 0, global), visible.k}, 2);
+      visible.v = concat({narrow(v, 2, 0, global), visible.v}, 2);
+      if (mask.defined()) mask = concat({narrow(key_padding_mask, 1, 0, global), mask}, 1);
+    }
+    return scaled_dot_product_attention(q, visible.k, visible.v, Tensor(), mask).context;
+  }
+  if (config.kind == AttentionKind::Linear) {
+    if (causal && Tq != Tk && Tq != 1)
+      throw ShapeError(fmt::format("MultiHeadAttention(linear): {} causal queries for {} keys (needs equal lengths, or one query)", Tq, Tk));
+    return linear_attention(q, k, v, causal && Tq == Tk && Tq > 1, key_padding_mask);  // one last query sees every key
+  }
+  if (!attn_mask.defined() && attention_dropout == 0.0 && config.memory_efficient_from > 0 &&
+      Tk >= config.memory_efficient_from)
+    return memory_efficient_attention(q, k, v, key_padding_mask, causal);
+  if (causal && attn_mask.defined())
+    throw Error("MultiHeadAttention: give either causal or an attn_mask, not both");
+  const Tensor mask = causal && Tq > 1 ? causal_mask_aligned_to_end(Tq, Tk, q.dtype()) : attn_mask;
+  AttentionOutput a = scaled_dot_product_attention(q, k, v, mask, key_padding_mask, attention_dropout);
+  weights = a.weights;
+  return a.context;
 }
 
 AttentionOutput MultiHeadAttention::attend(const Tensor& query, const KeyValues& kv, const Tensor& attn_mask,
-                                           const Tensor& key_padding_mask) {
+                                           const Tensor& key_padding_mask, bool causal) {
   if (query.dim() != 3 || query.shape()[2] != d_model || !kv.k.defined() || kv.k.shape()[0] != query.shape()[0])
-    throw ShapeError(fmt::format("MultiHeadAttention: query {} and keys {} (need (B, T, {}) and (B, H, Tk, dh))",
+    throw ShapeError(fmt::format("MultiHeadAttention: query {} and keys {} (need (B, T, {}) and (B, H_kv, Tk, dh))",
                                  shape_str(query.shape()), kv.k.defined() ? shape_str(kv.k.shape()) : "undefined",
                                  d_model));
   const int64_t B = query.shape()[0], Tq = query.shape()[1];
-  const Tensor q = split_heads(q_proj->forward(query));  // (B, H, Tq, dh)
-  // Dropout on the attention weights, as PyTorch, inside the one context product.
-  AttentionOutput a = scaled_dot_product_attention(q, kv.k, kv.v, attn_mask, key_padding_mask,
-                                                   is_training() ? dropout : 0.0);
-  const Tensor merged = reshape(permute(a.context, {0, 2, 1, 3}), {B, Tq, d_model});  // (B, Tq, D)
-  return {out_proj->forward(merged), a.weights};
+  Tensor q = split_heads(q_proj->forward(query), num_heads);  // (B, H, Tq, dh)
+  if (config.rotary) q = apply_rotary(q, kv.length() - Tq);   // queries are the last Tq positions
+  Tensor weights;
+  const Tensor context = attention_context(q, kv, attn_mask, key_padding_mask, causal, weights);  // (B, H, Tq, dh)
+  const Tensor merged = reshape(permute(context, {0, 2, 1, 3}), {B, Tq, d_model});                // (B, Tq, D)
+  return {out_proj->forward(merged), weights};
 }
 
 std::string MultiHeadAttention::extra_repr() const {
-  return fmt::format("d_model={}, heads={}, dropout={}", d_model, num_heads, dropout);
+  std::string s = fmt::format("d_model={}, heads={}, dropout={}", d_model, num_heads, dropout);
+  if (num_kv_heads != num_heads) s += fmt::format(", kv_heads={}", num_kv_heads);
+  if (config.kind != AttentionKind::Standard) s += ", kernel=" + to_string(config.kind);
+  if (config.kind == AttentionKind::Window) s += fmt::format(", window={}, global={}", config.window, config.global_tokens);
+  if (config.rotary) s += ", rotary";
+  return s;
 }
 
 }  // namespace xg::nn

@@ -2,8 +2,10 @@
 // The attention family. Each returns its weights so that callers can plot them.
 // Masks are tensors whose non-zero entries mean "masked" (excluded), as PyTorch's bool masks.
 #include <memory>
+#include <string>
 
 #include "nn/layers.hpp"
+#include "nn/memory_efficient_attention.hpp"
 
 namespace xg::nn {
 
@@ -12,16 +14,26 @@ struct AttentionOutput {
   Tensor weights;  // (B, S) or (B, [H,] Tq, Tk); rows sum to 1 over unmasked keys
 };
 
-// Bahdanau et al. 2014, appendix A.1.2: score(s, h_i) = vᵀ tanh(W s + U h_i).
-// U h_i does not depend on the decoder step: project_keys() computes it once per source batch,
-// and forward() reuses it at every step.
-class BahdanauAttention : public Module {
+// Attention of one decoder step over an encoded source, for RNN decoders: the part of the score
+// that depends only on the source is computed once per batch (project_keys), and forward() reuses
+// it at every step. Bahdanau's additive attention and Luong's local-p attention implement it.
+class SourceAttention : public Module {
+ public:
+  using Module::Module;
+  virtual Tensor project_keys(const Tensor& keys) const = 0;  // (B, S, Dk) -> (B, S, A)
+  // query (B, Dq); projected keys (B, S, A); values (B, S, Dv); key_padding_mask (B, S) or undefined.
+  virtual AttentionOutput forward(const Tensor& query, const Tensor& projected_keys, const Tensor& values,
+                                  const Tensor& key_padding_mask = Tensor()) const = 0;
+};
+
+// Bahdanau et al. 2014, appendix A.1.2: score(s, h_i) = vᵀ tanh(W s + U h_i); U h_i is the
+// projected key.
+class BahdanauAttention : public SourceAttention {
  public:
   BahdanauAttention(int64_t query_dim, int64_t key_dim, int64_t attention_dim);
-  Tensor project_keys(const Tensor& keys) const;  // (B, S, Dk) -> (B, S, A)
-  // query (B, Dq); projected keys (B, S, A); values (B, S, Dv); key_padding_mask (B, S) or undefined.
+  Tensor project_keys(const Tensor& keys) const override;  // (B, S, Dk) -> (B, S, A)
   AttentionOutput forward(const Tensor& query, const Tensor& projected_keys, const Tensor& values,
-                          const Tensor& key_padding_mask = Tensor()) const;
+                          const Tensor& key_padding_mask = Tensor()) const override;
   std::string extra_repr() const override;
   std::shared_ptr<Linear> query_layer, key_layer, energy_layer;  // W, U, v (no biases)
 };
@@ -51,8 +63,8 @@ AttentionOutput scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
 // (T, T) mask with 1 above the diagonal: position t may attend to positions <= t.
 Tensor causal_mask(int64_t t, DType dtype = DType::Float32);
 
-// Projected keys and values split into heads, (B, H, T, D/H) each: computed once and reused, for
-// the encoder memory in cross-attention and the growing prefix of an incremental decoder.
+// Projected keys and values split into heads, (B, H_kv, T, D/H) each: computed once and reused,
+// for the encoder memory in cross-attention and the growing prefix of an incremental decoder.
 struct KeyValues {
   Tensor k, v;
   int64_t length() const { return k.defined() ? k.shape()[2] : 0; }
@@ -60,25 +72,55 @@ struct KeyValues {
   void append(const KeyValues& more);
 };
 
+// Which kernel computes softmax-style attention inside MultiHeadAttention.
+enum class AttentionKind {
+  Standard,  // softmax over all keys; the memory-efficient tiled kernel above a length threshold
+  Window,    // sliding window with global tokens (nn/window_attention.hpp); self-attention only
+  Linear,    // elu+1 feature-map linear attention (nn/linear_attention.hpp); self-attention only
+};
+AttentionKind parse_attention_kind(const std::string& name);  // "standard", "window", "linear"
+std::string to_string(AttentionKind kind);
+
+struct AttentionConfig {
+  AttentionKind kind = AttentionKind::Standard;
+  // Key/value heads: 0 = num_heads (multi-head), 1 = multi-query (Shazeer 2019), a divisor of
+  // num_heads in between = grouped-query (Ainslie et al. 2023): query head h reads kv head h / (H / H_kv).
+  int64_t num_kv_heads = 0;
+  bool rotary = false;  // rotary position embeddings on queries and keys (nn/rotary.hpp)
+  int64_t window = 16, global_tokens = 0;  // Window: the band half-width and the leading global positions
+  // Standard: key length from which the memory-efficient kernel replaces the plain one when no
+  // attention mask and no attention dropout are in play (0: never). Its weights are not returned.
+  int64_t memory_efficient_from = kMemoryEfficientFromLength;
+};
+
 // Vaswani et al. 2017, 3.2.2: separate Q, K, V projections, num_heads heads of d_model/num_heads,
 // an output projection. Self-attention passes the same tensor as query, key and value.
+// The kernel, the number of key/value heads and rotary positions come from AttentionConfig.
 class MultiHeadAttention : public Module {
  public:
-  MultiHeadAttention(int64_t d_model, int64_t num_heads, double dropout = 0.0);
-  // query (B, Tq, D), key and value (B, Tk, D); returns context (B, Tq, D), weights (B, H, Tq, Tk).
+  MultiHeadAttention(int64_t d_model, int64_t num_heads, double dropout = 0.0, AttentionConfig config = {});
+  // query (B, Tq, D), key and value (B, Tk, D); returns context (B, Tq, D), weights (B, H, Tq, Tk)
+  // (undefined when a kernel that never forms them ran: window, linear, memory-efficient).
+  // causal: query i sees keys j <= i + (Tk - Tq), i.e. queries are the last Tq positions.
   AttentionOutput forward(const Tensor& query, const Tensor& key, const Tensor& value,
-                          const Tensor& attn_mask = Tensor(), const Tensor& key_padding_mask = Tensor());
-  // The two halves of forward(): project keys and values once, then attend with any queries.
-  KeyValues project_key_values(const Tensor& key, const Tensor& value);
+                          const Tensor& attn_mask = Tensor(), const Tensor& key_padding_mask = Tensor(),
+                          bool causal = false);
+  // The two halves of forward(): project keys and values once (`position`: the index of the first
+  // key, for rotary embeddings), then attend with any queries; queries sit at the last Tq positions.
+  KeyValues project_key_values(const Tensor& key, const Tensor& value, int64_t position = 0);
   AttentionOutput attend(const Tensor& query, const KeyValues& kv, const Tensor& attn_mask = Tensor(),
-                         const Tensor& key_padding_mask = Tensor());
+                         const Tensor& key_padding_mask = Tensor(), bool causal = false);
   std::string extra_repr() const override;
-  int64_t d_model, num_heads;
+  int64_t d_model, num_heads, num_kv_heads;
   double dropout;
+  AttentionConfig config;
   std::shared_ptr<Linear> q_proj, k_proj, v_proj, out_proj;
 
  private:
-  Tensor split_heads(const Tensor& x) const;  // (B, T, D) -> (B, H, T, D/H)
+  Tensor split_heads(const Tensor& x, int64_t heads) const;  // (B, T, heads·dh) -> (B, heads, T, dh)
+  Tensor expand_kv_heads(const Tensor& x) const;              // (B, H_kv, T, dh) -> (B, H, T, dh)
+  Tensor attention_context(const Tensor& q, const KeyValues& kv, const Tensor& attn_mask,
+                           const Tensor& key_padding_mask, bool causal, Tensor& weights);
 };
 
 }  // namespace xg::nn

@@ -31,6 +31,13 @@ Tensor PositionalEncoding::forward(const Tensor& x, int64_t offset) {
 
 std::string PositionalEncoding::extra_repr() const { return fmt::format("d_model={}, max_len={}", d_model, max_len); }
 
+AttentionConfig TransformerConfig::cross_attention() const {
+  AttentionConfig c;
+  c.num_kv_heads = attention.num_kv_heads;
+  c.memory_efficient_from = attention.memory_efficient_from;
+  return c;
+}
+
 FeedForward::FeedForward(int64_t d, int64_t ff_dim, double drop) : UnaryModule("FeedForward") {
   linear1 = register_module("linear1", std::make_shared<Linear>(d, ff_dim));
   linear2 = register_module("linear2", std::make_shared<Linear>(ff_dim, d));
@@ -43,7 +50,7 @@ Tensor FeedForward::forward(const Tensor& x) {
 
 TransformerEncoderLayer::TransformerEncoderLayer(const TransformerConfig& c)
     : Module("TransformerEncoderLayer"), config(c) {
-  self_attn = register_module("self_attn", std::make_shared<MultiHeadAttention>(c.d_model, c.num_heads, c.dropout));
+  self_attn = register_module("self_attn", std::make_shared<MultiHeadAttention>(c.d_model, c.num_heads, c.dropout, c.attention));
   ff = register_module("ff", std::make_shared<FeedForward>(c.d_model, c.ff_dim, c.dropout));
   norm1 = register_module("norm1", std::make_shared<LayerNorm>(c.d_model));
   norm2 = register_module("norm2", std::make_shared<LayerNorm>(c.d_model));
@@ -65,8 +72,8 @@ Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_paddi
 
 TransformerDecoderLayer::TransformerDecoderLayer(const TransformerConfig& c)
     : Module("TransformerDecoderLayer"), config(c) {
-  self_attn = register_module("self_attn", std::make_shared<MultiHeadAttention>(c.d_model, c.num_heads, c.dropout));
-  cross_attn = register_module("cross_attn", std::make_shared<MultiHeadAttention>(c.d_model, c.num_heads, c.dropout));
+  self_attn = register_module("self_attn", std::make_shared<MultiHeadAttention>(c.d_model, c.num_heads, c.dropout, c.attention));
+  cross_attn = register_module("cross_attn", std::make_shared<MultiHeadAttention>(c.d_model, c.num_heads, c.dropout, c.cross_attention()));
   ff = register_module("ff", std::make_shared<FeedForward>(c.d_model, c.ff_dim, c.dropout));
   norm1 = register_module("norm1", std::make_shared<LayerNorm>(c.d_model));
   norm2 = register_module("norm2", std::make_shared<LayerNorm>(c.d_model));
@@ -101,9 +108,9 @@ DecoderLayerOutput TransformerDecoderLayer::compose(const Tensor& x,
 
 DecoderLayerOutput TransformerDecoderLayer::forward(const Tensor& x, const Tensor& memory, const Tensor& self_mask,
                                                     const Tensor& memory_padding_mask,
-                                                    const Tensor& self_padding_mask) {
+                                                    const Tensor& self_padding_mask, bool causal) {
   return compose(
-      x, [&](const Tensor& h) { return self_attn->forward(h, h, h, self_mask, self_padding_mask).context; },
+      x, [&](const Tensor& h) { return self_attn->forward(h, h, h, self_mask, self_padding_mask, causal).context; },
       [&](const Tensor& h) { return cross_attn->forward(h, memory, memory, Tensor(), memory_padding_mask); });
 }
 
@@ -125,8 +132,8 @@ DecoderLayerOutput TransformerDecoderLayer::step(const Tensor& x, DecoderLayerCa
   return compose(
       x,
       [&](const Tensor& h) {  // the new position's keys join the cache; no mask: it sees only the past
-        cache.self.append(self_attn->project_key_values(h, h));
-        return self_attn->attend(h, cache.self).context;
+        cache.self.append(self_attn->project_key_values(h, h, cache.self.length()));
+        return self_attn->attend(h, cache.self, Tensor(), Tensor(), true).context;
       },
       [&](const Tensor& h) { return cross_attn->attend(h, cache.memory, Tensor(), memory_padding_mask); });
 }
@@ -171,11 +178,12 @@ DecoderOutput TransformerDecoder::step(const Tensor& x, std::vector<DecoderLayer
 }
 
 DecoderOutput TransformerDecoder::forward(const Tensor& x, const Tensor& memory, const Tensor& self_mask,
-                                          const Tensor& memory_padding_mask, const Tensor& self_padding_mask) {
+                                          const Tensor& memory_padding_mask, const Tensor& self_padding_mask,
+                                          bool causal) {
   DecoderOutput out;
   Tensor h = x;
   for (auto& l : layers) {
-    DecoderLayerOutput o = l->forward(h, memory, self_mask, memory_padding_mask, self_padding_mask);
+    DecoderLayerOutput o = l->forward(h, memory, self_mask, memory_padding_mask, self_padding_mask, causal);
     h = o.output;
     out.cross_weights.push_back(o.cross_weights);
   }

@@ -25,6 +25,11 @@ struct TransformerConfig {
   int64_t d_model = 128, num_heads = 4, ff_dim = 512;
   double dropout = 0.1;
   bool norm_first = false;  // false: post-LN (the paper); true: pre-LN
+  // Self-attention's kernel, kv heads and rotary positions; cross-attention takes only the kv
+  // heads (a window, a linear kernel or rotary angles between target and source positions have
+  // no meaning) and stays standard, so its weights can be read as an alignment.
+  AttentionConfig attention;
+  AttentionConfig cross_attention() const;
 };
 
 class FeedForward : public UnaryModule {
@@ -62,10 +67,11 @@ struct DecoderLayerCache {
 class TransformerDecoderLayer : public Module {
  public:
   explicit TransformerDecoderLayer(const TransformerConfig& config);
-  // x (B, T, D), memory (B, S, D); self_mask (T, T) causal; memory_padding_mask (B, S).
+  // x (B, T, D), memory (B, S, D); self_mask (T, T), e.g. causal_mask(T), or causal = true
+  // (which every attention kind supports); memory_padding_mask (B, S).
   DecoderLayerOutput forward(const Tensor& x, const Tensor& memory, const Tensor& self_mask,
                              const Tensor& memory_padding_mask = Tensor(),
-                             const Tensor& self_padding_mask = Tensor());
+                             const Tensor& self_padding_mask = Tensor(), bool causal = false);
   DecoderLayerCache start(const Tensor& memory);
   // One new position x (B, 1, D) attending to the cached prefix and itself: the same result as
   // the last row of forward() on the whole prefix, without recomputing the prefix.
@@ -101,7 +107,7 @@ class TransformerDecoder : public Module {
   TransformerDecoder(const TransformerConfig& config, int64_t num_layers);
   DecoderOutput forward(const Tensor& x, const Tensor& memory, const Tensor& self_mask,
                         const Tensor& memory_padding_mask = Tensor(),
-                        const Tensor& self_padding_mask = Tensor());
+                        const Tensor& self_padding_mask = Tensor(), bool causal = false);
   std::vector<DecoderLayerCache> start(const Tensor& memory);
   DecoderOutput step(const Tensor& x, std::vector<DecoderLayerCache>& caches, const Tensor& memory_padding_mask = Tensor());
   std::vector<std::shared_ptr<TransformerDecoderLayer>> layers;

@@ -1,0 +1,22 @@
+#pragma once
+// Exact attention that never holds the (Tq, Tk) score matrix: keys are visited in tiles with an
+// online softmax (a running maximum and sum per query row, Milakov & Gimelshein 2018; the tiling
+// of FlashAttention, Dao et al. 2022). The forward keeps only the output and one log-sum-exp per
+// row; the backward recomputes each tile's scores from them. Memory is O(T·d) instead of O(T²).
+#include "core/tensor.hpp"
+
+namespace xg::nn {
+
+// Key length from which MultiHeadAttention switches to this kernel by itself (when it needs no
+// weights and no attention dropout). Below it the plain kernel is faster: its score matrix fits
+// in cache and one large GEMM beats many small tiles (bench/attention_scaling.cpp).
+constexpr int64_t kMemoryEfficientFromLength = 1024;
+
+// softmax(q kᵀ / sqrt(d)) v for q (B, H, Tq, d), k (B, H, Tk, d), v (B, H, Tk, dv) -> (B, H, Tq, dv).
+// key_padding_mask (B, Tk), non-zero = masked. causal: query i sees keys j <= i + (Tk - Tq), so a
+// suffix of queries (incremental decoding) lines up with the end of the keys. A query with no
+// visible key gets a zero output, as xg::softmax gives a fully masked row zero weights.
+Tensor memory_efficient_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const Tensor& key_padding_mask = Tensor(), bool causal = false);
+
+}  // namespace xg::nn
