@@ -8,6 +8,7 @@
 
 #include "data/corpus.hpp"
 #include "data/tokenizer.hpp"
+#include "alignment.hpp"
 #include "evaluate.hpp"
 #include "plot.hpp"
 #include "trainer.hpp"
@@ -21,6 +22,7 @@ struct ModelResult {
   std::string model;
   TrainResult train;
   EvalResult eval;
+  AlignmentResult alignment;
 };
 
 // (seconds, smoothed train loss) rows of a log.csv.
@@ -49,6 +51,7 @@ void run_compare(const CompareOptions& o) {
   fs::create_directories(o.out_dir);
   TrainData data;
   std::vector<data::SentencePair> test;
+  std::vector<std::vector<int64_t>> gold;  // test alignments, when known
   if (o.train_file.empty()) {
     if (!o.valid_file.empty() || !o.test_file.empty()) throw Error("compare: give --train, --valid and --test together");
     data::ToyConfig toy = o.toy;
@@ -56,7 +59,7 @@ void run_compare(const CompareOptions& o) {
     const data::ToyCorpus c = data::generate_toy_corpus(toy);
     for (const auto& p : c.train) data.train.push_back(p.pair);
     for (const auto& p : c.valid) data.valid.push_back(p.pair);
-    for (const auto& p : c.test) test.push_back(p.pair);
+    for (const auto& p : c.test) test.push_back(p.pair), gold.push_back(p.alignment);
     fmt::print("toy corpus: {} train, {} valid, {} test pairs (sources {}-{} tokens)\n", data.train.size(), data.valid.size(),
                test.size(), std::max<int64_t>(toy.min_len, data::kToyMinLength), toy.max_len);
   } else {
@@ -64,13 +67,14 @@ void run_compare(const CompareOptions& o) {
     data.train = data::read_parallel_tsv(o.train_file).pairs;
     data.valid = data::read_parallel_tsv(o.valid_file).pairs;
     test = data::read_parallel_tsv(o.test_file).pairs;
+    if (!o.test_alignment_file.empty()) gold = read_alignments(o.test_alignment_file);
   }
   std::vector<ModelResult> results;
   for (const auto& name : o.models) {
     if (o.train.steps > 0) fmt::print("\n== {}: training for {} steps ==\n", name, o.train.steps);
     else fmt::print("\n== {}: training for {:.0f} s ==\n", name, o.budget);
     TrainOptions t;
-    t.model = ModelConfig::defaults(name);
+    t.model = ModelConfig::defaults(name);  // a variant name such as transformer-window sets its attention
     t.train = o.train;
     t.train.time_budget = o.train.steps > 0 ? 0 : o.budget;  // --steps, when given, replaces the budget
     t.out_dir = o.out_dir + "/" + name;
@@ -82,6 +86,12 @@ void run_compare(const CompareOptions& o) {
     search.beam = o.beam;
     r.eval = evaluate(*m.model, m.src_vocab, m.tgt_vocab, test, search);
     fmt::print("{}: test BLEU {:.2f}, exact match {:.1f}%\n", name, r.eval.bleu, r.eval.exact);
+    if (!gold.empty()) {
+      r.alignment = evaluate_alignment(*m.model, m.src_vocab, m.tgt_vocab, test, gold);
+      if (r.alignment.available())
+        fmt::print("{}: alignment error rate {:.2f}% ({}), head average {:.2f}% ({})\n", name, r.alignment.best_head.aer,
+                   r.alignment.best_head.map, r.alignment.head_mean.aer, r.alignment.head_mean.map);
+    }
     results.push_back(std::move(r));
   }
 
@@ -99,8 +109,8 @@ void run_compare(const CompareOptions& o) {
     header += fmt::format(" {:>7}", bucket_name(results[0].eval.buckets[k]));
     csv += ",bleu_" + bucket_name(results[0].eval.buckets[k]);
   }
-  header += fmt::format(" {:>7} {:>7}", "BLEU", "exact%");
-  csv += ",bleu,exact\n";
+  header += fmt::format(" {:>7} {:>7} {:>7} {:>8}", "BLEU", "exact%", "AER%", "AERavg%");
+  csv += ",bleu,exact,aer,aer_head_mean\n";
   fmt::print("\nBLEU by source length (test set, {} decoding)\n{}\n", o.beam == 1 ? "greedy" : fmt::format("beam {}", o.beam), header);
   nlohmann::json js = {{"models", nlohmann::json::array()}};
   for (const auto& r : results) {
@@ -110,16 +120,28 @@ void run_compare(const CompareOptions& o) {
       row += fmt::format(" {:>7.2f}", r.eval.buckets[k].bleu);
       csv += fmt::format(",{:.3f}", r.eval.buckets[k].bleu);
     }
+    const bool aligned = r.alignment.available();
     row += fmt::format(" {:>7.2f} {:>7.1f}", r.eval.bleu, r.eval.exact);
-    csv += fmt::format(",{:.3f},{:.2f}\n", r.eval.bleu, r.eval.exact);
+    row += aligned ? fmt::format(" {:>7.2f} {:>8.2f}", r.alignment.best_head.aer, r.alignment.head_mean.aer) : fmt::format(" {:>7} {:>8}", "-", "-");
+    csv += fmt::format(",{:.3f},{:.2f}", r.eval.bleu, r.eval.exact);
+    csv += aligned ? fmt::format(",{:.3f},{:.3f}\n", r.alignment.best_head.aer, r.alignment.head_mean.aer) : ",,\n";
     fmt::print("{}\n", row);
     nlohmann::json m = nlohmann::json::parse(r.eval.to_json());
     m["model"] = r.model;
     m["params"] = r.train.parameters;
     m["train_seconds"] = r.train.seconds;
     m["steps"] = r.train.steps;
+    if (aligned) {
+      nlohmann::json a = nlohmann::json::object();
+      for (const auto& x : r.alignment.maps) a[x.map] = {{"aer", x.aer}, {"by_bucket", x.by_bucket}};
+      m["alignment"] = {{"best_map", r.alignment.best_head.map}, {"aer", r.alignment.best_head.aer},
+                        {"head_mean_map", r.alignment.head_mean.map}, {"aer_head_mean", r.alignment.head_mean.aer},
+                        {"maps", a}};
+    }
     js["models"].push_back(m);
   }
+  fmt::print("AER%: alignment error rate of the attention's argmax against the gold alignment (teacher-forced; the best\n"
+             "single head, and the best layer's head average: AERavg%). Lower is closer to a word alignment.\n");
   fmt::print("exact match by bucket (%):\n");
   for (const auto& r : results) {
     std::string row = fmt::format("{:<12}", r.model);
@@ -142,6 +164,20 @@ void run_compare(const CompareOptions& o) {
     bleu_series.push_back(s);
     loss_series.push_back(loss_curve(r.model, o.out_dir + "/" + r.model + "/log.csv"));
   }
+  std::vector<Series> aer_series;
+  for (const auto& r : results) {
+    if (!r.alignment.available()) continue;
+    Series s{r.model, {}, {}};
+    for (std::size_t i = 0; i < shown.size(); ++i) {
+      const double v = r.alignment.best_head.by_bucket[shown[i]];
+      if (v >= 0) s.x.push_back(static_cast<double>(i)), s.y.push_back(v);
+    }
+    aer_series.push_back(s);
+  }
+  if (!aer_series.empty())
+    write_text_file(o.out_dir + "/aer_by_length.svg",
+                    line_chart_svg("Alignment error rate of the attention (best head)", "source length (tokens)", "AER (%)",
+                                   aer_series, labels, 0, 100));
   write_text_file(o.out_dir + "/bleu_by_length.svg",
                   line_chart_svg("BLEU by source sentence length", "source length (tokens)", "BLEU", bleu_series, labels, 0, 100));
   write_text_file(o.out_dir + "/loss.svg",
@@ -162,12 +198,13 @@ void run_compare(const CompareOptions& o) {
     const auto hyps = translate_sentences(*m.model, m.src_vocab, {test[longest].source}, search);
     auto target = m.tgt_vocab.decode(hyps[0].tokens);
     target.push_back("<eos>");
-    const std::string title = r.model == "transformer" ? "transformer: last decoder layer, cross-attention head 0"
-                                                       : "bahdanau: additive attention";
+    const bool transformer = r.model.rfind("transformer", 0) == 0;
+    const std::string title = r.model + (transformer ? ": last decoder layer, cross-attention head 0"
+                                         : r.model == "bahdanau-local" ? ": Luong local-p attention" : ": additive attention");
     write_text_file(o.out_dir + "/attention_" + r.model + ".svg",
                     heatmap_svg(title, tok.tokenize(test[longest].source), target, hyps[0].attention));
   }
-  fmt::print("\nwrote {0}/compare.csv, compare.json, bleu_by_length.svg, loss.svg and attention_*.svg\n", o.out_dir);
+  fmt::print("\nwrote {0}/compare.csv, compare.json, bleu_by_length.svg, aer_by_length.svg, loss.svg and attention_*.svg\n", o.out_dir);
 }
 
 }  // namespace xg::translation

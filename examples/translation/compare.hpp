@@ -1,6 +1,7 @@
 #pragma once
 // The main experiment: the three models trained for the same time on the same data, evaluated
-// by source length, with a table, CSV/JSON results and SVG charts.
+// by source length (BLEU, exact match, and the alignment error rate of the attention where gold
+// alignments exist), with a table, CSV/JSON results and SVG charts.
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@ struct CompareOptions {
   double budget = 320;  // training seconds per model: three models and evaluation in under 20 minutes
   std::string out_dir = "results/compare";
   std::string train_file, valid_file, test_file;  // empty: the built-in toy corpus
+  std::string test_alignment_file;                 // gold alignments of test_file (the toy corpus has its own)
   std::vector<std::string> models = {"rnn", "bahdanau", "transformer"};
   int64_t beam = 1;
   TrainConfig train;

@@ -17,9 +17,21 @@ struct ModelConfig {
   bool pre_ln = true;       // transformer: pre-LN (true) or the paper's post-LN
   double dropout = 0.1;
   int64_t max_positions = 512;
+  // Which attention: "standard"; "local" (bahdanau: Luong local-p in place of additive attention);
+  // "window", "linear" (transformer self-attention kernels); "gqa" (transformer: kv_heads
+  // key/value heads shared by groups of query heads; 1 is multi-query).
+  std::string attention_kind = "standard";
+  std::string positions = "sinusoidal";  // transformer: "sinusoidal" (added) or "rotary" (in self-attention)
+  int64_t kv_heads = 0;                  // gqa: key/value heads (0: heads / 2)
+  int64_t window = 8;                    // local: D; window: band half-width
+  int64_t global_tokens = 0;             // window: leading positions attended by and attending to all
 
-  // Defaults for `model`, vocab sizes left as given.
+  // Defaults for `model`, vocab sizes left as given. `model` may name a variant of the attention
+  // family: bahdanau-local, transformer-window, transformer-linear, transformer-gqa,
+  // transformer-mqa, transformer-rotary.
   static ModelConfig defaults(const std::string& model);
+  // Rejects combinations a model cannot build (e.g. rotary positions in an RNN), naming both.
+  void validate() const;
   std::string to_json() const;
   // Every field must be present with the right type; errors name the file and the field.
   static ModelConfig from_json(const std::string& text, const std::string& source);

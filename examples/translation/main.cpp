@@ -12,6 +12,7 @@
 #include "core/ops.hpp"
 #include "data/corpus.hpp"
 #include "data/text_file.hpp"
+#include "alignment.hpp"
 #include "data/toy.hpp"
 #include "evaluate.hpp"
 #include "plot.hpp"
@@ -57,7 +58,16 @@ void add_model_options(CLI::App* cmd, ModelConfig& m, std::vector<std::string>& 
   };
   opt("--embedding", m.embedding, "embedding size (rnn, bahdanau)");
   opt("--hidden", m.hidden, "GRU size (rnn; bahdanau decoder, encoder hidden/2 per direction)");
-  opt("--attention", m.attention, "additive attention size (bahdanau)");
+  opt("--attention-size", m.attention, "additive attention size (bahdanau); local-p: its predictor size");
+  cmd->add_option("--attention", m.attention_kind, "standard; local (bahdanau: Luong local-p); window, linear, gqa (transformer)")
+      ->check(CLI::IsMember({"standard", "local", "window", "linear", "gqa"}))
+      ->each([&set](const std::string&) { set.push_back("--attention"); });
+  cmd->add_option("--positions", m.positions, "transformer positions: sinusoidal or rotary")
+      ->check(CLI::IsMember({"sinusoidal", "rotary"}))
+      ->each([&set](const std::string&) { set.push_back("--positions"); });
+  opt("--kv-heads", m.kv_heads, "gqa: key/value heads (default heads/2; 1 = multi-query)");
+  opt("--window", m.window, "local: window D; window: band half-width");
+  opt("--global-tokens", m.global_tokens, "window: leading positions that attend to and are attended by all");
   opt("--d-model", m.d_model, "transformer width");
   opt("--heads", m.heads, "attention heads");
   opt("--encoder-layers", m.encoder_layers, "transformer encoder layers");
@@ -73,7 +83,12 @@ ModelConfig merged(const std::string& model, const ModelConfig& given, const std
   for (const auto& n : set) {
     if (n == "--embedding") c.embedding = given.embedding;
     else if (n == "--hidden") c.hidden = given.hidden;
-    else if (n == "--attention") c.attention = given.attention;
+    else if (n == "--attention-size") c.attention = given.attention;
+    else if (n == "--attention") c.attention_kind = given.attention_kind;
+    else if (n == "--positions") c.positions = given.positions;
+    else if (n == "--kv-heads") c.kv_heads = given.kv_heads;
+    else if (n == "--window") c.window = given.window;
+    else if (n == "--global-tokens") c.global_tokens = given.global_tokens;
     else if (n == "--d-model") c.d_model = given.d_model;
     else if (n == "--heads") c.heads = given.heads;
     else if (n == "--encoder-layers") c.encoder_layers = given.encoder_layers;
@@ -82,8 +97,12 @@ ModelConfig merged(const std::string& model, const ModelConfig& given, const std
     else if (n == "--dropout") c.dropout = given.dropout;
     else if (n == "--pre-ln") c.pre_ln = given.pre_ln;
   }
+  c.validate();
   return c;
 }
+
+const std::vector<std::string> kModelNames = {"rnn", "bahdanau", "transformer", "bahdanau-local", "transformer-window",
+                                              "transformer-linear", "transformer-gqa", "transformer-mqa", "transformer-rotary"};
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,7 +130,7 @@ int main(int argc, char** argv) {
   data::ToyConfig train_toy;
   bool anomaly = false;
   auto* train_cmd = app.add_subcommand("train", "train one model");
-  train_cmd->add_option("--model", train_model_name, "rnn, bahdanau or transformer")->required()->check(CLI::IsMember({"rnn", "bahdanau", "transformer"}));
+  train_cmd->add_option("--model", train_model_name, "rnn, bahdanau or transformer, or a variant (bahdanau-local, transformer-window, -linear, -gqa, -mqa, -rotary)")->required()->check(CLI::IsMember(kModelNames));
   train_cmd->add_option("--train", train_file, "training TSV (default: the built-in toy corpus)");
   train_cmd->add_option("--valid", valid_file, "validation TSV");
   train_cmd->add_option("--out", train_opt.out_dir, "output directory")->required();
@@ -131,6 +150,9 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--beam", eval_search.beam, "beam size (1: greedy)")->check(CLI::Range(1, 100));
   eval_cmd->add_option("--hyp", eval_hyp, "write hypotheses, one per line in test order");
   eval_cmd->add_option("--json", eval_json, "write the scores as JSON");
+  std::string eval_alignment;
+  eval_cmd->add_option("--alignment", eval_alignment, "gold alignments of the test set (Pharaoh 'src-tgt' pairs, e.g. toy's test.align): report the attention's alignment error rate")
+      ->check(CLI::ExistingFile);
 
   // translate
   std::string tr_dir, tr_svg;
@@ -157,7 +179,7 @@ int main(int argc, char** argv) {
   cmp_cmd->add_option("--train", cmp.train_file, "training TSV (default: the built-in toy corpus)");
   cmp_cmd->add_option("--valid", cmp.valid_file, "validation TSV");
   cmp_cmd->add_option("--test", cmp.test_file, "test TSV");
-  cmp_cmd->add_option("--models", cmp.models, "models to train")->check(CLI::IsMember({"rnn", "bahdanau", "transformer"}));
+  cmp_cmd->add_option("--models", cmp.models, "models to train: rnn bahdanau transformer (default) and the attention variants bahdanau-local transformer-window transformer-linear transformer-gqa transformer-mqa transformer-rotary")->check(CLI::IsMember(kModelNames));
   cmp_cmd->add_option("--beam", cmp.beam, "beam size for the test evaluation")->check(CLI::Range(1, 100));
   cmp_cmd->add_option("--test-per-bucket", cmp.toy.test_per_bucket, "built-in toy corpus: test pairs per bucket")->check(CLI::PositiveNumber);
   add_train_options(cmp_cmd, cmp.train, cmp.toy);
@@ -171,7 +193,11 @@ int main(int argc, char** argv) {
       data::write_parallel_tsv(toy_out + "/train.tsv", pairs_of(c.train));
       data::write_parallel_tsv(toy_out + "/valid.tsv", pairs_of(c.valid));
       data::write_parallel_tsv(toy_out + "/test.tsv", pairs_of(c.test));
-      fmt::print("wrote {} train, {} valid, {} test pairs to {}\n", c.train.size(), c.valid.size(), c.test.size(), toy_out);
+      std::string align;
+      for (const auto& p : c.test) align += format_alignment(p.alignment) + "\n";
+      write_text_file(toy_out + "/test.align", align);
+      fmt::print("wrote {} train, {} valid, {} test pairs (and the test set's gold alignments, test.align) to {}\n",
+                 c.train.size(), c.valid.size(), c.test.size(), toy_out);
     } else if (*train_cmd) {
       set_anomaly_mode(anomaly);
       train_opt.model = merged(train_model_name, model_given, model_set);
@@ -199,6 +225,26 @@ int main(int argc, char** argv) {
         std::string text;
         for (const auto& h : r.hypotheses) text += h + "\n";
         write_text_file(eval_hyp, text);
+      }
+      if (!eval_alignment.empty()) {
+        const AlignmentResult a = evaluate_alignment(*m.model, m.src_vocab, m.tgt_vocab, pairs, read_alignments(eval_alignment));
+        if (!a.available()) {
+          fmt::print("alignment: the {} model has no attention to read\n", m.config.model);
+        } else {
+          fmt::print("alignment error rate of the attention's argmax (teacher-forced), %:\n");
+          for (const AttentionAer* x : {&a.best_head, &a.head_mean}) {
+            std::string row = fmt::format("  {:<12} {:6.2f}  by length:", x->map, x->aer);
+            for (std::size_t k = 0; k < x->by_bucket.size(); ++k)
+              if (x->by_bucket[k] >= 0) row += fmt::format(" {}-{}={:.1f}", 10 * k + 1, 10 * k + 10, x->by_bucket[k]);
+            fmt::print("{}\n", row);
+            if (a.maps.size() == 1) break;
+          }
+          if (a.maps.size() > 1) {
+            std::string all = "  every map:";
+            for (const auto& x : a.maps) all += fmt::format(" {}={:.1f}", x.map, x.aer);
+            fmt::print("{}\n", all);
+          }
+        }
       }
       if (!eval_json.empty()) write_text_file(eval_json, r.to_json());
     } else if (*tr_cmd) {

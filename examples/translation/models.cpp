@@ -10,7 +10,10 @@ namespace xg::translation {
 using data::Batch;
 using data::Vocabulary;
 
+std::vector<std::pair<std::string, Tensor>> Seq2Seq::source_attention(const Batch&) { return {}; }
+
 std::shared_ptr<Seq2Seq> make_model(const ModelConfig& c) {
+  c.validate();
   if (c.src_vocab < 5 || c.tgt_vocab < 5)
     throw Error(fmt::format("make_model: vocabularies of {} and {} words are too small", c.src_vocab, c.tgt_vocab));
   if (c.model == "rnn") return std::make_shared<RnnSeq2Seq>(c);
@@ -33,7 +36,6 @@ SplitInput split_input_weight(const nn::GRUCell& cell, int64_t n1) {
   return {parts[0], parts[1]};
 }
 
-Tensor causal_for(int64_t t) { return nn::causal_mask(t); }
 }  // namespace
 
 // ----- RNN encoder-decoder -----
@@ -100,7 +102,10 @@ BahdanauSeq2Seq::BahdanauSeq2Seq(const ModelConfig& c) : Seq2Seq("BahdanauSeq2Se
   tgt_embedding_ = register_module("tgt_embedding", std::make_shared<nn::Embedding>(c.tgt_vocab, c.embedding, Vocabulary::kPad));
   encoder_ = register_module("encoder", std::make_shared<nn::GRU>(c.embedding, enc, 1, true));
   init_ = register_module("init", std::make_shared<nn::Linear>(enc, c.hidden));
-  attention_ = register_module("attention", std::make_shared<nn::BahdanauAttention>(c.hidden, ann, c.attention));
+  if (c.attention_kind == "local")
+    attention_ = register_module("attention", std::make_shared<nn::LuongLocalAttention>(c.hidden, ann, c.window, c.attention));
+  else
+    attention_ = register_module("attention", std::make_shared<nn::BahdanauAttention>(c.hidden, ann, c.attention));
   decoder_ = register_module("decoder", std::make_shared<nn::GRUCell>(c.embedding + ann, c.hidden));
   deep_output_ = register_module("deep_output", std::make_shared<nn::Linear>(c.hidden + ann + c.embedding, c.hidden));
   output_ = register_module("output", std::make_shared<nn::Linear>(c.hidden, c.tgt_vocab));
@@ -118,7 +123,15 @@ BahdanauSeq2Seq::Encoded BahdanauSeq2Seq::encode(const Batch& b) {
   return e;
 }
 
-Tensor BahdanauSeq2Seq::forward(const Batch& b) {
+Tensor BahdanauSeq2Seq::forward(const Batch& b) { return decode_reference(b, nullptr); }
+
+std::vector<std::pair<std::string, Tensor>> BahdanauSeq2Seq::source_attention(const Batch& b) {
+  std::vector<Tensor> weights;
+  decode_reference(b, &weights);
+  return {{"attention", stack(weights, 1)}};  // (B, T, S)
+}
+
+Tensor BahdanauSeq2Seq::decode_reference(const Batch& b, std::vector<Tensor>* weights) {
   const Encoded enc = encode(b);
   const Tensor e = tgt_embedding_->forward(b.tgt_in, {b.size, b.tgt_len});  // (B, T, E)
   const SplitInput w = split_input_weight(*decoder_, config_.embedding);
@@ -131,6 +144,7 @@ Tensor BahdanauSeq2Seq::forward(const Batch& b) {
     s = nn::gru_step(gi, s, decoder_->weight_hh, decoder_->bias_hh);
     states.push_back(s);
     contexts.push_back(a.context);
+    if (weights) weights->push_back(a.weights);
   }
   // Deep output over all steps at once: tanh(W [s_t; c_t; e_t]) then the vocabulary projection.
   const Tensor features = concat({stack(states, 1), stack(contexts, 1), e}, 2);
@@ -174,6 +188,10 @@ Tensor BahdanauSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& pr
 TransformerSeq2Seq::TransformerSeq2Seq(const ModelConfig& c) : Seq2Seq("TransformerSeq2Seq"), config_(c) {
   nn::TransformerConfig tc;
   tc.d_model = c.d_model, tc.num_heads = c.heads, tc.ff_dim = c.ff, tc.dropout = c.dropout, tc.norm_first = c.pre_ln;
+  if (c.attention_kind == "window" || c.attention_kind == "linear") tc.attention.kind = nn::parse_attention_kind(c.attention_kind);
+  if (c.attention_kind == "gqa") tc.attention.num_kv_heads = c.kv_heads ? c.kv_heads : std::max<int64_t>(1, c.heads / 2);
+  tc.attention.window = c.window, tc.attention.global_tokens = c.global_tokens;
+  tc.attention.rotary = c.positions == "rotary";
   src_embedding_ = register_module("src_embedding", std::make_shared<nn::Embedding>(c.src_vocab, c.d_model, Vocabulary::kPad));
   tgt_embedding_ = register_module("tgt_embedding", std::make_shared<nn::Embedding>(c.tgt_vocab, c.d_model, Vocabulary::kPad));
   for (auto* table : {&src_embedding_, &tgt_embedding_}) {
@@ -190,14 +208,28 @@ TransformerSeq2Seq::TransformerSeq2Seq(const ModelConfig& c) : Seq2Seq("Transfor
 
 Tensor TransformerSeq2Seq::embed(nn::Embedding& table, const std::vector<int64_t>& ids, int64_t rows, int64_t cols) {
   const Tensor e = table.forward(ids, {rows, cols}) * std::sqrt(static_cast<double>(config_.d_model));
-  return dropout_->forward(positions_->forward(e));  // (rows, cols, D)
+  return dropout_->forward(rotary() ? e : positions_->forward(e));  // (rows, cols, D)
 }
 
 Tensor TransformerSeq2Seq::forward(const Batch& b) {
   const Tensor src_mask = b.src_padding_mask();
   const Tensor memory = encoder_->forward(embed(*src_embedding_, b.src, b.size, b.src_len), src_mask);
   const Tensor y = embed(*tgt_embedding_, b.tgt_in, b.size, b.tgt_len);
-  return output_->forward(decoder_->forward(y, memory, causal_for(b.tgt_len), src_mask).output);
+  return output_->forward(decoder_->forward(y, memory, Tensor(), src_mask, Tensor(), true).output);
+}
+
+std::vector<std::pair<std::string, Tensor>> TransformerSeq2Seq::source_attention(const Batch& b) {
+  const Tensor src_mask = b.src_padding_mask();
+  const Tensor memory = encoder_->forward(embed(*src_embedding_, b.src, b.size, b.src_len), src_mask);
+  const Tensor y = embed(*tgt_embedding_, b.tgt_in, b.size, b.tgt_len);
+  const nn::DecoderOutput out = decoder_->forward(y, memory, Tensor(), src_mask, Tensor(), true);
+  std::vector<std::pair<std::string, Tensor>> maps;
+  for (std::size_t l = 0; l < out.cross_weights.size(); ++l) {
+    const Tensor& w = out.cross_weights[l];  // (B, H, T, S)
+    for (int64_t h = 0; h < w.shape()[1]; ++h) maps.emplace_back(fmt::format("layer{}.head{}", l, h), select(w, 1, h));
+    maps.emplace_back(fmt::format("layer{}.mean", l), mean(w, {1}));
+  }
+  return maps;
 }
 
 namespace {
@@ -225,7 +257,8 @@ Tensor TransformerSeq2Seq::step(DecoderState& state, const std::vector<int64_t>&
   auto& s = static_cast<TransformerState&>(state);
   const int64_t n = static_cast<int64_t>(previous.size());
   const Tensor e = tgt_embedding_->forward(previous, {n, 1}) * std::sqrt(static_cast<double>(config_.d_model));
-  const Tensor x = dropout_->forward(positions_->forward(e, s.position++));  // (N, 1, D)
+  const Tensor x = dropout_->forward(rotary() ? e : positions_->forward(e, s.position));  // (N, 1, D)
+  ++s.position;
   const nn::DecoderOutput out = decoder_->step(x, s.caches, s.src_mask);
   // Cross-attention of the last layer's first head: (N, S)
   s.last_attention = select(select(out.cross_weights.back(), 2, 0), 1, 0);

@@ -2,6 +2,8 @@
 // The three translation models behind one interface: teacher-forced logits for training, and
 // a step function (encode once, then one token at a time) shared by greedy and beam search.
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "config.hpp"
@@ -26,6 +28,10 @@ class Seq2Seq : public nn::Module {
   virtual std::unique_ptr<DecoderState> start(const data::Batch& batch) = 0;
   // Log-probabilities (N, V) of the next token for every row, given each row's previous token.
   virtual Tensor step(DecoderState& state, const std::vector<int64_t>& previous) = 0;
+  // The attention over the source while reading the batch's reference targets (teacher forcing),
+  // as named (B, T, S) maps: row t is the attention when predicting target token t. Models
+  // without attention return none.
+  virtual std::vector<std::pair<std::string, Tensor>> source_attention(const data::Batch& batch);
 };
 
 std::shared_ptr<Seq2Seq> make_model(const ModelConfig& config);
@@ -57,17 +63,20 @@ class BahdanauSeq2Seq : public Seq2Seq {
   Tensor forward(const data::Batch& batch) override;
   std::unique_ptr<DecoderState> start(const data::Batch& batch) override;
   Tensor step(DecoderState& state, const std::vector<int64_t>& previous) override;
+  std::vector<std::pair<std::string, Tensor>> source_attention(const data::Batch& batch) override;
 
  private:
   struct Encoded {
     Tensor annotations, projected_keys, padding_mask, initial_state;
   };
   Encoded encode(const data::Batch& batch);
+  // Teacher-forced logits; `weights` (if given) collects each step's attention (B, S).
+  Tensor decode_reference(const data::Batch& batch, std::vector<Tensor>* weights);
   ModelConfig config_;
   std::shared_ptr<nn::Embedding> src_embedding_, tgt_embedding_;
   std::shared_ptr<nn::GRU> encoder_;
   std::shared_ptr<nn::Linear> init_;
-  std::shared_ptr<nn::BahdanauAttention> attention_;
+  std::shared_ptr<nn::SourceAttention> attention_;  // additive (Bahdanau) or local-p (Luong)
   std::shared_ptr<nn::GRUCell> decoder_;  // input [embedding; context]
   std::shared_ptr<nn::Linear> deep_output_, output_;
 };
@@ -81,9 +90,13 @@ class TransformerSeq2Seq : public Seq2Seq {
   Tensor forward(const data::Batch& batch) override;
   std::unique_ptr<DecoderState> start(const data::Batch& batch) override;
   Tensor step(DecoderState& state, const std::vector<int64_t>& previous) override;
+  // Every cross-attention head of every decoder layer ("layer1.head0") and each layer's head
+  // average ("layer1.mean").
+  std::vector<std::pair<std::string, Tensor>> source_attention(const data::Batch& batch) override;
 
  private:
   Tensor embed(nn::Embedding& table, const std::vector<int64_t>& ids, int64_t rows, int64_t cols);
+  bool rotary() const { return config_.positions == "rotary"; }  // positions enter inside self-attention
   ModelConfig config_;
   std::shared_ptr<nn::Embedding> src_embedding_, tgt_embedding_;
   std::shared_ptr<nn::PositionalEncoding> positions_;
