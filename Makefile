@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 BUILD_TYPE ?= Release
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps configure build test compare bench sanitize tsan fuzz clean
+.PHONY: deps configure build test compare bench bench-scaling sanitize tsan fuzz clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -50,6 +50,13 @@ bench:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target xgrad_bench_worker
 	/usr/bin/python3 bench/run_bench.py --worker $(BUILD_DIR)/examples/xgrad_bench_worker $(ARGS)
+	$(MAKE) bench-scaling
+
+# Attention kernels as the sequence grows (128 ... 8192): time and peak memory, JSON and SVG.
+bench-scaling:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target xgrad_attention_scaling
+	$(BUILD_DIR)/examples/xgrad_attention_scaling --out results/attention_scaling.json
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

@@ -9,14 +9,16 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$bin" toy --out toy --train-size 400 --test-per-bucket 4 --max-len 20 > toy.log
 [ "$(wc -l < toy/train.tsv)" -eq 400 ] || fail "toy wrote $(wc -l < toy/train.tsv) training lines"
+[ "$(wc -l < toy/test.align)" -eq "$(wc -l < toy/test.tsv)" ] || fail "toy wrote a test.align of another length than test.tsv"
 
-"$bin" compare --steps 25 --train toy/train.tsv --valid toy/valid.tsv --test toy/test.tsv \
+"$bin" compare --steps 25 --train toy/train.tsv --valid toy/valid.tsv --test toy/test.tsv --test-alignment toy/test.align \
   --valid-every 5 --valid-sentences 20 --out cmp --threads 1 > compare.log
-for f in compare.csv compare.json bleu_by_length.svg loss.svg attention_bahdanau.svg attention_transformer.svg \
+for f in compare.csv compare.json bleu_by_length.svg aer_by_length.svg loss.svg attention_bahdanau.svg attention_transformer.svg \
          rnn/model.safetensors bahdanau/state.safetensors transformer/log.csv; do
   [ -s "cmp/$f" ] || fail "compare did not write $f"
 done
 grep -q '"models"' cmp/compare.json || fail "compare.json has no models"
+grep -q '"aer_head_mean"' cmp/compare.json || fail "compare.json has no alignment error rates"
 for m in rnn bahdanau transformer; do
   first=$(awk -F, 'NR == 2 { print $3 }' "cmp/$m/log.csv")
   last=$(awk -F, 'NR > 1 { v = $3 } END { print v }' "cmp/$m/log.csv")
@@ -26,6 +28,18 @@ done
 "$bin" eval --checkpoint cmp/bahdanau --test toy/test.tsv --beam 2 --hyp hyp.txt --json eval.json > eval.log
 [ "$(wc -l < hyp.txt)" -eq "$(wc -l < toy/test.tsv)" ] || fail "eval --hyp wrote a line count different from the test set"
 grep -q '"buckets"' eval.json || fail "eval --json has no buckets"
+"$bin" eval --checkpoint cmp/transformer --test toy/test.tsv --alignment toy/test.align > align.log
+grep -q 'layer1.mean' align.log || fail "eval --alignment printed no transformer head average"
+
+# Every attention variant trains a few steps, and resumes from its own config.
+for m in bahdanau-local transformer-window transformer-linear transformer-mqa transformer-rotary; do
+  "$bin" train --model "$m" --steps 3 --train toy/train.tsv --valid toy/valid.tsv --valid-every 3 --valid-sentences 5 \
+    --out "var_$m" --threads 1 > "var_$m.log" || fail "train --model $m failed"
+  "$bin" eval --checkpoint "var_$m" --test toy/test.tsv --alignment toy/test.align > "var_$m.eval" || fail "eval of $m failed"
+done
+grep -q '"attention_kind": "window"' var_transformer-window/config.json || fail "the window variant's config lacks its kind"
+"$bin" train --model transformer --attention gqa --kv-heads 2 --positions rotary --steps 2 --train toy/train.tsv \
+  --valid toy/valid.tsv --valid-every 2 --valid-sentences 5 --out var_options --threads 1 > var_options.log
 
 cut -f1 toy/test.tsv | head -3 | "$bin" translate --checkpoint cmp/transformer --attention att.svg > tr.txt
 [ "$(wc -l < tr.txt)" -eq 3 ] || fail "translate printed $(wc -l < tr.txt) lines for 3 inputs"
@@ -48,4 +62,9 @@ expect_error "nonexistent.tsv" "$bin" eval --checkpoint cmp/rnn --test nonexiste
 printf 'no tab here\n' > bad.tsv
 expect_error "bad.tsv:1" "$bin" eval --checkpoint cmp/rnn --test bad.tsv
 expect_error "config.json" "$bin" eval --checkpoint toy --test toy/test.tsv
+expect_error "rotary" "$bin" train --model rnn --positions rotary --out x
+expect_error "does not apply" "$bin" train --model transformer --attention local --out x
+expect_error "divide" "$bin" train --model transformer --attention gqa --kv-heads 3 --out x
+printf '0-0 1-x\n' > bad.align
+expect_error "bad.align:1" "$bin" eval --checkpoint cmp/transformer --test toy/test.tsv --alignment bad.align
 echo "cli_test: all checks passed"

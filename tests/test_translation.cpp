@@ -2,8 +2,10 @@
 // end-to-end training runs of each model.
 #include <filesystem>
 
+#include "alignment.hpp"
 #include "bleu.hpp"
 #include "evaluate.hpp"
+#include "plot.hpp"
 #include "helpers.hpp"
 #include "search.hpp"
 #include "trainer.hpp"
@@ -145,4 +147,59 @@ TEST_CASE("config.json with a missing or wrong-typed field is a clear error", "[
                     Contains("unknown model 'lstm'"));
   CHECK_THROWS_WITH(ModelConfig::from_json("{", "config.json"), Contains("not valid JSON"));
   CHECK_THROWS_WITH(ModelConfig::from_json(edited("\"dropout\": 0.1", "\"dropout\": 1.5"), "config.json"), Contains("'dropout'"));
+}
+
+namespace {
+// A "model" whose attention is given: source_attention returns attention to source position
+// (t + shift) for target row t, so its alignment error rate is known in advance.
+class FixedAttention : public Seq2Seq {
+ public:
+  explicit FixedAttention(int64_t shift) : Seq2Seq("FixedAttention"), shift_(shift) {}
+  Tensor forward(const data::Batch&) override { throw Error("unused"); }
+  std::unique_ptr<DecoderState> start(const data::Batch&) override { throw Error("unused"); }
+  Tensor step(DecoderState&, const std::vector<int64_t>&) override { throw Error("unused"); }
+  std::vector<std::pair<std::string, Tensor>> source_attention(const data::Batch& b) override {
+    std::vector<double> w(static_cast<std::size_t>(b.size * b.tgt_len * b.src_len), 0.0);
+    for (int64_t r = 0; r < b.size; ++r)
+      for (int64_t t = 0; t < b.tgt_len; ++t)
+        w[static_cast<std::size_t>((r * b.tgt_len + t) * b.src_len + std::min(t + shift_, b.src_lengths[r] - 1))] = 1.0;
+    return {{"fixed", Tensor::from_vector(w, {b.size, b.tgt_len, b.src_len})}};
+  }
+
+ private:
+  int64_t shift_;
+};
+}  // namespace
+
+TEST_CASE("alignment error rate of known attention, and Pharaoh alignment files", "[translation][alignment]") {
+  const data::Vocabulary src = data::Vocabulary::build({{"a", "b", "c", "d"}}), tgt = src;
+  const std::vector<data::SentencePair> pairs = {{"a b c d", "a b c d"}, {"a b", "b a"}};
+  const std::vector<std::vector<int64_t>> diagonal = {{0, 1, 2, 3}, {0, 1}}, swapped = {{0, 1, 2, 3}, {1, 0}};
+  FixedAttention exact(0), shifted(1);
+  CHECK(evaluate_alignment(exact, src, tgt, pairs, diagonal).best_head.aer == Approx(0.0));
+  // Against `swapped`, the diagonal misses both words of the second pair: 2 of 6 links.
+  const AlignmentResult r = evaluate_alignment(exact, src, tgt, pairs, swapped);
+  CHECK(r.best_head.aer == Approx(100.0 * 2 / 6));
+  CHECK(r.best_head.by_bucket[0] == Approx(100.0 * 2 / 6));
+  CHECK(r.best_head.by_bucket[1] == -1.0);  // no sentence of 11-20 words
+  // Shifted by one (clamped at the last word): right only on the last word of each sentence.
+  CHECK(evaluate_alignment(shifted, src, tgt, pairs, diagonal).best_head.aer == Approx(100.0 * 4 / 6));
+  CHECK_THROWS_AS(evaluate_alignment(exact, src, tgt, pairs, {{0, 1, 2}, {0, 1}}), Error);  // 3 links for 4 words
+  CHECK_THROWS_AS(evaluate_alignment(exact, src, tgt, pairs, {{0, 1, 2, 9}, {0, 1}}), Error);
+
+  CHECK(format_alignment({0, 2, 1}) == "0-0 2-1 1-2");
+  const std::string dir = scratch_dir("alignment");
+  fs::create_directories(dir);
+  write_text_file(dir + "/good.align", "0-0 2-1 1-2\n1-1 0-0\n");
+  CHECK(read_alignments(dir + "/good.align") == std::vector<std::vector<int64_t>>{{0, 2, 1}, {0, 1}});
+  write_text_file(dir + "/gap.align", "0-0 1-2\n");
+  CHECK_THROWS_WITH(read_alignments(dir + "/gap.align"), Catch::Contains("gap.align:1") && Catch::Contains("target word 1"));
+  // The toy corpus's gold alignments are permutations: every source word is translated once.
+  data::ToyConfig toy;
+  toy.train_size = 50, toy.valid_size = 5, toy.test_per_bucket = 0;
+  for (const auto& p : data::generate_toy_corpus(toy).train) {
+    std::vector<int64_t> sorted = p.alignment;
+    std::sort(sorted.begin(), sorted.end());
+    for (std::size_t i = 0; i < sorted.size(); ++i) REQUIRE(sorted[i] == static_cast<int64_t>(i));
+  }
 }

@@ -179,6 +179,8 @@ int main(int argc, char** argv) {
   cmp_cmd->add_option("--train", cmp.train_file, "training TSV (default: the built-in toy corpus)");
   cmp_cmd->add_option("--valid", cmp.valid_file, "validation TSV");
   cmp_cmd->add_option("--test", cmp.test_file, "test TSV");
+  cmp_cmd->add_option("--test-alignment", cmp.test_alignment_file, "gold alignments of the test TSV (Pharaoh 'src-tgt' pairs)")
+      ->check(CLI::ExistingFile);
   cmp_cmd->add_option("--models", cmp.models, "models to train: rnn bahdanau transformer (default) and the attention variants bahdanau-local transformer-window transformer-linear transformer-gqa transformer-mqa transformer-rotary")->check(CLI::IsMember(kModelNames));
   cmp_cmd->add_option("--beam", cmp.beam, "beam size for the test evaluation")->check(CLI::Range(1, 100));
   cmp_cmd->add_option("--test-per-bucket", cmp.toy.test_per_bucket, "built-in toy corpus: test pairs per bucket")->check(CLI::PositiveNumber);

@@ -33,11 +33,18 @@ double nice_step(double range) {
 }  // namespace
 
 std::string line_chart_svg(const std::string& title, const std::string& x_label, const std::string& y_label,
-                           const std::vector<Series>& series, const std::vector<std::string>& x_labels, double y_min,
-                           double y_max) {
+                           const std::vector<Series>& given, const std::vector<std::string>& x_labels, double y_min,
+                           double y_max, bool log_y) {
+  std::vector<Series> series = given;
+  if (log_y) {  // plot log10(y); ticks are labelled with y itself
+    for (auto& s : series)
+      for (auto& y : s.y) y = std::log10(std::max(y, 1e-300));
+    y_min = 0, y_max = -1;
+  }
   const double W = 720, H = 440, L = 70, R = 170, T = 50, B = 60;
   double x0 = 1e300, x1 = -1e300, y1 = y_max;
   double ylo = y_min;
+  if (log_y) ylo = 1e300, y1 = -1e300;
   for (const auto& s : series)
     for (std::size_t i = 0; i < s.x.size(); ++i) {
       x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]);
@@ -54,11 +61,12 @@ std::string line_chart_svg(const std::string& title, const std::string& x_label,
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       "<text x=\"{}\" y=\"28\" font-size=\"16\" text-anchor=\"middle\">{}</text>\n",
       W, H, (L + W - R) / 2, escape(title));
-  const double step = nice_step(y1 - ylo);
+  if (log_y) ylo = std::floor(ylo), y1 = std::ceil(y1);
+  const double step = log_y ? 1.0 : nice_step(y1 - ylo);
   for (double y = std::ceil(ylo / step) * step; y <= y1 + 1e-9; y += step)
     svg += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>"
                        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:g}</text>\n",
-                       L, W - R, py(y), py(y), L - 6, py(y) + 4, y);
+                       L, W - R, py(y), py(y), L - 6, py(y) + 4, log_y ? std::pow(10.0, y) : y);
   if (!x_labels.empty()) {
     for (std::size_t i = 0; i < x_labels.size(); ++i)
       svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", px(static_cast<double>(i)),

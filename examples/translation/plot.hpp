@@ -10,10 +10,11 @@ struct Series {
   std::vector<double> x, y;
 };
 
-// x_labels, when given, label the integer x positions 0..n-1 (categorical axis).
+// x_labels, when given, label the integer x positions 0..n-1 (categorical axis). log_y: a
+// logarithmic y axis (positive values; ticks at powers of 10, y_min/y_max ignored).
 std::string line_chart_svg(const std::string& title, const std::string& x_label, const std::string& y_label,
                            const std::vector<Series>& series, const std::vector<std::string>& x_labels = {},
-                           double y_min = 0, double y_max = -1);
+                           double y_min = 0, double y_max = -1, bool log_y = false);
 
 // weights[t][s]: target token t's attention over source token s.
 std::string heatmap_svg(const std::string& title, const std::vector<std::string>& source,
