@@ -1,6 +1,7 @@
 #include "core/autograd.hpp"
 
 #include <fmt/format.h>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "core/custom_op.hpp"
@@ -57,6 +58,13 @@ void set_anomaly_mode(bool on) { g_anomaly = on; }
 bool anomaly_mode_enabled() { return g_anomaly; }
 AnomalyModeGuard::AnomalyModeGuard(bool on) : previous_(g_anomaly) { g_anomaly = on; }
 AnomalyModeGuard::~AnomalyModeGuard() { g_anomaly = previous_; }
+
+namespace {
+thread_local GradReadyFn g_grad_ready;
+}  // namespace
+
+GradReadyHookGuard::GradReadyHookGuard(GradReadyFn fn) : previous_(std::move(g_grad_ready)) { g_grad_ready = std::move(fn); }
+GradReadyHookGuard::~GradReadyHookGuard() { g_grad_ready = std::move(previous_); }
 
 bool GradSink::needs(std::size_t i) const {
   return i < node_.inputs.size() && node_.inputs[i].defined();
@@ -137,6 +145,7 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
     Tensor& slot = root.impl()->grad;
     if (slot.defined()) kernels::add_into(slot, seed);
     else slot = seed.clone();
+    if (g_grad_ready) g_grad_ready(root);
     return;
   }
 
@@ -159,9 +168,25 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
     }
   }
 
+  // With a grad-ready hook: the leaves whose last contributing node is at each position.
+  std::vector<std::vector<Tensor>> leaves_done_at;
+  if (g_grad_ready) {
+    leaves_done_at.resize(order.size());
+    std::unordered_map<TensorImpl*, std::size_t> last;
+    std::vector<Tensor> leaves;
+    for (std::size_t k = 0; k < order.size(); ++k)
+      for (const Tensor& in : order[order.size() - 1 - k]->inputs)
+        if (in.defined() && !in.grad_fn()) {
+          if (last.emplace(in.impl(), k).second) leaves.push_back(in);
+          else last[in.impl()] = k;
+        }
+    for (const Tensor& leaf : leaves) leaves_done_at[last[leaf.impl()]].push_back(leaf);
+  }
+
   Node& top = *root.grad_fn();
   top.grad = seed.clone();
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+  std::size_t position = 0;
+  for (auto it = order.rbegin(); it != order.rend(); ++it, ++position) {
     Node& node = **it;
     if (node.grad.defined()) {
       if (g_anomaly && !kernels::all_finite(node.grad))
@@ -176,6 +201,8 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
       node.inputs.clear();
       node.released = true;
     }
+    if (g_grad_ready)
+      for (const Tensor& leaf : leaves_done_at[position]) g_grad_ready(leaf);
   }
 }
 

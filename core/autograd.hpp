@@ -53,6 +53,22 @@ Tensor record(const char* op_name, Tensor output, const std::vector<Tensor>& inp
 // Backward from `root` (see Tensor::backward).
 void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
 
+// Called during a backward pass for each leaf that requires grad, as soon as its gradient is
+// complete (every node that feeds it has run), while the rest of the backward still runs.
+// Data-parallel training uses it to start communicating gradients early. One hook per thread,
+// installed for the guard's scope.
+using GradReadyFn = std::function<void(const Tensor& leaf)>;
+class GradReadyHookGuard {
+ public:
+  explicit GradReadyHookGuard(GradReadyFn fn);
+  ~GradReadyHookGuard();
+  GradReadyHookGuard(const GradReadyHookGuard&) = delete;
+  GradReadyHookGuard& operator=(const GradReadyHookGuard&) = delete;
+
+ private:
+  GradReadyFn previous_;
+};
+
 bool grad_mode_enabled();
 // Disables graph recording in its scope (evaluation, optimiser updates).
 class NoGradGuard {

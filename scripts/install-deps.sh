@@ -8,7 +8,7 @@ packages=(
   cmake g++ make pkg-config
   libxtensor-dev xtl-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev
   libfmt-dev catch2 nlohmann-json3-dev libcli11-dev
-  python3-numpy
+  python3-numpy openmpi-bin libopenmpi-dev
   clang libclang-rt-14-dev libomp-14-dev
 )
 if [[ "${1:-}" == "--with-torch" ]]; then

@@ -8,6 +8,7 @@
 
 #include "data/corpus.hpp"
 #include "data/tokenizer.hpp"
+#include "dist/dist.hpp"
 #include "alignment.hpp"
 #include "evaluate.hpp"
 #include "plot.hpp"
@@ -60,7 +61,8 @@ void run_compare(const CompareOptions& o) {
     for (const auto& p : c.train) data.train.push_back(p.pair);
     for (const auto& p : c.valid) data.valid.push_back(p.pair);
     for (const auto& p : c.test) test.push_back(p.pair), gold.push_back(p.alignment);
-    fmt::print("toy corpus: {} train, {} valid, {} test pairs (sources {}-{} tokens)\n", data.train.size(), data.valid.size(),
+    if (dist::is_primary())
+      fmt::print("toy corpus: {} train, {} valid, {} test pairs (sources {}-{} tokens)\n", data.train.size(), data.valid.size(),
                test.size(), std::max<int64_t>(toy.min_len, data::kToyMinLength), toy.max_len);
   } else {
     if (o.valid_file.empty() || o.test_file.empty()) throw Error("compare: give --train, --valid and --test together");
@@ -70,8 +72,10 @@ void run_compare(const CompareOptions& o) {
     if (!o.test_alignment_file.empty()) gold = read_alignments(o.test_alignment_file);
   }
   std::vector<ModelResult> results;
+  const bool primary = dist::is_primary();  // under mpirun every rank trains; rank 0 evaluates and writes
   for (const auto& name : o.models) {
-    if (o.train.steps > 0) fmt::print("\n== {}: training for {} steps ==\n", name, o.train.steps);
+    if (!primary) {
+    } else if (o.train.steps > 0) fmt::print("\n== {}: training for {} steps ==\n", name, o.train.steps);
     else fmt::print("\n== {}: training for {:.0f} s ==\n", name, o.budget);
     TrainOptions t;
     t.model = ModelConfig::defaults(name);  // a variant name such as transformer-window sets its attention
@@ -81,6 +85,7 @@ void run_compare(const CompareOptions& o) {
     ModelResult r;
     r.model = name;
     r.train = train_model(t, data);
+    if (!primary) continue;
     LoadedModel m = load_trained(t.out_dir);
     SearchOptions search;
     search.beam = o.beam;
@@ -95,6 +100,7 @@ void run_compare(const CompareOptions& o) {
     results.push_back(std::move(r));
   }
 
+  if (!primary) return;
   // Table, CSV and JSON.
   std::vector<std::size_t> shown;  // buckets with sentences
   for (std::size_t k = 0; k < 6; ++k)

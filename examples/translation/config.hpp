@@ -46,6 +46,7 @@ struct TrainConfig {
   int64_t steps = 0;          // 0: until the time budget
   double time_budget = 300;   // seconds; 0: until `steps`
   int64_t valid_every = 250;  // steps between validations
+  int64_t log_every = 50;     // steps between log.csv rows (validations add their own)
   int64_t valid_sentences = 300;
   int64_t save_every = 500;   // steps between full training-state saves
   uint64_t seed = 1;

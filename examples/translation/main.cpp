@@ -14,6 +14,7 @@
 #include "data/text_file.hpp"
 #include "alignment.hpp"
 #include "data/toy.hpp"
+#include "dist/dist.hpp"
 #include "evaluate.hpp"
 #include "plot.hpp"
 #include "trainer.hpp"
@@ -45,6 +46,7 @@ void add_train_options(CLI::App* cmd, TrainConfig& tc, data::ToyConfig& toy) {
   cmd->add_option("--max-tokens", tc.max_tokens, "tokens per batch (B x longest)")->check(CLI::PositiveNumber);
   cmd->add_option("--max-batch", tc.max_batch, "sentences per batch")->check(CLI::PositiveNumber);
   cmd->add_option("--valid-every", tc.valid_every, "steps between validations")->check(CLI::PositiveNumber);
+  cmd->add_option("--log-every", tc.log_every, "steps between log.csv rows")->check(CLI::PositiveNumber);
   cmd->add_option("--valid-sentences", tc.valid_sentences, "validation sentences decoded for BLEU")->check(CLI::PositiveNumber);
   cmd->add_option("--save-every", tc.save_every, "steps between full training-state saves")->check(CLI::PositiveNumber);
   cmd->add_option("--train-size", toy.train_size, "built-in toy corpus: training pairs")->check(CLI::PositiveNumber);
@@ -101,12 +103,24 @@ ModelConfig merged(const std::string& model, const ModelConfig& given, const std
   return c;
 }
 
+void print_world(int threads) {
+  fmt::print("world: {} rank{} x {} thread{} each{}\n", dist::world_size(), dist::world_size() == 1 ? "" : "s",
+             threads > 0 ? std::to_string(threads) : "default", threads == 1 ? "" : "s",
+             dist::compiled_with_mpi() ? "" : " (built without MPI)");
+}
+
 const std::vector<std::string> kModelNames = {"rnn", "bahdanau", "transformer", "bahdanau-local", "transformer-window",
                                               "transformer-linear", "transformer-gqa", "transformer-mqa", "transformer-rotary"};
 }  // namespace
 
 int main(int argc, char** argv) {
   tune_runtime(argv);
+  try {
+    dist::init(&argc, &argv);  // a world of one unless started by mpirun
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  }
   CLI::App app{"xgrad-translate: train and compare RNN, Bahdanau-attention and transformer translation models"};
   app.require_subcommand(1);
 
@@ -202,6 +216,7 @@ int main(int argc, char** argv) {
                  c.train.size(), c.valid.size(), c.test.size(), toy_out);
     } else if (*train_cmd) {
       set_anomaly_mode(anomaly);
+      if (dist::is_primary()) print_world(train_opt.train.threads);
       train_opt.model = merged(train_model_name, model_given, model_set);
       TrainData d;
       if (train_file.empty() != valid_file.empty()) throw Error("train: give both --train and --valid, or neither");
@@ -214,7 +229,7 @@ int main(int argc, char** argv) {
         d.train = read_corpus(train_file), d.valid = read_corpus(valid_file);
       }
       const TrainResult r = train_model(train_opt, d);
-      fmt::print("trained {} for {} steps in {:.0f} s; best validation BLEU {:.2f}; checkpoint in {}\n", train_model_name,
+      if (dist::is_primary()) fmt::print("trained {} for {} steps in {:.0f} s; best validation BLEU {:.2f}; checkpoint in {}\n", train_model_name,
                  r.steps, r.seconds, r.best_valid_bleu, train_opt.out_dir);
     } else if (*eval_cmd) {
       LoadedModel m = load_trained(eval_dir);
@@ -274,12 +289,15 @@ int main(int argc, char** argv) {
                  s.precisions[0], s.precisions[1], s.precisions[2], s.precisions[3], s.brevity_penalty,
                  s.ref_len ? static_cast<double>(s.sys_len) / static_cast<double>(s.ref_len) : 0.0, s.sys_len, s.ref_len);
     } else if (*cmp_cmd) {
+      if (dist::is_primary()) print_world(cmp.train.threads);
       run_compare(cmp);
     }
   } catch (const std::exception& e) {
+    if (dist::world_size() > 1) dist::abort_all(fmt::format("rank {}: {}", dist::rank(), e.what()));  // stops every rank
     std::fflush(stdout);
     fmt::print(stderr, "\nerror: {}\n", e.what());
     return 1;
   }
+  dist::finalize();
   return 0;
 }

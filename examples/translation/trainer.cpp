@@ -13,6 +13,7 @@
 #include "data/batch.hpp"
 #include "data/loader.hpp"
 #include "data/tokenizer.hpp"
+#include "dist/dist.hpp"
 #include "evaluate.hpp"
 #include "nn/checkpoint.hpp"
 #include "optim/optim.hpp"
@@ -82,6 +83,10 @@ TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
   if (corpus.train.empty()) throw Error("train: the training corpus is empty");
   fs::create_directories(opt.out_dir);
   const std::string dir = opt.out_dir;
+  // Data parallel (mpirun): every rank builds the same vocabularies, model and batches; each
+  // computes its shard of every batch; rank 0 alone validates, logs and writes files.
+  const int world = dist::world_size(), me = dist::rank();
+  const bool primary = dist::is_primary();
   const data::WhitespaceTokenizer tok;
   set_threads(tc.threads);
 
@@ -101,9 +106,11 @@ TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
     tgt_vocab = Vocabulary::build(tgt, 1, 50000);
     mc.src_vocab = src_vocab.size();
     mc.tgt_vocab = tgt_vocab.size();
-    src_vocab.save(dir + "/src.vocab");
-    tgt_vocab.save(dir + "/tgt.vocab");
-    write_file_atomically(dir + "/config.json", mc.to_json());
+    if (primary) {
+      src_vocab.save(dir + "/src.vocab");
+      tgt_vocab.save(dir + "/tgt.vocab");
+      write_file_atomically(dir + "/config.json", mc.to_json());
+    }
   }
   const auto train_examples = data::encode_pairs(corpus.train, src_vocab, tgt_vocab, tok);
   const auto valid_examples = data::encode_pairs(corpus.valid, src_vocab, tgt_vocab, tok);
@@ -113,7 +120,9 @@ TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
   manual_seed(tc.seed);
   std::shared_ptr<Seq2Seq> model = make_model(mc);
   model->train();
+  dist::broadcast_module(*model);  // every rank starts from rank 0's parameters
   const auto params = model->parameters();
+  dist::GradientAverager averager(params);
   const bool transformer = mc.model == "transformer";
   optim::Adam adam(optim::single_group(params, tc.lr), 0.9, transformer ? 0.98 : 0.999, transformer ? 1e-9 : 1e-8);
   std::unique_ptr<optim::Schedule> schedule;
@@ -135,6 +144,11 @@ TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
       if (it == rest.metadata.end()) throw FormatError(fmt::format("{}/state.safetensors: metadata '{}' is missing", dir, key));
       return it->second;
     };
+    const auto saved_world = rest.metadata.find("world_size");
+    const int64_t written_by = saved_world == rest.metadata.end() ? 1 : std::stoll(saved_world->second);
+    if (written_by != world)
+      throw Error(fmt::format("train --resume: {}/state.safetensors was written by a run of {} rank(s); resume it with "
+                              "mpirun -np {} (this run has {})", dir, written_by, written_by, world));
     step = std::stoll(meta("step"));
     epoch = std::stoll(meta("epoch"));
     batch_in_epoch = std::stoll(meta("batch"));
@@ -144,8 +158,9 @@ TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
   }
 
   const bool fresh_log = !resuming;
-  std::ofstream log(dir + "/log.csv", fresh_log ? std::ios::trunc : std::ios::app);
-  if (fresh_log) log << "step,seconds,train_loss,lr,tokens_per_second,valid_loss,valid_bleu\n";
+  std::ofstream log;
+  if (primary) log.open(dir + "/log.csv", fresh_log ? std::ios::trunc : std::ios::app);
+  if (primary && fresh_log) log << "step,seconds,train_loss,lr,tokens_per_second,valid_loss,valid_bleu,batch_loss\n";
 
   data::BatchingOptions batching;
   batching.max_tokens = tc.max_tokens;
@@ -157,20 +172,22 @@ TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
         {"step", std::to_string(step)},         {"epoch", std::to_string(loader.epoch())},
         {"batch", std::to_string(loader.batch_in_epoch())}, {"seconds", fmt::format("{:.3f}", seconds)},
         {"best_bleu", fmt::format("{:.6f}", best_bleu)},   {"rng", engine_state(default_generator().engine())},
-        {"model", mc.model}};
-    nn::save_checkpoint(*model, dir + "/state.safetensors", adam.state(), meta);
+        {"model", mc.model}, {"world_size", std::to_string(world)}};
+    if (primary) nn::save_checkpoint(*model, dir + "/state.safetensors", adam.state(), meta);
   };
 
-  Progress progress{::isatty(STDOUT_FILENO) != 0, opt.quiet};
+  Progress progress{::isatty(STDOUT_FILENO) != 0, opt.quiet || !primary};
   const auto t0 = std::chrono::steady_clock::now();
   auto now = [&] { return elapsed_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  double loss_avg = 0, window_tokens = 0, window_start = now();
+  double loss_avg = 0, window_tokens = 0, window_start = now(), last_batch_loss = 0;
   TrainResult result;
   result.parameters = model->num_parameters();
   auto validate = [&](double seconds, double train_loss, double lr, double tps) {
+    if (!primary) return;
     const double vloss = validation_loss(*model, valid_examples, batching);
     const EvalResult ev = evaluate(*model, src_vocab, tgt_vocab, valid_bleu_pairs, SearchOptions{});
-    log << fmt::format("{},{:.2f},{:.5f},{:.6g},{:.0f},{:.5f},{:.3f}\n", step, seconds, train_loss, lr, tps, vloss, ev.bleu);
+    log << fmt::format("{},{:.2f},{:.5f},{:.6g},{:.0f},{:.5f},{:.3f},{:.7g}\n", step, seconds, train_loss, lr, tps, vloss, ev.bleu,
+                       last_batch_loss);
     log.flush();
     if (ev.bleu > best_bleu) {
       best_bleu = ev.bleu;
@@ -185,13 +202,33 @@ TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
   double lr = schedule->lr(step + 1);
   while (true) {
     const double t = now();
-    if ((tc.steps > 0 && step >= tc.steps) || (tc.steps <= 0 && t >= tc.time_budget)) break;
+    // Rank 0's clock decides when a time budget is spent, so every rank stops at the same step.
+    const bool done = (tc.steps > 0 && step >= tc.steps) || (tc.steps <= 0 && t >= tc.time_budget);
+    if (world > 1 ? dist::broadcast(done ? 1 : 0) != 0 : done) break;
     const data::Batch batch = loader.next();
     lr = schedule->lr(step + 1);
     adam.set_lr(lr);
-    const Tensor logits = model->forward(batch);
-    const Tensor loss = cross_entropy(logits, batch.tgt_out, Vocabulary::kPad, tc.label_smoothing);
-    const double loss_value = loss.item();
+    // This rank's shard: every world-th sentence of the batch. Its mean loss is rescaled so that
+    // averaging gradients over ranks gives the gradient of the whole batch's mean loss.
+    data::Batch shard_storage;
+    const data::Batch* local = &batch;
+    if (world > 1) {
+      std::vector<std::size_t> mine;
+      for (std::size_t i = static_cast<std::size_t>(me); i < batch.indices.size(); i += static_cast<std::size_t>(world))
+        mine.push_back(batch.indices[i]);
+      if (!mine.empty()) shard_storage = data::collate(train_examples, mine);
+      local = &shard_storage;
+    }
+    const int64_t local_tokens = local->size ? local->target_tokens() : 0;
+    Tensor loss;
+    std::vector<double> loss_sum = {0.0};  // Σ over ranks of mean loss × tokens
+    if (local_tokens > 0) {
+      loss = cross_entropy(model->forward(*local), local->tgt_out, Vocabulary::kPad, tc.label_smoothing);
+      loss_sum[0] = loss.item() * static_cast<double>(local_tokens);
+    }
+    dist::all_reduce_sum(loss_sum);
+    const double loss_value = loss_sum[0] / static_cast<double>(std::max<int64_t>(1, batch.target_tokens()));
+    last_batch_loss = loss_value;
     // Diverged: a non-finite loss, or one far above uniform guessing (ln V), which a healthy run
     // never approaches after its first steps.
     const double guessing = std::log(static_cast<double>(mc.tgt_vocab));
@@ -203,7 +240,12 @@ TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
                               "produced NaN/Inf", step + 1, loss_value, guessing, lr, dir, dir));
     }
     adam.zero_grad();
-    loss.backward();
+    if (loss.defined()) {
+      auto overlap = averager.backward_scope();  // buckets start their all-reduce during backward
+      if (world > 1) (loss * (static_cast<double>(local_tokens * world) / static_cast<double>(batch.target_tokens()))).backward();
+      else loss.backward();
+    }
+    averager.finish();
     optim::clip_grad_norm(params, tc.clip);
     adam.step();
     ++step;
@@ -218,7 +260,8 @@ TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
                               loss_avg, lr, tps, t1, std::max(0.0, eta)),
                   t1, false);
     if (step % tc.valid_every == 0) validate(t1, loss_avg, lr, tps);
-    else if (step % 50 == 0) log << fmt::format("{},{:.2f},{:.5f},{:.6g},{:.0f},,\n", step, t1, loss_avg, lr, tps);
+    else if (primary && step % tc.log_every == 0)
+      log << fmt::format("{},{:.2f},{:.5f},{:.6g},{:.0f},,,{:.7g}\n", step, t1, loss_avg, lr, tps, loss_value);
     if (step % tc.save_every == 0) save_state(t1);
   }
   const double end = now();
