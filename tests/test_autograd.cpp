@@ -1,4 +1,6 @@
 // Graph semantics: accumulation, freeing, retain_graph, no-grad, detach, errors, anomaly mode.
+#include <map>
+
 #include "helpers.hpp"
 
 using namespace xg;
@@ -151,4 +153,32 @@ TEST_CASE("random tensors are reproducible from a seed", "[random]") {
   const Tensor big = randn({20000}, DType::Float64, g);
   CHECK(mean(big).item() == Approx(0).margin(0.03));
   CHECK(mean(big * big).item() == Approx(1).margin(0.03));
+}
+
+TEST_CASE("grad-ready hook: each leaf once, when its gradient is final, before backward returns", "[autograd]") {
+  Tensor a = Tensor::from_vector({1, 2}, {2}, DType::Float64), b = Tensor::from_vector({3, 4}, {2}, DType::Float64);
+  Tensor c = Tensor::from_vector({5, 6}, {2}, DType::Float64);
+  a.requires_grad_(true), b.requires_grad_(true), c.requires_grad_(true);
+  std::vector<std::pair<std::string, std::vector<double>>> seen;
+  {
+    GradReadyHookGuard hook([&](const Tensor& leaf) {
+      const std::string name = leaf.same(a) ? "a" : leaf.same(b) ? "b" : "c";
+      seen.emplace_back(name, leaf.grad().to_vector());
+    });
+    // a is used twice, early and late: its gradient is final only after both uses have run.
+    const Tensor h = a * b;            // d/da: b, d/db: a
+    const Tensor out = sum(h * c + a);  // d/da = b*c + 1
+    out.backward();
+  }
+  REQUIRE(seen.size() == 3);
+  std::map<std::string, std::vector<double>> got(seen.begin(), seen.end());
+  CHECK(got["a"] == std::vector<double>{16, 25});
+  CHECK(got["b"] == std::vector<double>{5, 12});
+  CHECK(got["c"] == std::vector<double>{3, 8});
+  // c (used last in forward) is complete before a and b.
+  CHECK(seen.front().first == "c");
+  // Without a guard no hook runs.
+  seen.clear();
+  sum(a * b).backward();
+  CHECK(seen.empty());
 }
