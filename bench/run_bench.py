@@ -85,32 +85,42 @@ def main():
                 sgemm[threads] = float(xg.ask(f"sgemm {threads}"))
                 xg.ask(f"build {model} {threads}")
             times = {}
-            for phase, n in (("train", args.steps), ("decode", max(10, args.steps // 2))):
-                for w in (xg, th):  # warm-up
+            # (row name, xgrad command, torch command); the transformer's decode is also measured
+            # against a PyTorch decoder that caches keys and values, as xgrad's does.
+            phases = [("train", "train", "train"), ("decode", "decode", "decode")]
+            if model == "transformer":
+                phases.append(("decode_cached", "decode", "decode_cached"))
+            for name, xcmd, tcmd in phases:
+                n = args.steps if name == "train" else max(10, args.steps // 2)
+                for w, c in ((xg, xcmd), (th, tcmd)):  # warm-up
                     for _ in range(3):
-                        w.ask(phase)
+                        w.ask(c)
                 samples = {"xgrad": [], "torch": []}
                 for _ in range(n):  # alternate so both see the same machine state
-                    samples["xgrad"].append(float(xg.ask(phase)))
-                    samples["torch"].append(float(th.ask(phase)))
-                times[phase] = {k: statistics.median(v) for k, v in samples.items()}
+                    samples["xgrad"].append(float(xg.ask(xcmd)))
+                    samples["torch"].append(float(th.ask(tcmd)))
+                times[name] = {k: statistics.median(v) for k, v in samples.items()}
             growth = {"xgrad": float(xg.ask("peak")) - rss["xgrad"], "torch": float(th.ask("peak")) - rss["torch"]}
             xg.close()
             th.close()
-            for phase in ("train", "decode"):
-                x, t = times[phase]["xgrad"], times[phase]["torch"]
-                rows.append({"model": model, "phase": phase, "threads": threads, "xgrad_ms": round(x, 2),
-                             "torch_ms": round(t, 2), "ratio": round(x / t, 3),
-                             "xgrad_rss_mb": round(growth["xgrad"], 1), "torch_rss_mb": round(growth["torch"], 1)})
-                print(f"{model:<12} {phase:<7} {threads} thread(s): xgrad {x:8.1f} ms  torch {t:8.1f} ms  "
+            for name, _, _ in phases:
+                x, t = times[name]["xgrad"], times[name]["torch"]
+                row = {"model": model, "phase": "train" if name == "train" else "decode", "threads": threads,
+                       "xgrad_ms": round(x, 2), "torch_ms": round(t, 2), "ratio": round(x / t, 3),
+                       "xgrad_rss_mb": round(growth["xgrad"], 1), "torch_rss_mb": round(growth["torch"], 1)}
+                if model == "transformer" and name != "train":
+                    row["torch_decode"] = "cached keys" if name == "decode_cached" else "whole prefix (nn.Transformer)"
+                rows.append(row)
+                print(f"{model:<12} {name:<13} {threads} thread(s): xgrad {x:8.1f} ms  torch {t:8.1f} ms  "
                       f"ratio {x / t:5.2f}  memory growth xgrad {growth['xgrad']:6.1f} MB torch {growth['torch']:6.1f} MB",
                       flush=True)
     flops = transformer_step_flops()
     print(f"\nmachine: {cpu_name()}, {os.cpu_count()} cores; PyTorch: 1 torch thread, OpenBLAS threads = column, "
           f"flush denormals, OMP_WAIT_POLICY={env['OMP_WAIT_POLICY']}")
-    print(f"{'model':<12} {'phase':<7} {'threads':>7} {'xgrad ms':>9} {'torch ms':>9} {'ratio':>6} {'xgrad MB':>9} {'torch MB':>9}")
+    print(f"{'model':<12} {'phase':<14} {'threads':>7} {'xgrad ms':>9} {'torch ms':>9} {'ratio':>6} {'xgrad MB':>9} {'torch MB':>9}")
     for r in rows:
-        print(f"{r['model']:<12} {r['phase']:<7} {r['threads']:>7} {r['xgrad_ms']:>9.1f} {r['torch_ms']:>9.1f} "
+        phase = r["phase"] + (" (cached)" if r.get("torch_decode") == "cached keys" else "")
+        print(f"{r['model']:<12} {phase:<14} {r['threads']:>7} {r['xgrad_ms']:>9.1f} {r['torch_ms']:>9.1f} "
               f"{r['ratio']:>6.2f} {r['xgrad_rss_mb']:>9.1f} {r['torch_rss_mb']:>9.1f}")
     for threads in sorted(sgemm):
         step = next(r for r in rows if r["model"] == "transformer" and r["phase"] == "train" and r["threads"] == threads)

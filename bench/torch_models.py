@@ -121,5 +121,47 @@ class TransformerSeq2Seq(nn.Module):
         return torch.log_softmax(self.output(y[:, -1]), -1)
 
 
+    def start_cached(self, src):
+        """Incremental decoding with cached keys and values, written out over nn.Transformer's own
+        weights: each step projects only the new position (what a careful PyTorch user would do)."""
+        memory = self.transformer.encoder(self.embed(self.src_embedding, src))
+        cross = []
+        for layer in self.transformer.decoder.layers:
+            w, b = layer.multihead_attn.in_proj_weight, layer.multihead_attn.in_proj_bias
+            d = self.d
+            k = torch.nn.functional.linear(memory, w[d:2 * d], b[d:2 * d])
+            v = torch.nn.functional.linear(memory, w[2 * d:], b[2 * d:])
+            cross.append((self.heads(k), self.heads(v)))
+        return {"cross": cross, "self": [None] * len(cross), "pos": 0}
+
+    def heads(self, x):  # (B, T, D) -> (B, H, T, D/H)
+        B, T, D = x.shape
+        return x.view(B, T, 4, D // 4).transpose(1, 2)
+
+    def attend(self, q, k, v, out_proj):
+        w = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), -1)
+        B, H, T, dh = q.shape
+        return out_proj((w @ v).transpose(1, 2).reshape(B, T, H * dh))
+
+    def step_cached(self, state, prev):
+        d, pos = self.d, state["pos"]
+        x = self.tgt_embedding(prev[:, None]) * math.sqrt(d) + self.pe[pos:pos + 1]
+        state["pos"] += 1
+        for i, layer in enumerate(self.transformer.decoder.layers):
+            h = layer.norm1(x)
+            q, k, v = torch.nn.functional.linear(h, layer.self_attn.in_proj_weight, layer.self_attn.in_proj_bias).chunk(3, -1)
+            q, k, v = self.heads(q), self.heads(k), self.heads(v)
+            if state["self"][i] is not None:
+                k, v = torch.cat([state["self"][i][0], k], 2), torch.cat([state["self"][i][1], v], 2)
+            state["self"][i] = (k, v)
+            x = x + self.attend(q, k, v, layer.self_attn.out_proj)
+            h = layer.norm2(x)
+            w, b = layer.multihead_attn.in_proj_weight, layer.multihead_attn.in_proj_bias
+            q = self.heads(torch.nn.functional.linear(h, w[:d], b[:d]))
+            x = x + self.attend(q, *state["cross"][i], layer.multihead_attn.out_proj)
+            x = x + layer.linear2(torch.relu(layer.linear1(layer.norm3(x))))
+        return torch.log_softmax(self.output(self.transformer.decoder.norm(x)[:, -1]), -1)
+
+
 def make_model(name, vocab=64):
     return {"rnn": RnnSeq2Seq, "bahdanau": BahdanauSeq2Seq, "transformer": TransformerSeq2Seq}[name](vocab)

@@ -53,6 +53,14 @@ def main():
                 for _ in range(30):
                     prev = model.step(state, prev).argmax(-1)
             out = f"{(time.perf_counter() - t0) * 1000:.3f}"
+        elif cmd[0] == "decode_cached":  # transformer only: keys and values cached per layer
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                state = model.start_cached(src)
+                prev = torch.full((64,), 2, dtype=torch.long)
+                for _ in range(30):
+                    prev = model.step_cached(state, prev).argmax(-1)
+            out = f"{(time.perf_counter() - t0) * 1000:.3f}"
         elif cmd[0] == "peak":
             out = f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}"
         elif cmd[0] == "quit":
