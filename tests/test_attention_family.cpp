@@ -2,6 +2,7 @@
 // plain softmax kernel with an explicit mask, or loops written out here), float64 gradient
 // checks, and the incremental decoder equal to the full one for every attention kind.
 #include "helpers.hpp"
+#include "nn/detail/memory_efficient_kernels.hpp"
 
 using namespace xg;
 using namespace xg::nn;
@@ -280,4 +281,26 @@ TEST_CASE("gradcheck: transformer encoder layer with window, linear, rotary and 
     for (auto& p : layer.parameters()) inputs.push_back(p);
     require_gradcheck([&](const Inputs& v) { return layer.forward(v[0], pad); }, inputs);
   }
+}
+
+TEST_CASE("memory-efficient tiles: the AVX2 build equals the baseline build", "[nn][attention][flash]") {
+  if (!nn::detail::use_avx2_kernels()) SKIP("this CPU has no AVX2+FMA");
+  const nn::detail::AttentionDims n{2, 1, 40, 70, 8, 6};
+  const auto q = seq({2, 40, 8}, 0.31).to(DType::Float32), k = seq({2, 70, 8}, 0.17).to(DType::Float32),
+             v = seq({2, 70, 6}, 0.23).to(DType::Float32), g = seq({2, 40, 6}, 0.41).to(DType::Float32);
+  std::vector<float> scratch(static_cast<std::size_t>(nn::detail::scratch_elements(n)));
+  std::vector<std::vector<float>> results;
+  for (bool avx2 : {false, true}) {
+    std::vector<float> out(2 * 40 * 6), lse(2 * 40), dq(2 * 40 * 8, 0.f), dk(2 * 70 * 8, 0.f), dv(2 * 70 * 6, 0.f);
+    auto fwd = avx2 ? nn::detail::avx2::forward_range<float> : nn::detail::baseline::forward_range<float>;
+    auto bwd = avx2 ? nn::detail::avx2::backward_range<float> : nn::detail::baseline::backward_range<float>;
+    fwd(n, true, q.data<float>(), k.data<float>(), v.data<float>(), nullptr, out.data(), lse.data(), 0, 2, scratch.data());
+    bwd(n, true, q.data<float>(), k.data<float>(), v.data<float>(), nullptr, out.data(), lse.data(), g.data<float>(), dq.data(),
+        dk.data(), dv.data(), 0, 2, scratch.data());
+    std::vector<float> all = out;
+    for (const auto* part : {&dq, &dk, &dv}) all.insert(all.end(), part->begin(), part->end());
+    results.push_back(all);
+  }
+  REQUIRE(results[0].size() == results[1].size());
+  for (std::size_t i = 0; i < results[0].size(); ++i) REQUIRE(std::abs(results[0][i] - results[1][i]) <= 1e-5f * (1 + std::abs(results[0][i])));
 }
