@@ -147,6 +147,17 @@ TEST_CASE("config.json with a missing or wrong-typed field is a clear error", "[
                     Contains("unknown model 'lstm'"));
   CHECK_THROWS_WITH(ModelConfig::from_json("{", "config.json"), Contains("not valid JSON"));
   CHECK_THROWS_WITH(ModelConfig::from_json(edited("\"dropout\": 0.1", "\"dropout\": 1.5"), "config.json"), Contains("'dropout'"));
+  // The attention-family fields: optional (older checkpoints), typed, and checked against the model.
+  CHECK(ModelConfig::from_json(edited("\"attention_kind\": \"standard\",", ""), "config.json").attention_kind == "standard");
+  CHECK_THROWS_WITH(ModelConfig::from_json(edited("\"positions\": \"sinusoidal\"", "\"positions\": 3"), "config.json"),
+                    Contains("'positions' must be a string"));
+  CHECK_THROWS_WITH(ModelConfig::from_json(edited("\"attention_kind\": \"standard\"", "\"attention_kind\": \"local\""), "config.json"),
+                    Contains("config.json") && Contains("does not apply to the transformer"));
+  const ModelConfig window = ModelConfig::defaults("transformer-window");
+  CHECK(window.model == "transformer");
+  CHECK(ModelConfig::from_json(window.to_json(), "config.json").attention_kind == "window");
+  CHECK(ModelConfig::defaults("transformer-mqa").kv_heads == 1);
+  CHECK_THROWS_WITH(ModelConfig::defaults("rnn-window"), Contains("unknown model variant"));
 }
 
 namespace {
