@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <map>
 #include <numeric>
 #include <sstream>
 
@@ -73,6 +74,7 @@ AlignmentResult evaluate_alignment(Seq2Seq& model, const data::Vocabulary& src_v
   model.eval();
   std::vector<std::string> names;
   std::vector<std::vector<int64_t>> correct, total;  // [map][bucket]
+  std::vector<std::map<int64_t, std::pair<int64_t, int64_t>>> per_word;  // [map][target id] = (misaligned, total)
   std::vector<std::size_t> order(pairs.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return examples[a].src.size() < examples[b].src.size(); });
@@ -86,6 +88,7 @@ AlignmentResult evaluate_alignment(Seq2Seq& model, const data::Vocabulary& src_v
       for (const auto& m : maps) names.push_back(m.first);
       correct.assign(names.size(), std::vector<int64_t>(6, 0));
       total = correct;
+      per_word.resize(names.size());
     }
     for (std::size_t m = 0; m < maps.size(); ++m) {
       const Tensor w = maps[m].second.to(DType::Float64);  // (B, T, S)
@@ -99,6 +102,9 @@ AlignmentResult evaluate_alignment(Seq2Seq& model, const data::Vocabulary& src_v
           const int64_t argmax = std::max_element(row, row + b.src_lengths[r]) - row;
           correct[m][k] += argmax == g[t];
           total[m][k] += 1;
+          auto& w = per_word[m][examples[b.indices[r]].tgt[t]];
+          w.first += argmax != g[t];
+          w.second += 1;
         }
       }
     }
@@ -106,12 +112,17 @@ AlignmentResult evaluate_alignment(Seq2Seq& model, const data::Vocabulary& src_v
   if (was_training) model.train();
   AlignmentResult result;
   for (std::size_t m = 0; m < names.size(); ++m) {
-    AttentionAer a{names[m], 0, {}};
+    AttentionAer a{names[m], 0, {}, {}};
     const int64_t c = std::accumulate(correct[m].begin(), correct[m].end(), int64_t{0});
     const int64_t n = std::accumulate(total[m].begin(), total[m].end(), int64_t{0});
     a.aer = n ? 100.0 * (1.0 - static_cast<double>(c) / static_cast<double>(n)) : 0.0;
     for (int k = 0; k < 6; ++k)
       a.by_bucket.push_back(total[m][k] ? 100.0 * (1.0 - static_cast<double>(correct[m][k]) / static_cast<double>(total[m][k])) : -1.0);
+    for (const auto& [id, counts] : per_word[m])
+      if (counts.first > 0) a.worst_words.push_back({tgt_vocab.word(id), counts.first, counts.second});
+    std::sort(a.worst_words.begin(), a.worst_words.end(),
+              [](const WordErrors& x, const WordErrors& y) { return x.misaligned != y.misaligned ? x.misaligned > y.misaligned : x.word < y.word; });
+    if (a.worst_words.size() > 5) a.worst_words.resize(5);
     result.maps.push_back(a);
   }
   auto best = [&](bool mean) {

@@ -19,10 +19,16 @@ std::string format_alignment(const std::vector<int64_t>& alignment);
 // Reads a whole file of them; errors name the file and line. One line per sentence pair.
 std::vector<std::vector<int64_t>> read_alignments(const std::string& path);
 
+struct WordErrors {
+  std::string word;  // a target word
+  int64_t misaligned = 0, total = 0;
+};
+
 struct AttentionAer {
   std::string map;                 // which attention: "attention", "layer1.head2", "layer1.mean", …
   double aer = 0;                  // percent
   std::vector<double> by_bucket;   // percent per length bucket (as BucketScore), -1 where empty
+  std::vector<WordErrors> worst_words;  // the target words with the most misaligned occurrences, at most 5
 };
 
 struct AlignmentResult {

@@ -139,7 +139,11 @@ void run_compare(const CompareOptions& o) {
     m["steps"] = r.train.steps;
     if (aligned) {
       nlohmann::json a = nlohmann::json::object();
-      for (const auto& x : r.alignment.maps) a[x.map] = {{"aer", x.aer}, {"by_bucket", x.by_bucket}};
+      for (const auto& x : r.alignment.maps) {
+        nlohmann::json words = nlohmann::json::array();
+        for (const auto& w : x.worst_words) words.push_back({{"word", w.word}, {"misaligned", w.misaligned}, {"total", w.total}});
+        a[x.map] = {{"aer", x.aer}, {"by_bucket", x.by_bucket}, {"most_misaligned_words", words}};
+      }
       m["alignment"] = {{"best_map", r.alignment.best_head.map}, {"aer", r.alignment.best_head.aer},
                         {"head_mean_map", r.alignment.head_mean.map}, {"aer_head_mean", r.alignment.head_mean.aer},
                         {"maps", a}};

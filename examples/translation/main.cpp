@@ -254,6 +254,9 @@ int main(int argc, char** argv) {
             for (std::size_t k = 0; k < x->by_bucket.size(); ++k)
               if (x->by_bucket[k] >= 0) row += fmt::format(" {}-{}={:.1f}", 10 * k + 1, 10 * k + 10, x->by_bucket[k]);
             fmt::print("{}\n", row);
+            std::string words = "    most misaligned target words:";
+            for (const auto& w : x->worst_words) words += fmt::format(" {} {}/{}", w.word, w.misaligned, w.total);
+            fmt::print("{}\n", words);
             if (a.maps.size() == 1) break;
           }
           if (a.maps.size() > 1) {
