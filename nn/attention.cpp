@@ -86,12 +86,18 @@ std::string LuongAttention::extra_repr() const {
   return score == Score::Dot ? "dot" : score == Score::General ? "general" : "concat";
 }
 
-Tensor causal_mask(int64_t t, DType dtype) {
-  std::vector<double> m(static_cast<std::size_t>(t * t), 0.0);
-  for (int64_t i = 0; i < t; ++i)
-    for (int64_t j = i + 1; j < t; ++j) m[static_cast<std::size_t>(i * t + j)] = 1.0;
-  return Tensor::from_vector(m, {t, t}, dtype);
+namespace {
+// (Tq, Tk) mask hiding key j from query i when j > i + (Tk - Tq).
+Tensor causal_mask_aligned_to_end(int64_t tq, int64_t tk, DType dtype) {
+  std::vector<double> m(static_cast<std::size_t>(tq * tk), 0.0);
+  for (int64_t i = 0; i < tq; ++i)
+    for (int64_t j = i + (tk - tq) + 1; j < tk; ++j)
+      if (j >= 0) m[static_cast<std::size_t>(i * tk + j)] = 1.0;
+  return Tensor::from_vector(m, {tq, tk}, dtype);
 }
+}  // namespace
+
+Tensor causal_mask(int64_t t, DType dtype) { return causal_mask_aligned_to_end(t, t, dtype); }
 
 AttentionOutput scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                              const Tensor& attn_mask, const Tensor& key_padding_mask, double dropout) {
@@ -178,16 +184,6 @@ KeyValues MultiHeadAttention::project_key_values(const Tensor& key, const Tensor
   return {k, split_heads(v_proj->forward(value), num_kv_heads)};
 }
 
-namespace {
-// (Tq, Tk) mask hiding key j from query i when j > i + (Tk - Tq).
-Tensor causal_mask_aligned_to_end(int64_t tq, int64_t tk, DType dtype) {
-  std::vector<double> m(static_cast<std::size_t>(tq * tk), 0.0);
-  for (int64_t i = 0; i < tq; ++i)
-    for (int64_t j = i + (tk - tq) + 1; j < tk; ++j)
-      if (j >= 0) m[static_cast<std::size_t>(i * tk + j)] = 1.0;
-  return Tensor::from_vector(m, {tq, tk}, dtype);
-}
-}  // namespace
 
 Tensor MultiHeadAttention::attention_context(const Tensor& q, const KeyValues& kv, const Tensor& attn_mask,
                                              const Tensor& key_padding_mask, bool causal, Tensor& weights) {
