@@ -1,5 +1,6 @@
 #include "compare.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -109,7 +110,9 @@ void run_compare(const CompareOptions& o) {
         shown.push_back(k);
         break;
       }
-  std::string header = fmt::format("{:<12} {:>10} {:>8} {:>7}", "model", "params", "train s", "steps");
+  std::size_t name_width = 12;  // variant names such as transformer-rotary are longer
+  for (const auto& r : results) name_width = std::max(name_width, r.model.size());
+  std::string header = fmt::format("{:<{}} {:>10} {:>8} {:>7}", "model", name_width, "params", "train s", "steps");
   std::string csv = "model,params,train_seconds,steps";
   for (auto k : shown) {
     header += fmt::format(" {:>7}", bucket_name(results[0].eval.buckets[k]));
@@ -120,7 +123,7 @@ void run_compare(const CompareOptions& o) {
   fmt::print("\nBLEU by source length (test set, {} decoding)\n{}\n", o.beam == 1 ? "greedy" : fmt::format("beam {}", o.beam), header);
   nlohmann::json js = {{"models", nlohmann::json::array()}};
   for (const auto& r : results) {
-    std::string row = fmt::format("{:<12} {:>10} {:>8.0f} {:>7}", r.model, r.train.parameters, r.train.seconds, r.train.steps);
+    std::string row = fmt::format("{:<{}} {:>10} {:>8.0f} {:>7}", r.model, name_width, r.train.parameters, r.train.seconds, r.train.steps);
     csv += fmt::format("{},{},{:.1f},{}", r.model, r.train.parameters, r.train.seconds, r.train.steps);
     for (auto k : shown) {
       row += fmt::format(" {:>7.2f}", r.eval.buckets[k].bleu);
@@ -154,7 +157,7 @@ void run_compare(const CompareOptions& o) {
              "single head, and the best layer's head average: AERavg%). Lower is closer to a word alignment.\n");
   fmt::print("exact match by bucket (%):\n");
   for (const auto& r : results) {
-    std::string row = fmt::format("{:<12}", r.model);
+    std::string row = fmt::format("{:<{}}", r.model, name_width);
     for (auto k : shown) row += fmt::format(" {}={:.1f}", bucket_name(r.eval.buckets[k]), r.eval.buckets[k].exact);
     fmt::print("{}\n", row);
   }

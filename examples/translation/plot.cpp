@@ -9,7 +9,8 @@
 namespace xg::translation {
 
 namespace {
-const char* const kColors[] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
+const char* const kColors[] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd",
+                               "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
 std::string escape(const std::string& s) {
   std::string out;
@@ -83,7 +84,7 @@ std::string line_chart_svg(const std::string& title, const std::string& x_label,
                      escape(y_label));
   for (std::size_t k = 0; k < series.size(); ++k) {
     const auto& s = series[k];
-    const char* color = kColors[k % 6];
+    const char* color = kColors[k % 10];
     std::string pts;
     for (std::size_t i = 0; i < s.x.size(); ++i) pts += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.y[i]));
     svg += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n", color, pts);
