@@ -157,6 +157,7 @@ TEST_CASE("config.json with a missing or wrong-typed field is a clear error", "[
   CHECK(window.model == "transformer");
   CHECK(ModelConfig::from_json(window.to_json(), "config.json").attention_kind == "window");
   CHECK(ModelConfig::defaults("transformer-mqa").kv_heads == 1);
+  CHECK(ModelConfig::defaults("transformer-rotary+sinusoidal").positions == "both");
   CHECK_THROWS_WITH(ModelConfig::defaults("rnn-window"), Contains("unknown model variant"));
 }
 

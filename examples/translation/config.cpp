@@ -27,8 +27,9 @@ ModelConfig ModelConfig::defaults(const std::string& name) {
     else if (model == "transformer" && (variant == "window" || variant == "linear" || variant == "gqa")) c.attention_kind = variant;
     else if (model == "transformer" && variant == "mqa") c.attention_kind = "gqa", c.kv_heads = 1;
     else if (model == "transformer" && variant == "rotary") c.positions = "rotary";
+    else if (model == "transformer" && variant == "rotary+sinusoidal") c.positions = "both";
     else throw Error(fmt::format("unknown model variant '{}' (bahdanau-local, transformer-window, transformer-linear, "
-                                 "transformer-gqa, transformer-mqa, transformer-rotary)", name));
+                                 "transformer-gqa, transformer-mqa, transformer-rotary, transformer-rotary+sinusoidal)", name));
   }
   if (model == "rnn") {
     c.embedding = 128, c.hidden = 256, c.dropout = 0.0;
@@ -49,8 +50,8 @@ void ModelConfig::validate() const {
       : attention_kind != "standard")
     throw Error(fmt::format("attention '{}' does not apply to the {} model (local: bahdanau; window, linear, gqa: transformer)",
                             attention_kind, model));
-  if (positions != "sinusoidal" && (positions != "rotary" || !transformer))
-    throw Error(fmt::format("positions '{}' do not apply to the {} model (rotary: transformer)", positions, model));
+  if (positions != "sinusoidal" && ((positions != "rotary" && positions != "both") || !transformer))
+    throw Error(fmt::format("positions '{}' do not apply to the {} model (rotary, both: transformer)", positions, model));
   if (attention_kind == "gqa" && (heads % (kv_heads ? kv_heads : std::max<int64_t>(1, heads / 2)) != 0))
     throw Error(fmt::format("gqa: {} key/value heads do not divide {} heads", kv_heads, heads));
   if ((attention_kind == "local" || attention_kind == "window") && window < 1)

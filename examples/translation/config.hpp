@@ -21,7 +21,9 @@ struct ModelConfig {
   // "window", "linear" (transformer self-attention kernels); "gqa" (transformer: kv_heads
   // key/value heads shared by groups of query heads; 1 is multi-query).
   std::string attention_kind = "standard";
-  std::string positions = "sinusoidal";  // transformer: "sinusoidal" (added) or "rotary" (in self-attention)
+  // transformer: "sinusoidal" (added to the embeddings), "rotary" (inside self-attention only),
+  // or "both" (cross-attention then still sees absolute positions).
+  std::string positions = "sinusoidal";
   int64_t kv_heads = 0;                  // gqa: key/value heads (0: heads / 2)
   int64_t window = 8;                    // local: D; window: band half-width
   int64_t global_tokens = 0;             // window: leading positions attended by and attending to all

@@ -64,8 +64,8 @@ void add_model_options(CLI::App* cmd, ModelConfig& m, std::vector<std::string>& 
   cmd->add_option("--attention", m.attention_kind, "standard; local (bahdanau: Luong local-p); window, linear, gqa (transformer)")
       ->check(CLI::IsMember({"standard", "local", "window", "linear", "gqa"}))
       ->each([&set](const std::string&) { set.push_back("--attention"); });
-  cmd->add_option("--positions", m.positions, "transformer positions: sinusoidal or rotary")
-      ->check(CLI::IsMember({"sinusoidal", "rotary"}))
+  cmd->add_option("--positions", m.positions, "transformer positions: sinusoidal (added), rotary (in self-attention) or both")
+      ->check(CLI::IsMember({"sinusoidal", "rotary", "both"}))
       ->each([&set](const std::string&) { set.push_back("--positions"); });
   opt("--kv-heads", m.kv_heads, "gqa: key/value heads (default heads/2; 1 = multi-query)");
   opt("--window", m.window, "local: window D; window: band half-width");
@@ -110,7 +110,8 @@ void print_world(int threads) {
 }
 
 const std::vector<std::string> kModelNames = {"rnn", "bahdanau", "transformer", "bahdanau-local", "transformer-window",
-                                              "transformer-linear", "transformer-gqa", "transformer-mqa", "transformer-rotary"};
+                                              "transformer-linear", "transformer-gqa", "transformer-mqa", "transformer-rotary",
+                                              "transformer-rotary+sinusoidal"};
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -195,7 +196,7 @@ int main(int argc, char** argv) {
   cmp_cmd->add_option("--test", cmp.test_file, "test TSV");
   cmp_cmd->add_option("--test-alignment", cmp.test_alignment_file, "gold alignments of the test TSV (Pharaoh 'src-tgt' pairs)")
       ->check(CLI::ExistingFile);
-  cmp_cmd->add_option("--models", cmp.models, "models to train: rnn bahdanau transformer (default) and the attention variants bahdanau-local transformer-window transformer-linear transformer-gqa transformer-mqa transformer-rotary")->check(CLI::IsMember(kModelNames));
+  cmp_cmd->add_option("--models", cmp.models, "models to train: rnn bahdanau transformer (default) and the attention variants bahdanau-local transformer-window transformer-linear transformer-gqa transformer-mqa transformer-rotary transformer-rotary+sinusoidal")->check(CLI::IsMember(kModelNames));
   cmp_cmd->add_option("--beam", cmp.beam, "beam size for the test evaluation")->check(CLI::Range(1, 100));
   cmp_cmd->add_option("--test-per-bucket", cmp.toy.test_per_bucket, "built-in toy corpus: test pairs per bucket")->check(CLI::PositiveNumber);
   add_train_options(cmp_cmd, cmp.train, cmp.toy);

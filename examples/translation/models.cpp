@@ -191,7 +191,7 @@ TransformerSeq2Seq::TransformerSeq2Seq(const ModelConfig& c) : Seq2Seq("Transfor
   if (c.attention_kind == "window" || c.attention_kind == "linear") tc.attention.kind = nn::parse_attention_kind(c.attention_kind);
   if (c.attention_kind == "gqa") tc.attention.num_kv_heads = c.kv_heads ? c.kv_heads : std::max<int64_t>(1, c.heads / 2);
   tc.attention.window = c.window, tc.attention.global_tokens = c.global_tokens;
-  tc.attention.rotary = c.positions == "rotary";
+  tc.attention.rotary = c.positions == "rotary" || c.positions == "both";
   src_embedding_ = register_module("src_embedding", std::make_shared<nn::Embedding>(c.src_vocab, c.d_model, Vocabulary::kPad));
   tgt_embedding_ = register_module("tgt_embedding", std::make_shared<nn::Embedding>(c.tgt_vocab, c.d_model, Vocabulary::kPad));
   for (auto* table : {&src_embedding_, &tgt_embedding_}) {

@@ -96,7 +96,8 @@ class TransformerSeq2Seq : public Seq2Seq {
 
  private:
   Tensor embed(nn::Embedding& table, const std::vector<int64_t>& ids, int64_t rows, int64_t cols);
-  bool rotary() const { return config_.positions == "rotary"; }  // positions enter inside self-attention
+  // Only rotary positions (inside self-attention): nothing is added to the embeddings.
+  bool rotary() const { return config_.positions == "rotary"; }
   ModelConfig config_;
   std::shared_ptr<nn::Embedding> src_embedding_, tgt_embedding_;
   std::shared_ptr<nn::PositionalEncoding> positions_;
