@@ -5,6 +5,7 @@
 
 #include "core/ops.hpp"
 #include "nn/attention_kernels.hpp"
+#include "nn/detail/key_padding.hpp"
 #include "nn/linear_attention.hpp"
 #include "nn/memory_efficient_attention.hpp"
 #include "nn/rotary.hpp"
@@ -110,9 +111,7 @@ AttentionOutput scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
   if (attn_mask.defined()) scores = masked_fill(scores, attn_mask, -INFINITY);
   if (key_padding_mask.defined()) {
     const int64_t B = q.shape()[0], Tk = k.shape()[k.dim() - 2];
-    if (key_padding_mask.shape() != Shape{B, Tk})
-      throw ShapeError(fmt::format("scaled_dot_product_attention: key_padding_mask {} for keys {} (needs [{}, {}])",
-                                   shape_str(key_padding_mask.shape()), shape_str(k.shape()), B, Tk));
+    detail::checked_key_padding("scaled_dot_product_attention", key_padding_mask, k, B, Tk, key_padding_mask.dtype());
     Shape s(static_cast<std::size_t>(q.dim()), 1);  // (B, 1, ..., 1, Tk)
     s.front() = B;
     s.back() = Tk;

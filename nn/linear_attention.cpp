@@ -9,6 +9,7 @@
 #include "core/detail/checks.hpp"
 #include "core/detail/parallel.hpp"
 #include "core/ops.hpp"
+#include "nn/detail/key_padding.hpp"
 
 namespace xg::nn {
 
@@ -46,9 +47,7 @@ Tensor linear_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool 
   const Tensor phi_q = elu_feature_map(q);
   Tensor phi_k = elu_feature_map(k);
   if (key_padding_mask.defined()) {
-    if (key_padding_mask.shape() != Shape{B, Tk})
-      throw ShapeError(fmt::format("linear_attention: key_padding_mask {} for keys {} (needs [{}, {}])",
-                                   shape_str(key_padding_mask.shape()), shape_str(k.shape()), B, Tk));
+    detail::checked_key_padding("linear_attention", key_padding_mask, k, B, Tk, key_padding_mask.dtype());
     // A masked key contributes nothing to either sum.
     phi_k = masked_fill(phi_k, reshape(key_padding_mask, {B, 1, Tk, 1}), 0.0);
   }

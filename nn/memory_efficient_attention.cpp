@@ -9,6 +9,7 @@
 #include "core/detail/checks.hpp"
 #include "core/detail/kernels.hpp"
 #include "core/detail/parallel.hpp"
+#include "nn/detail/key_padding.hpp"
 #include "nn/detail/memory_efficient_kernels.hpp"
 
 namespace xg::nn {
@@ -56,13 +57,7 @@ Tensor memory_efficient_attention(const Tensor& q, const Tensor& k, const Tensor
   check_same_dtype("memory_efficient_attention", q, k);
   check_same_dtype("memory_efficient_attention", q, v);
   const AttentionDims n{q.shape()[0] * q.shape()[1], q.shape()[1], q.shape()[2], k.shape()[2], q.shape()[3], v.shape()[3]};
-  Tensor mask;
-  if (key_padding_mask.defined()) {
-    if (key_padding_mask.shape() != Shape{q.shape()[0], n.Tk})
-      throw ShapeError(fmt::format("memory_efficient_attention: key_padding_mask {} for keys {} (needs [{}, {}])",
-                                   shape_str(key_padding_mask.shape()), shape_str(k.shape()), q.shape()[0], n.Tk));
-    mask = key_padding_mask.dtype() == q.dtype() ? key_padding_mask.detach() : key_padding_mask.detach().to(q.dtype());
-  }
+  const Tensor mask = detail::checked_key_padding("memory_efficient_attention", key_padding_mask, k, q.shape()[0], n.Tk, q.dtype());
   Tensor out = Tensor::uninitialized({q.shape()[0], q.shape()[1], n.Tq, n.dv}, q.dtype());
   Tensor lse = Tensor::uninitialized({n.BH, n.Tq}, q.dtype());  // log Σ exp(scores) per query row
   dispatch(q.dtype(), [&](auto tag) {

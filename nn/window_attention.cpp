@@ -9,6 +9,7 @@
 #include "core/autograd.hpp"
 #include "core/detail/checks.hpp"
 #include "core/detail/parallel.hpp"
+#include "nn/detail/key_padding.hpp"
 
 namespace xg::nn {
 
@@ -65,13 +66,7 @@ Tensor sliding_window_attention(const Tensor& q, const Tensor& k, const Tensor& 
   check_same_dtype("sliding_window_attention", q, k);
   check_same_dtype("sliding_window_attention", q, v);
   const int64_t B = q.shape()[0], H = q.shape()[1], T = q.shape()[2], d = q.shape()[3], dv = v.shape()[3];
-  Tensor mask;
-  if (key_padding_mask.defined()) {
-    if (key_padding_mask.shape() != Shape{B, T})
-      throw ShapeError(fmt::format("sliding_window_attention: key_padding_mask {} for keys {} (needs [{}, {}])",
-                                   shape_str(key_padding_mask.shape()), shape_str(k.shape()), B, T));
-    mask = key_padding_mask.dtype() == q.dtype() ? key_padding_mask.detach() : key_padding_mask.detach().to(q.dtype());
-  }
+  const Tensor mask = detail::checked_key_padding("sliding_window_attention", key_padding_mask, k, B, T, q.dtype());
   auto pattern = std::make_shared<const BandPattern>(band_pattern(T, window, global_tokens, causal));
   const int64_t pairs = static_cast<int64_t>(pattern->keys.size());
   Tensor out = Tensor::uninitialized({B, H, T, dv}, q.dtype());

@@ -304,3 +304,12 @@ TEST_CASE("memory-efficient tiles: the AVX2 build equals the baseline build", "[
   REQUIRE(results[0].size() == results[1].size());
   for (std::size_t i = 0; i < results[0].size(); ++i) REQUIRE(std::abs(results[0][i] - results[1][i]) <= 1e-5f * (1 + std::abs(results[0][i])));
 }
+
+TEST_CASE("every attention kernel names itself and both shapes for a wrong key-padding mask", "[nn][attention]") {
+  const Tensor q = seq({2, 2, 6, 4}), v = seq({2, 2, 6, 3}), bad = padding(2, 5, {5, 4});
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(memory_efficient_attention(q, q, v, bad), Contains("memory_efficient_attention") && Contains("[2, 5]") && Contains("[2, 2, 6, 4]"));
+  CHECK_THROWS_WITH(sliding_window_attention(q, q, v, 2, 0, false, bad), Contains("sliding_window_attention") && Contains("[2, 5]"));
+  CHECK_THROWS_WITH(linear_attention(q, q, v, false, bad), Contains("linear_attention") && Contains("[2, 5]"));
+  CHECK_THROWS_WITH(scaled_dot_product_attention(q, q, v, Tensor(), bad), Contains("scaled_dot_product_attention") && Contains("[2, 5]"));
+}
