@@ -35,7 +35,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
       T* pgx = gx.data<T>();
       for (int64_t i = 0, n = g.numel(); i < n; ++i) pgx[i] = pg[i] * ps[i];
     });
-    sink.add(0, gx);
+    sink.add(0, std::move(gx));
   });
 }
 

@@ -140,7 +140,7 @@ Tensor unary(const char* name, const Tensor& x, Op op) {
       XG_PARALLEL_FOR(n)
       for (int64_t i = 0; i < n; ++i) pgx[i] = op.df(px ? px[i] : T(0), py ? py[i] : T(0), pg[i]);
     });
-    sink.add(0, gx);
+    sink.add(0, std::move(gx));
   });
 }
 

@@ -149,7 +149,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
       T* pgx = gx.data<T>();
       for (int64_t i = 0, n = g.numel(); i < n; ++i) pgx[i] = (*m)[i] ? T(0) : pg[i];
     });
-    sink.add(0, gx);
+    sink.add(0, std::move(gx));
   });
 }
 

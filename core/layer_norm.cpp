@@ -86,7 +86,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
           pgx[r * c + j] = static_cast<T>(rs * (dxhat - a - (xr[j] - m) * rs * b));
         }
       }
-      sink.add(0, gx);
+      sink.add(0, std::move(gx));
     });
   });
 }

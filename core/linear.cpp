@@ -44,7 +44,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
         Tensor gx = Tensor::uninitialized(xd.shape(), g.dtype());
         blas::gemm<T>(false, false, rows, in, out_features, T(1), pg, out_features, wd.data<T>(), in,
                       T(0), gx.data<T>(), in);
-        sink.add(0, gx);
+        sink.add(0, std::move(gx));
       }
       if (sink.needs(1))  // dW += gᵀ · x   (out, in)
         blas::gemm<T>(true, false, out_features, in, rows, T(1), pg, out_features, xd.data<T>(), in,

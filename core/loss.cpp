@@ -54,7 +54,7 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& targets,
   const Shape shape = logits.shape();
   return record("cross_entropy", out, {logits}, [=](const Tensor& g, GradSink& sink) {
     Tensor gx = Tensor::empty(shape, g.dtype());
-    if (count == 0) return sink.add(0, gx);
+    if (count == 0) return sink.add(0, std::move(gx));
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const double scale = static_cast<double>(g.data<T>()[0]) / static_cast<double>(count);
@@ -69,7 +69,7 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& targets,
         }
       }
     });
-    sink.add(0, gx);
+    sink.add(0, std::move(gx));
   });
 }
 

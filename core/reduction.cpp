@@ -48,7 +48,7 @@ Tensor sum_axis_keep(const Tensor& x, int64_t axis) {
         for (int64_t k = 0; k < s.n; ++k)
           std::copy(pg + o * s.inner, pg + (o + 1) * s.inner, pgx + (o * s.n + k) * s.inner);
     });
-    sink.add(0, gx);
+    sink.add(0, std::move(gx));
   });
 }
 
@@ -125,7 +125,7 @@ Tensor max(const Tensor& x, int64_t axis, bool keepdim) {
           pgx[(o * s.n + k) * s.inner + i] = pg[o * s.inner + i];
         }
     });
-    sink.add(0, gx);
+    sink.add(0, std::move(gx));
   });
 }
 

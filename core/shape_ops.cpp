@@ -37,7 +37,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   return record("reshape", out, {x}, [in_shape](const Tensor& g, GradSink& sink) {
     Tensor gx = g.detach();
     gx.impl()->shape = in_shape;
-    sink.add(0, gx);
+    sink.add(0, std::move(gx));
   });
 }
 
@@ -231,7 +231,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
         for (int64_t o = 0; o < so.outer; ++o)
           std::memcpy(pgi + o * chunk, pg + o * so.n * so.inner + offsets[i] * so.inner, sizeof(T) * chunk);
       });
-      sink.add(i, gi);
+      sink.add(i, std::move(gi));
     }
   });
 }

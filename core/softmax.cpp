@@ -85,7 +85,7 @@ Tensor softmax(const Tensor& x, int64_t axis) {
           pgx[base + k * st] = py[base + k * st] * (pg[base + k * st] - dot);
       });
     });
-    sink.add(0, gx);
+    sink.add(0, std::move(gx));
   });
 }
 
@@ -114,7 +114,7 @@ Tensor log_softmax(const Tensor& x, int64_t axis) {
           pgx[base + k * st] = pg[base + k * st] - std::exp(py[base + k * st]) * total;
       });
     });
-    sink.add(0, gx);
+    sink.add(0, std::move(gx));
   });
 }
 

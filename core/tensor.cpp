@@ -190,7 +190,7 @@ Tensor Tensor::to(DType target) const {
   return record("to", out, {*this}, [source](const Tensor& g, GradSink& sink) {
     Tensor gs = Tensor::uninitialized(g.shape(), source);
     gs.copy_(g);
-    sink.add(0, gs);
+    sink.add(0, std::move(gs));
   });
 }
 

@@ -65,7 +65,7 @@ Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
         for (int64_t r = 0; r < B * S; ++r)
           for (int64_t a = 0; a < A; ++a) dv[a] += pg[r] * pe[r * A + a];
       }
-      if (pdk) sink.add(1, dk);
+      if (pdk) sink.add(1, std::move(dk));
     });
   });
 }

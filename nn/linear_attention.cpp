@@ -170,9 +170,9 @@ Tensor causal_linear_attention(const Tensor& phi_q, const Tensor& phi_k, const T
         }
       }
     });
-    if (sink.needs(0)) sink.add(0, dq);
-    if (sink.needs(1)) sink.add(1, dk);
-    if (sink.needs(2)) sink.add(2, dvt);
+    if (sink.needs(0)) sink.add(0, std::move(dq));
+    if (sink.needs(1)) sink.add(1, std::move(dk));
+    if (sink.needs(2)) sink.add(2, std::move(dvt));
   });
 }
 

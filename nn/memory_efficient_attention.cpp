@@ -76,9 +76,9 @@ Tensor memory_efficient_attention(const Tensor& q, const Tensor& k, const Tensor
                                        mask.defined() ? mask.data<T>() : nullptr, od.data<T>(), lse.data<T>(),
                                        g.data<T>(), dq.data<T>(), dk.data<T>(), dv.data<T>());
                   });
-                  if (sink.needs(0)) sink.add(0, dq);
-                  if (sink.needs(1)) sink.add(1, dk);
-                  if (sink.needs(2)) sink.add(2, dv);
+                  if (sink.needs(0)) sink.add(0, std::move(dq));
+                  if (sink.needs(1)) sink.add(1, std::move(dk));
+                  if (sink.needs(2)) sink.add(2, std::move(dv));
                 });
 }
 

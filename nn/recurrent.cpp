@@ -80,9 +80,9 @@ Tensor gru_gates(const Tensor& gi, const Tensor& gh, const Tensor& h) {
         }
       }
     });
-    sink.add(0, dgi);
-    sink.add(1, dgh);
-    sink.add(2, dh);
+    sink.add(0, std::move(dgi));
+    sink.add(1, std::move(dgh));
+    sink.add(2, std::move(dh));
   });
 }
 
@@ -139,8 +139,8 @@ Tensor lstm_gates(const Tensor& gi, const Tensor& gh, const Tensor& c) {
       }
     });
     if (sink.needs(0)) sink.add(0, dgates);
-    if (sink.needs(1)) sink.add(1, dgates);
-    sink.add(2, dc);
+    if (sink.needs(1)) sink.add(1, std::move(dgates));
+    sink.add(2, std::move(dc));
   });
 }
 

@@ -150,9 +150,9 @@ Tensor sliding_window_attention(const Tensor& q, const Tensor& k, const Tensor& 
         }
       }
     });
-    if (sink.needs(0)) sink.add(0, dq);
-    if (sink.needs(1)) sink.add(1, dk);
-    if (sink.needs(2)) sink.add(2, dvt);
+    if (sink.needs(0)) sink.add(0, std::move(dq));
+    if (sink.needs(1)) sink.add(1, std::move(dk));
+    if (sink.needs(2)) sink.add(2, std::move(dvt));
   });
 }
 
