@@ -6,6 +6,7 @@
 #include "core/ops.hpp"
 #include "nn/attention_kernels.hpp"
 #include "nn/detail/key_padding.hpp"
+#include "nn/fused_attention.hpp"
 #include "nn/linear_attention.hpp"
 #include "nn/memory_efficient_attention.hpp"
 #include "nn/rotary.hpp"
@@ -98,6 +99,37 @@ Tensor causal_mask_aligned_to_end(int64_t tq, int64_t tk, DType dtype) {
 }
 }  // namespace
 
+namespace {
+// The fused kernel covers what the transformer layers use: equal leading axes (B, ...), an
+// attn_mask of (Tq, Tk) or none, dropout below 1. Anything else (broadcast batches, masks with
+// batch axes, empty sequences) takes the composed ops, which handle every case.
+bool can_fuse(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask) {
+  if (q.dim() < 3 || q.dtype() != k.dtype() || q.dtype() != v.dtype()) return false;
+  const Shape lead(q.shape().begin(), q.shape().end() - 2);
+  if (Shape(k.shape().begin(), k.shape().end() - 2) != lead || Shape(v.shape().begin(), v.shape().end() - 2) != lead)
+    return false;
+  const int64_t Tq = q.shape()[q.dim() - 2], Tk = k.shape()[k.dim() - 2];
+  if (attn_mask.defined() && attn_mask.shape() != Shape{Tq, Tk}) return false;
+  return numel_of(lead) > 0 && Tq > 0 && Tk > 0 && q.shape().back() > 0 && v.shape().back() > 0;
+}
+
+// Dropout multipliers for the (..., Tq, Tk) weights, 0 or 1/(1-p), drawn in the order
+// xg::dropout draws them, so fusing did not change what a seed produces.
+Tensor dropout_multipliers(const Tensor& q, const Tensor& k, double p) {
+  Shape s(q.shape().begin(), q.shape().end() - 1);
+  s.push_back(k.shape()[k.dim() - 2]);
+  Tensor keep = Tensor::uninitialized(s, q.dtype());
+  dispatch(q.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T kept = static_cast<T>(1.0 / (1.0 - p));
+    Generator& gen = default_generator();
+    T* pk = keep.data<T>();
+    for (int64_t i = 0, n = keep.numel(); i < n; ++i) pk[i] = gen.uniform() < p ? T(0) : kept;
+  });
+  return keep;
+}
+}  // namespace
+
 Tensor causal_mask(int64_t t, DType dtype) { return causal_mask_aligned_to_end(t, t, dtype); }
 
 AttentionOutput scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
@@ -106,6 +138,14 @@ AttentionOutput scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
       k.shape()[k.dim() - 2] != v.shape()[v.dim() - 2])
     throw ShapeError(fmt::format("scaled_dot_product_attention: q {}, k {}, v {}", shape_str(q.shape()),
                                  shape_str(k.shape()), shape_str(v.shape())));
+  if (key_padding_mask.defined())
+    detail::checked_key_padding("scaled_dot_product_attention", key_padding_mask, k, q.shape()[0], k.shape()[k.dim() - 2],
+                                key_padding_mask.dtype());
+  if (dropout >= 0.0 && dropout < 1.0 && can_fuse(q, k, v, attn_mask)) {
+    const Tensor keep = dropout > 0 ? dropout_multipliers(q, k, dropout) : Tensor();
+    const FusedAttentionResult r = fused_attention(q, k, v, attn_mask, key_padding_mask, keep);
+    return {r.context, r.weights};
+  }
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.shape().back()));
   Tensor scores = matmul(q, transpose(k, -1, -2)) * scale;  // (..., Tq, Tk)
   if (attn_mask.defined()) scores = masked_fill(scores, attn_mask, -INFINITY);

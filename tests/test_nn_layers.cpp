@@ -4,6 +4,7 @@
 #include <set>
 
 #include "helpers.hpp"
+#include "nn/fused_attention.hpp"
 #include "reference/nn_reference.inc"
 
 using namespace xg;
@@ -214,6 +215,56 @@ TEST_CASE("gradcheck: scaled dot-product and multi-head attention with masks", "
   const Tensor mem = leaf(seq({2, 3, 4}, 0.6));
   gradcheck_module(mha, [&](const Tensor& x) { return mha.forward(x, mem, mem, Tensor(), pad).context; },
                    leaf(seq({2, 2, 4}, 0.35)));
+}
+
+TEST_CASE("fused attention equals the composed ops: values, both outputs' gradients, dropout, masks", "[nn][attention]") {
+  // The composed reference: scores, masks, softmax, dropout multipliers and the weighted sum as
+  // separate ops. B·H·Tq·Tk·max(d, dv) = 37,440 > 32,768, so with 2 or more threads the heads
+  // run in parallel; batch row 3 has only padding keys (zero weights, zero context).
+  const int64_t B = 4, H = 8, Tq = 13, Tk = 15, d = 5, dv = 6;
+  const Tensor q = leaf(seq({B, H, Tq, d}, 0.11)), k = leaf(seq({B, H, Tk, d}, 0.27)),
+               v = leaf(seq({B, H, Tk, dv}, 0.53));
+  std::vector<double> pad(B * Tk, 0.0);
+  for (int64_t j = 7; j < Tk; ++j) pad[j] = 1.0;            // row 0: the last 4 keys are padding
+  for (int64_t j = 0; j < Tk; ++j) pad[3 * Tk + j] = 1.0;  // row 3: every key is padding
+  const Tensor padding = tensor(pad, {B, Tk}, DType::Float64);
+  std::vector<double> am(Tq * Tk, 0.0);
+  for (int64_t i = 0; i < Tq; ++i)
+    for (int64_t j = i + 3; j < Tk; ++j) am[i * Tk + j] = 1.0;  // causal, aligned to the end
+  const Tensor attn_mask = tensor(am, {Tq, Tk}, DType::Float64);
+  std::vector<double> kv(B * H * Tq * Tk);
+  for (std::size_t i = 0; i < kv.size(); ++i) kv[i] = (i * 7) % 5 == 0 ? 0.0 : 1.25;  // p = 0.2
+  const Tensor keep = tensor(kv, {B, H, Tq, Tk}, DType::Float64);
+  auto composed = [&](const Inputs& x, bool with_keep) {
+    Tensor s = matmul(x[0], transpose(x[1], -1, -2)) * (1.0 / std::sqrt(double(d)));
+    s = masked_fill(masked_fill(s, attn_mask, -INFINITY), reshape(padding, {B, 1, 1, Tk}), -INFINITY);
+    const Tensor w = softmax(s, -1);
+    return AttentionOutput{matmul(with_keep ? w * keep : w, x[2]), w};
+  };
+  for (bool with_keep : {false, true}) {
+    const FusedAttentionResult f = fused_attention(q, k, v, attn_mask, padding, with_keep ? keep : Tensor());
+    const AttentionOutput c = composed({q, k, v}, with_keep);
+    require_close(f.context, c.context.to_vector(), 1e-13);
+    require_close(f.weights, c.weights.to_vector(), 1e-13);
+    CHECK(sum(abs(narrow(f.context, 0, 3, 1))).item() == 0.0);
+    // One backward through a mix of both outputs, against the same through the composed ops.
+    const Tensor gc = seq({B, H, Tq, dv}, 0.7), gw = seq({B, H, Tq, Tk}, 0.2);
+    auto grads = [&](const Tensor& ctx, const Tensor& w) {
+      for (const Tensor* t : {&q, &k, &v}) const_cast<Tensor&>(*t).zero_grad();
+      (sum(ctx * gc) + sum(w * gw)).backward();
+      return std::vector<std::vector<double>>{q.grad().to_vector(), k.grad().to_vector(), v.grad().to_vector()};
+    };
+    const auto fused_grads = grads(f.context, f.weights), composed_grads = grads(c.context, c.weights);
+    for (int i = 0; i < 3; ++i) xgtest::require_close(fused_grads[i], composed_grads[i], 1e-12);
+  }
+  require_gradcheck([&](const Inputs& x) {
+    const FusedAttentionResult f = fused_attention(x[0], x[1], x[2], narrow(attn_mask, 0, 0, 4), padding, narrow(keep, 2, 0, 4));
+    return concat({flatten(f.context), flatten(f.weights)}, 0);
+  }, {leaf(seq({B, H, 4, d}, 0.4)), leaf(seq({B, H, Tk, d}, 0.8)), leaf(seq({B, H, Tk, dv}, 0.3))});
+  CHECK_THROWS_WITH(fused_attention(q, k, v, tensor(am, {Tk, Tq}, DType::Float64), Tensor(), Tensor()),
+                    Catch::Matchers::Contains("attn_mask [15, 13]") && Catch::Matchers::Contains("needs [13, 15]"));
+  CHECK_THROWS_WITH(fused_attention(q, narrow(k, 1, 0, 2), v, Tensor(), Tensor(), Tensor()),
+                    Catch::Matchers::Contains("leading axes differ"));
 }
 
 TEST_CASE("transformer encoder and decoder layers match PyTorch (post-LN and pre-LN)", "[nn][transformer]") {

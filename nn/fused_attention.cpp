@@ -1,0 +1,200 @@
+#include "nn/fused_attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <limits>
+#include <vector>
+
+#include "core/autograd.hpp"
+#include "core/detail/blas.hpp"
+#include "core/detail/checks.hpp"
+#include "core/detail/parallel.hpp"
+#include "core/detail/vecmath.hpp"
+#include "nn/detail/key_padding.hpp"
+
+namespace xg::nn {
+
+namespace {
+// OpenBLAS 0.3.21 runs a GEMM on one thread when m·n·k is at most 65536 · 4 (interface/gemm.c):
+// below that, the heads are ours to spread over the cores; above it, OpenBLAS owns them.
+constexpr double kBlasThreadsFrom = 65536.0 * 4.0;
+
+struct Dims {
+  int64_t N, M, Tq, Tk, d, dv;  // N heads in all, M per batch row (N = B·M)
+  bool heads_in_parallel() const {
+    const double per_head = static_cast<double>(Tq) * static_cast<double>(Tk) * static_cast<double>(std::max(d, dv));
+    return per_head <= kBlasThreadsFrom && static_cast<double>(N) * per_head > static_cast<double>(kParallelGrain);
+  }
+};
+
+// Hidden positions of every (batch row, query, key) as 0/1, or empty when nothing is hidden.
+std::vector<char> hidden_positions(const Tensor& attn_mask, const Tensor& key_padding, int64_t B, const Dims& n) {
+  if (!attn_mask.defined() && !key_padding.defined()) return {};
+  const std::vector<double> am = attn_mask.defined() ? attn_mask.to_vector() : std::vector<double>();
+  const std::vector<double> kp = key_padding.defined() ? key_padding.to_vector() : std::vector<double>();
+  std::vector<char> hidden(static_cast<std::size_t>(B * n.Tq * n.Tk));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < n.Tq; ++i)
+      for (int64_t j = 0; j < n.Tk; ++j)
+        hidden[static_cast<std::size_t>((b * n.Tq + i) * n.Tk + j)] =
+            (!am.empty() && am[static_cast<std::size_t>(i * n.Tk + j)] != 0) ||
+            (!kp.empty() && kp[static_cast<std::size_t>(b * n.Tk + j)] != 0);
+  return hidden;
+}
+
+// Softmax of one row of scores in place; hidden entries (and a fully hidden row) become 0.
+template <class T>
+void softmax_row(T* s, const char* hidden, int64_t Tk) {
+  const T ninf = -std::numeric_limits<T>::infinity();
+  T m = ninf;
+  for (int64_t j = 0; j < Tk; ++j) {
+    if (hidden && hidden[j]) s[j] = ninf;
+    m = std::max(m, s[j]);
+  }
+  if (m == ninf) {
+    for (int64_t j = 0; j < Tk; ++j) s[j] = T(0);
+    return;
+  }
+  for (int64_t j = 0; j < Tk; ++j) s[j] -= m;
+  vecmath::exp(s, s, Tk);
+  T total = 0;
+  for (int64_t j = 0; j < Tk; ++j) total += hidden && hidden[j] ? (s[j] = T(0)) : s[j];
+  const T inv = T(1) / total;
+  for (int64_t j = 0; j < Tk; ++j) s[j] *= inv;
+}
+
+// Runs body(head, scratch) for every head, in parallel when the heads are ours (see above);
+// scratch is one (Tq, Tk) buffer per thread.
+template <class T, class Body>
+void for_each_head(const Dims& n, Body&& body) {
+  XG_PRAGMA(omp parallel if (n.heads_in_parallel()))
+  {
+    std::vector<T> scratch(static_cast<std::size_t>(n.Tq * n.Tk));
+    XG_PRAGMA(omp for schedule(static))
+    for (int64_t h = 0; h < n.N; ++h) body(h, scratch.data());
+  }
+}
+
+// From dP (the gradient of head h's softmax weights P, in ds) to the gradients of its queries
+// and keys: dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale (in place), dQ = dS K, dK = dSᵀ Q.
+template <class T>
+void scores_backward(const Dims& n, int64_t h, const T* w, T* ds, T scale, const T* q, const T* k, T* dq, T* dk) {
+  for (int64_t i = 0; i < n.Tq; ++i) {
+    T* r = ds + i * n.Tk;
+    const T* p = w + i * n.Tk;
+    T dot = 0;
+    for (int64_t j = 0; j < n.Tk; ++j) dot += p[j] * r[j];
+    for (int64_t j = 0; j < n.Tk; ++j) r[j] = p[j] * (r[j] - dot) * scale;
+  }
+  blas::gemm<T>(false, false, n.Tq, n.d, n.Tk, T(1), ds, n.Tk, k + h * n.Tk * n.d, n.d, T(0), dq + h * n.Tq * n.d, n.d);
+  blas::gemm<T>(true, false, n.Tk, n.d, n.Tq, T(1), ds, n.Tk, q + h * n.Tq * n.d, n.d, T(0), dk + h * n.Tk * n.d, n.d);
+}
+}  // namespace
+
+FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
+                                     const Tensor& key_padding, const Tensor& keep) {
+  const auto fail = [&](const std::string& why) {
+    return ShapeError(fmt::format("fused_attention: q {}, k {}, v {}: {}", shape_str(q.shape()), shape_str(k.shape()),
+                                  shape_str(v.shape()), why));
+  };
+  if (q.dim() < 3 || k.dim() != q.dim() || v.dim() != q.dim()) throw fail("need (B, ..., T, d) for all three");
+  const Shape lead(q.shape().begin(), q.shape().end() - 2);
+  if (Shape(k.shape().begin(), k.shape().end() - 2) != lead || Shape(v.shape().begin(), v.shape().end() - 2) != lead)
+    throw fail("leading axes differ");
+  check_same_dtype("fused_attention", q, k);
+  check_same_dtype("fused_attention", q, v);
+  const int64_t B = q.shape()[0];
+  Dims n{numel_of(lead), 0, q.shape()[q.dim() - 2], k.shape()[k.dim() - 2], q.shape().back(), v.shape().back()};
+  n.M = B > 0 ? n.N / B : 0;
+  if (k.shape().back() != n.d) throw fail("q and k head sizes differ");
+  if (v.shape()[v.dim() - 2] != n.Tk) throw fail("k and v lengths differ");
+  if (attn_mask.defined() && attn_mask.shape() != Shape{n.Tq, n.Tk})
+    throw ShapeError(fmt::format("fused_attention: attn_mask {} for q {} and k {} (needs [{}, {}])",
+                                 shape_str(attn_mask.shape()), shape_str(q.shape()), shape_str(k.shape()), n.Tq, n.Tk));
+  detail::checked_key_padding("fused_attention", key_padding, k, B, n.Tk, q.dtype());
+  Shape weight_shape = lead;
+  weight_shape.push_back(n.Tq);
+  weight_shape.push_back(n.Tk);
+  if (keep.defined() && keep.shape() != weight_shape)
+    throw ShapeError(fmt::format("fused_attention: dropout multipliers {} for weights {}", shape_str(keep.shape()),
+                                 shape_str(weight_shape)));
+  const auto hidden = std::make_shared<const std::vector<char>>(hidden_positions(attn_mask, key_padding, B, n));
+  Shape out_shape = lead;
+  out_shape.push_back(n.Tq);
+  out_shape.push_back(n.dv);
+  Tensor weights = Tensor::uninitialized(weight_shape, q.dtype());  // (N, Tq, Tk)
+  Tensor out = Tensor::uninitialized(out_shape, q.dtype());         // (N, Tq, dv)
+  const double scale = 1.0 / std::sqrt(static_cast<double>(n.d));
+  dispatch(q.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T *pq = q.data<T>(), *pk = k.data<T>(), *pv = v.data<T>(), *pkeep = keep.defined() ? keep.data<T>() : nullptr;
+    T *pw = weights.data<T>(), *po = out.data<T>();
+    for_each_head<T>(n, [&](int64_t h, T* dropped) {
+      T* w = pw + h * n.Tq * n.Tk;  // (Tq, Tk) = scale · Q Kᵀ, then its softmax
+      blas::gemm<T>(false, true, n.Tq, n.Tk, n.d, T(scale), pq + h * n.Tq * n.d, n.d, pk + h * n.Tk * n.d, n.d, T(0),
+                    w, n.Tk);
+      const char* hid = hidden->empty() ? nullptr : hidden->data() + (h / n.M) * n.Tq * n.Tk;
+      for (int64_t i = 0; i < n.Tq; ++i) softmax_row(w + i * n.Tk, hid ? hid + i * n.Tk : nullptr, n.Tk);
+      const T* used = w;
+      if (pkeep) {
+        const T* kp = pkeep + h * n.Tq * n.Tk;
+        for (int64_t i = 0; i < n.Tq * n.Tk; ++i) dropped[i] = w[i] * kp[i];
+        used = dropped;
+      }
+      blas::gemm<T>(false, false, n.Tq, n.dv, n.Tk, T(1), used, n.Tk, pv + h * n.Tk * n.dv, n.dv, T(0),
+                    po + h * n.Tq * n.dv, n.dv);  // (Tq, dv) = P V
+    });
+  });
+  const Tensor qd = q.detach(), kd = k.detach(), vd = v.detach(), wd = weights.detach();
+  const Tensor keepd = keep.defined() ? keep.detach() : Tensor();
+  Tensor context = record("fused_attention", out, {q, k, v}, [=](const Tensor& g, GradSink& sink) {
+    Tensor dq = Tensor::uninitialized(qd.shape(), g.dtype()), dk = Tensor::uninitialized(kd.shape(), g.dtype()),
+           dv = Tensor::uninitialized(vd.shape(), g.dtype());
+    dispatch(g.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T *pv = vd.data<T>(), *pw = wd.data<T>(), *pg = g.data<T>();
+      const T* pkeep = keepd.defined() ? keepd.data<T>() : nullptr;
+      T* pdv = dv.data<T>();
+      for_each_head<T>(n, [&](int64_t h, T* ds) {
+        const T* w = pw + h * n.Tq * n.Tk;
+        const T* gh = pg + h * n.Tq * n.dv;
+        const T* kp = pkeep ? pkeep + h * n.Tq * n.Tk : nullptr;
+        // dV = Pdᵀ dO, with Pd the weights after dropout (built in ds, which is free until dP)
+        const T* used = w;
+        if (kp) {
+          for (int64_t i = 0; i < n.Tq * n.Tk; ++i) ds[i] = w[i] * kp[i];
+          used = ds;
+        }
+        blas::gemm<T>(true, false, n.Tk, n.dv, n.Tq, T(1), used, n.Tk, gh, n.dv, T(0), pdv + h * n.Tk * n.dv, n.dv);
+        // dP = dO Vᵀ, through the dropout multipliers
+        blas::gemm<T>(false, true, n.Tq, n.Tk, n.dv, T(1), gh, n.dv, pv + h * n.Tk * n.dv, n.dv, T(0), ds, n.Tk);
+        if (kp)
+          for (int64_t i = 0; i < n.Tq * n.Tk; ++i) ds[i] *= kp[i];
+        scores_backward(n, h, w, ds, T(scale), qd.data<T>(), kd.data<T>(), dq.data<T>(), dk.data<T>());
+      });
+    });
+    sink.add(0, std::move(dq));
+    sink.add(1, std::move(dk));
+    sink.add(2, std::move(dv));
+  });
+  // The weights are an output too (attention-supervision losses differentiate them): the same
+  // softmax and score backward, from dP = their gradient.
+  weights = record("fused_attention_weights", weights, {q, k}, [=](const Tensor& g, GradSink& sink) {
+    Tensor dq = Tensor::uninitialized(qd.shape(), g.dtype()), dk = Tensor::uninitialized(kd.shape(), g.dtype());
+    dispatch(g.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T *pw = wd.data<T>(), *pg = g.data<T>();
+      for_each_head<T>(n, [&](int64_t h, T* ds) {
+        std::copy(pg + h * n.Tq * n.Tk, pg + (h + 1) * n.Tq * n.Tk, ds);
+        scores_backward(n, h, pw + h * n.Tq * n.Tk, ds, T(scale), qd.data<T>(), kd.data<T>(), dq.data<T>(),
+                        dk.data<T>());
+      });
+    });
+    sink.add(0, std::move(dq));
+    sink.add(1, std::move(dk));
+  });
+  return {context, weights};
+}
+
+}  // namespace xg::nn

@@ -1,0 +1,25 @@
+#pragma once
+// Scaled dot-product attention as one op: scores, masks, softmax, dropout and the weighted sum
+// of values in a single forward, and a hand-written backward. It replaces seven composed ops
+// (transpose copy, matmul, scale, two masked_fills, softmax, matmul), whose intermediate
+// (..., Tq, Tk) tensors were each written, read and kept for the backward; the heads are
+// independent, so both passes run them in parallel (OpenMP) when each head's products are too
+// small for OpenBLAS to thread, and one after another, with OpenBLAS threading each product,
+// when they are not. Tested against the composed ops (tests/test_nn_layers.cpp).
+#include "core/tensor.hpp"
+
+namespace xg::nn {
+
+struct FusedAttentionResult {
+  Tensor context;  // (..., Tq, dv), in the graph
+  Tensor weights;  // (..., Tq, Tk) softmax weights before dropout, in the graph too
+};
+
+// q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv) with equal leading axes, whose first is B.
+// attn_mask: undefined or (Tq, Tk), nonzero = hidden. key_padding: undefined or (B, Tk),
+// nonzero = padding. A fully hidden row gives zero weights and a zero context. keep: undefined
+// or (..., Tq, Tk) dropout multipliers (0 or 1/(1-p)) applied to the weights.
+FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
+                                     const Tensor& key_padding, const Tensor& keep);
+
+}  // namespace xg::nn
