@@ -28,6 +28,7 @@ void tune_runtime(char** argv) {
     if (better != nullptr) ::setenv("OPENBLAS_CORETYPE", better, 1), changed = true;
   }
   if (std::getenv("OMP_WAIT_POLICY") == nullptr) ::setenv("OMP_WAIT_POLICY", "passive", 1), changed = true;
+  if (std::getenv("GOMP_SPINCOUNT") == nullptr) ::setenv("GOMP_SPINCOUNT", "20000", 1), changed = true;
   if (!changed) return;
   ::setenv("XGRAD_REEXECUTED", "1", 1);
   ::execv("/proc/self/exe", argv);

@@ -7,10 +7,15 @@
 //    (AVX-512) kernels, measured on this project's 2-core machine. When OPENBLAS_CORETYPE is
 //    unset and OpenBLAS chose Prescott on a CPU with AVX-512 (or AVX2), tune_runtime sets it to
 //    SkylakeX (or Haswell).
-// 2. It sets OMP_WAIT_POLICY=passive when unset: with OpenMP's default spin-waiting, our OpenMP
-//    threads and OpenBLAS's own threads fought for the 2 cores (an RNN training step took 320 ms
-//    on 2 threads against 111 ms with passive waiting).
-//    Both variables are read when the libraries load, so when either changes, the program
+// 2. Threads: xgrad's OpenMP threads own the cores. OpenBLAS runs single-threaded (set before
+//    the first product) and xgrad cuts each large product into one block per OpenMP thread
+//    (core/detail/blas.cpp); set the thread count with omp_set_num_threads or OMP_NUM_THREADS.
+//    With OpenBLAS's own pool beside ours, its idle workers spun in sched_yield (26% of a
+//    2-thread transformer step) and OpenMP's default spin-waiting fought them for the cores (an
+//    RNN step took 320 ms on 2 threads against 111 ms with passive waiting). tune_runtime sets
+//    OMP_WAIT_POLICY=passive and GOMP_SPINCOUNT=20000 when unset: an idle thread spins briefly
+//    (the next region usually starts within microseconds), then sleeps instead of burning a core.
+//    These variables are read when the libraries load, so when one changes, the program
 //    re-executes itself once with the same arguments.
 // 3. Denormal floats are flushed to zero (FTZ and DAZ): PyTorch's post-LN transformer lost ~30% of
 //    its speed to denormals without torch.set_flush_denormal(True). Threads started after the

@@ -16,15 +16,12 @@
 namespace xg::nn {
 
 namespace {
-// OpenBLAS 0.3.21 runs a GEMM on one thread when m·n·k is at most 65536 · 4 (interface/gemm.c):
-// below that, the heads are ours to spread over the cores; above it, OpenBLAS owns them.
-constexpr double kBlasThreadsFrom = 65536.0 * 4.0;
-
 struct Dims {
   int64_t N, M, Tq, Tk, d, dv;  // N heads in all, M per batch row (N = B·M)
+  // Heads run in parallel when each head's products are too small to be split across threads.
   bool heads_in_parallel() const {
     const double per_head = static_cast<double>(Tq) * static_cast<double>(Tk) * static_cast<double>(std::max(d, dv));
-    return per_head <= kBlasThreadsFrom && static_cast<double>(N) * per_head > static_cast<double>(kParallelGrain);
+    return per_head <= blas::kThreadedFrom && static_cast<double>(N) * per_head > static_cast<double>(kParallelGrain);
   }
 };
 

@@ -4,7 +4,7 @@
 // (transpose copy, matmul, scale, two masked_fills, softmax, matmul), whose intermediate
 // (..., Tq, Tk) tensors were each written, read and kept for the backward; the heads are
 // independent, so both passes run them in parallel (OpenMP) when each head's products are too
-// small for OpenBLAS to thread, and one after another, with OpenBLAS threading each product,
+// small to split across threads, and one after another, each product split across threads,
 // when they are not. Tested against the composed ops (tests/test_nn_layers.cpp).
 #include "core/tensor.hpp"
 

@@ -1,10 +1,33 @@
 #include "core/detail/blas.hpp"
 
+#include <omp.h>
+
+#include <algorithm>
 #include <climits>
 #include <stdexcept>
 #include <xtensor-blas/xblas.hpp>
 
+extern "C" void openblas_set_num_threads(int);
+
 namespace xg::blas {
+
+namespace {
+template <class T>
+void gemm_one_thread(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+                     const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  cxxblas::gemm<int>(cxxblas::RowMajor, trans_a ? cxxblas::Trans : cxxblas::NoTrans,
+                     trans_b ? cxxblas::Trans : cxxblas::NoTrans, static_cast<int>(m), static_cast<int>(n),
+                     static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c,
+                     static_cast<int>(ldc));
+}
+
+// xgrad's OpenMP threads own the cores (see core/runtime.hpp): OpenBLAS runs single-threaded,
+// set once before the first product, and a large product is cut into one block of C per thread.
+bool make_blas_single_threaded() {
+  openblas_set_num_threads(1);
+  return true;
+}
+}  // namespace
 
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
@@ -17,10 +40,27 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
       for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
     return;
   }
-  cxxblas::gemm<int>(cxxblas::RowMajor, trans_a ? cxxblas::Trans : cxxblas::NoTrans,
-                     trans_b ? cxxblas::Trans : cxxblas::NoTrans, static_cast<int>(m),
-                     static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
-                     static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+  static const bool single_threaded_blas = make_blas_single_threaded();
+  (void)single_threaded_blas;
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  if (threads <= 1 || work <= kThreadedFrom)
+    return gemm_one_thread(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  // Cut the longer side of C into one piece per thread, in multiples of 16 rows or columns.
+  const bool by_rows = m >= n;
+  const int64_t side = by_rows ? m : n;
+  const int64_t piece = std::max<int64_t>(16, ((side + threads - 1) / threads + 15) / 16 * 16);
+  const int64_t pieces = (side + piece - 1) / piece;
+#pragma omp parallel for num_threads(static_cast<int>(pieces)) schedule(static)
+  for (int64_t p = 0; p < pieces; ++p) {
+    const int64_t from = p * piece, len = std::min(piece, side - from);
+    if (by_rows)  // rows [from, from + len) of C take the same rows of op(A)
+      gemm_one_thread(trans_a, trans_b, len, n, k, alpha, trans_a ? a + from : a + from * lda, lda, b, ldb, beta,
+                      c + from * ldc, ldc);
+    else  // columns [from, from + len) of C take the same columns of op(B)
+      gemm_one_thread(trans_a, trans_b, m, len, k, alpha, a, lda, trans_b ? b + from * ldb : b + from, ldb, beta,
+                      c + from, ldc);
+  }
 }
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,

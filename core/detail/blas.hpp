@@ -5,6 +5,11 @@
 
 namespace xg::blas {
 
+// Products with m·n·k above this are cut into one block per OpenMP thread (outside a parallel
+// region); smaller ones run on the calling thread. It is OpenBLAS 0.3.21's own threshold for
+// threading a GEMM (interface/gemm.c: 65536 · 4).
+constexpr double kThreadedFrom = 65536.0 * 4.0;
+
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
           int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);

@@ -38,7 +38,7 @@ std::vector<data::SentencePair> read_corpus(const std::string& path) {
 // Options shared by train and compare.
 void add_train_options(CLI::App* cmd, TrainConfig& tc, data::ToyConfig& toy) {
   cmd->add_option("--seed", tc.seed, "random seed (model, data order, dropout; the toy corpus too)");
-  cmd->add_option("--threads", tc.threads, "OpenMP and OpenBLAS threads (0: their defaults)")->check(CLI::Range(0, 256));
+  cmd->add_option("--threads", tc.threads, "threads (OpenMP; 0: its default); OpenBLAS itself runs single-threaded")->check(CLI::Range(0, 256));
   cmd->add_option("--lr", tc.lr, "Adam learning rate (transformer: the schedule's peak)")->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", tc.warmup, "transformer warm-up steps")->check(CLI::PositiveNumber);
   cmd->add_option("--clip", tc.clip, "gradient norm clipping")->check(CLI::PositiveNumber);
