@@ -1,5 +1,6 @@
 // Forward values against numbers computed independently by PyTorch 1.13 in float64
 // (tests/reference/core_forward.py prints them) or by hand.
+#include "core/detail/blas.hpp"
 #include "helpers.hpp"
 
 using namespace xg;
@@ -34,6 +35,34 @@ TEST_CASE("matmul broadcasts a 2-D operand over the batch", "[forward][matmul]")
   const Tensor d = matmul(b.detach().to(DType::Float64), seq({2, 5, 3}, 0.4));
   REQUIRE(d.shape() == Shape{2, 4, 3});
   require_close(select(d, 0, 1), matmul(b, select(seq({2, 5, 3}, 0.4), 0, 1)).to_vector());
+}
+
+TEST_CASE("the GEMM wrapper: vector shapes, products split across threads, every transposition", "[forward][matmul]") {
+  // C = alpha op(A) op(B) + beta C against a plain triple loop, with padded leading dimensions:
+  // m = 1 and n = 1 go through gemv, m·n·k above blas::kThreadedFrom is cut into blocks per thread
+  // (by rows when m >= n, by columns otherwise).
+  struct Case { int64_t m, n, k; };
+  for (const Case cs : {Case{1, 7, 5}, Case{6, 1, 9}, Case{1, 1, 4}, Case{300, 70, 50}, Case{40, 333, 41}, Case{3, 4, 5}}) {
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        const int64_t m = cs.m, n = cs.n, k = cs.k;
+        const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 1;
+        std::vector<double> a((ta ? k : m) * lda), b((tb ? n : k) * ldb), c(m * ldc), expected;
+        for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::sin(0.3 * double(i));
+        for (std::size_t i = 0; i < b.size(); ++i) b[i] = std::cos(0.7 * double(i));
+        for (std::size_t i = 0; i < c.size(); ++i) c[i] = 0.01 * double(i % 13);
+        expected = c;
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) {
+            double dot = 0;
+            for (int64_t p = 0; p < k; ++p) dot += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+            expected[i * ldc + j] = 1.5 * dot - 0.5 * c[i * ldc + j];
+          }
+        blas::gemm<double>(ta, tb, m, n, k, 1.5, a.data(), lda, b.data(), ldb, -0.5, c.data(), ldc);
+        INFO("m " << m << " n " << n << " k " << k << " trans_a " << ta << " trans_b " << tb);
+        require_close(c, expected, 1e-11);
+      }
+  }
 }
 
 TEST_CASE("softmax and log_softmax match PyTorch", "[forward][softmax]") {

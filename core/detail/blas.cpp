@@ -21,6 +21,35 @@ void gemm_one_thread(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k
                      static_cast<int>(ldc));
 }
 
+// C (1, n) or C (m, 1) as a matrix-vector product: OpenBLAS's sgemm packs both operands
+// first, which for one row (an incremental decoder's attention query) cost more than the product.
+template <class T>
+bool gemv_if_vector(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+                    const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  const auto order = cxxblas::RowMajor;
+  if (m == 1) {  // c = op(B)ᵀ a, with a the row of op(A)
+    const int inc_a = trans_a ? static_cast<int>(lda) : 1;
+    if (trans_b)  // B stored (n, k)
+      cxxblas::gemv<int>(order, cxxblas::NoTrans, static_cast<int>(n), static_cast<int>(k), alpha, b,
+                         static_cast<int>(ldb), a, inc_a, beta, c, 1);
+    else  // B stored (k, n)
+      cxxblas::gemv<int>(order, cxxblas::Trans, static_cast<int>(k), static_cast<int>(n), alpha, b,
+                         static_cast<int>(ldb), a, inc_a, beta, c, 1);
+    return true;
+  }
+  if (n == 1) {  // c = op(A) b, with b the column of op(B)
+    const int inc_b = trans_b ? 1 : static_cast<int>(ldb);
+    if (trans_a)  // A stored (k, m)
+      cxxblas::gemv<int>(order, cxxblas::Trans, static_cast<int>(k), static_cast<int>(m), alpha, a,
+                         static_cast<int>(lda), b, inc_b, beta, c, static_cast<int>(ldc));
+    else  // A stored (m, k)
+      cxxblas::gemv<int>(order, cxxblas::NoTrans, static_cast<int>(m), static_cast<int>(k), alpha, a,
+                         static_cast<int>(lda), b, inc_b, beta, c, static_cast<int>(ldc));
+    return true;
+  }
+  return false;
+}
+
 // xgrad's OpenMP threads own the cores (see core/runtime.hpp): OpenBLAS runs single-threaded,
 // set once before the first product, and a large product is cut into one block of C per thread.
 bool make_blas_single_threaded() {
@@ -42,6 +71,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
   }
   static const bool single_threaded_blas = make_blas_single_threaded();
   (void)single_threaded_blas;
+  if (gemv_if_vector(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   if (threads <= 1 || work <= kThreadedFrom)
