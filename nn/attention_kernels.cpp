@@ -29,15 +29,8 @@ Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
     T* po = out.data<T>();
     XG_PRAGMA(omp parallel for if (B * S * A > kParallelGrain) schedule(static))
     for (int64_t b = 0; b < B; ++b)
-      for (int64_t s = 0; s < S; ++s) {
-        T* e = pe + (b * S + s) * A;
-        const T* kr = pk + (b * S + s) * A;
-        for (int64_t a = 0; a < A; ++a) e[a] = pq[b * A + a] + kr[a];
-        vecmath::tanh(e, e, A);
-        T dot = 0;
-        for (int64_t a = 0; a < A; ++a) dot += pv[a] * e[a];
-        po[b * S + s] = dot;
-      }
+      for (int64_t s = 0; s < S; ++s)
+        po[b * S + s] = vecmath::additive_energy(pq + b * A, pk + (b * S + s) * A, pv, pe + (b * S + s) * A, A);
   });
   const Tensor vd = v.detach();
   return record("additive_scores", out, {q, k, v}, [energy, vd, B, S, A](const Tensor& g, GradSink& sink) {
@@ -51,15 +44,9 @@ Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
       T* pdk = dk.defined() ? dk.data<T>() : nullptr;
       XG_PRAGMA(omp parallel for if (B * S * A > kParallelGrain) schedule(static))
       for (int64_t b = 0; b < B; ++b)
-        for (int64_t s = 0; s < S; ++s) {
-          const T gs = pg[b * S + s];
-          const T* e = pe + (b * S + s) * A;
-          for (int64_t a = 0; a < A; ++a) {
-            const T de = gs * pv[a] * (T(1) - e[a] * e[a]);  // through tanh
-            if (dq) dq[b * A + a] += de;
-            if (pdk) pdk[(b * S + s) * A + a] = de;
-          }
-        }
+        for (int64_t s = 0; s < S; ++s)  // through the tanh
+          vecmath::additive_energy_backward(pg[b * S + s], pv, pe + (b * S + s) * A, dq ? dq + b * A : nullptr,
+                                            pdk ? pdk + (b * S + s) * A : nullptr, A);
       if (sink.needs(2)) {  // dv[a] = Σ g[b,s] e[b,s,a], serial so the sum order is fixed
         T* dv = sink.buffer(2).data<T>();
         for (int64_t r = 0; r < B * S; ++r)

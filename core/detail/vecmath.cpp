@@ -10,6 +10,10 @@ namespace xg::vecmath {
   void exp(const double*, double*, int64_t);              \
   void sigmoid(const float*, float*, int64_t);            \
   void sigmoid(const double*, double*, int64_t);          \
+  float additive_energy(const float*, const float*, const float*, float*, int64_t);                 \
+  double additive_energy(const double*, const double*, const double*, double*, int64_t);            \
+  void additive_energy_backward(float, const float*, const float*, float*, float*, int64_t);        \
+  void additive_energy_backward(double, const double*, const double*, double*, double*, int64_t);   \
   }
 XG_DECLARE(sse2)
 XG_DECLARE(avx2)
@@ -28,5 +32,17 @@ XG_DISPATCH(exp, double)
 XG_DISPATCH(sigmoid, float)
 XG_DISPATCH(sigmoid, double)
 #undef XG_DISPATCH
+
+#define XG_DISPATCH_ENERGY(T)                                                                     \
+  T additive_energy(const T* q, const T* k, const T* v, T* e, int64_t n) {                        \
+    return kHaveAvx2 ? avx2::additive_energy(q, k, v, e, n) : sse2::additive_energy(q, k, v, e, n); \
+  }                                                                                               \
+  void additive_energy_backward(T g, const T* v, const T* e, T* dq, T* dk, int64_t n) {           \
+    kHaveAvx2 ? avx2::additive_energy_backward(g, v, e, dq, dk, n)                                \
+              : sse2::additive_energy_backward(g, v, e, dq, dk, n);                               \
+  }
+XG_DISPATCH_ENERGY(float)
+XG_DISPATCH_ENERGY(double)
+#undef XG_DISPATCH_ENERGY
 
 }  // namespace xg::vecmath
