@@ -1,8 +1,12 @@
 #include "optim/optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <map>
+#include <vector>
+
+#include "core/detail/parallel.hpp"
 
 namespace xg::optim {
 
@@ -85,6 +89,27 @@ void Optimizer::load_state(const NamedTensors& tensors, const std::string& prefi
   step_count_ = step;
 }
 
+namespace {
+// Σ x² in fixed chunks whose partial sums are added in chunk order: the same bits on any number
+// of threads.
+template <class T>
+double sum_of_squares(const T* x, int64_t n) {
+  constexpr int64_t kChunk = 8192;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> partial(static_cast<std::size_t>(chunks), 0.0);
+  XG_PRAGMA(omp parallel for if (n > kParallelGrain) schedule(static))
+  for (int64_t c = 0; c < chunks; ++c) {
+    double s = 0;
+    for (int64_t i = c * kChunk, end = std::min(n, (c + 1) * kChunk); i < end; ++i)
+      s += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    partial[static_cast<std::size_t>(c)] = s;
+  }
+  double total = 0;
+  for (double s : partial) total += s;
+  return total;
+}
+}  // namespace
+
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   double total = 0;
   for (const auto& p : params) {
@@ -92,8 +117,7 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
     if (!g.defined()) continue;
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      const T* pg = g.data<T>();
-      for (int64_t i = 0; i < g.numel(); ++i) total += static_cast<double>(pg[i]) * static_cast<double>(pg[i]);
+      total += sum_of_squares(g.data<T>(), g.numel());
     });
   }
   const double norm = std::sqrt(total);
@@ -105,7 +129,9 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
       dispatch(g.dtype(), [&](auto tag) {
         using T = typename decltype(tag)::type;
         T* pg = g.data<T>();
-        for (int64_t i = 0; i < g.numel(); ++i) pg[i] = static_cast<T>(pg[i] * scale);
+        const int64_t n = g.numel();
+        XG_PARALLEL_FOR(n)
+        for (int64_t i = 0; i < n; ++i) pg[i] = static_cast<T>(pg[i] * scale);
       });
     }
   return norm;

@@ -1,5 +1,7 @@
 // Optimisers against PyTorch 1.13 (tests/reference/optim_reference.py), convergence on least
 // squares, clipping, schedules, and exact resume from saved state.
+#include <omp.h>
+
 #include "helpers.hpp"
 
 using namespace xg;
@@ -65,6 +67,32 @@ TEST_CASE("each optimiser reduces a least-squares problem", "[optim]") {
     INFO("final loss " << final_loss);
     CHECK(final_loss < 0.05 * start);
   }
+}
+
+TEST_CASE("clip_grad_norm over many chunks: the exact norm, the same bits on 1 and 2 threads", "[optim]") {
+  // 100,003 float32 gradient entries: 13 chunks of the parallel sum, the last one partial.
+  const int64_t n = 100003;
+  std::vector<double> values(n);
+  double expected = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    values[i] = static_cast<double>(static_cast<float>(std::sin(0.01 * double(i))));
+    expected += values[i] * values[i];
+  }
+  auto norm_on = [&](int threads) {
+    Tensor p = zeros({n}).requires_grad_(true);
+    sum(p * tensor(values, {n})).backward();
+    omp_set_num_threads(threads);
+    const double norm = clip_grad_norm({p}, 1.0);
+    omp_set_num_threads(omp_get_num_procs());
+    return std::make_pair(norm, p.grad().to_vector());
+  };
+  const auto one = norm_on(1), two = norm_on(2);
+  CHECK(one.first == Approx(std::sqrt(expected)).epsilon(1e-12));
+  CHECK(one.first == two.first);
+  CHECK(one.second == two.second);
+  double clipped = 0;
+  for (double g : two.second) clipped += g * g;
+  CHECK(std::sqrt(clipped) == Approx(1.0).epsilon(1e-5));
 }
 
 TEST_CASE("clip_grad_norm returns the norm before clipping and yields the requested norm", "[optim]") {
