@@ -62,6 +62,7 @@ Tensor gru_gates(const Tensor& gi, const Tensor& gh, const Tensor& h) {
       T* pdi = dgi.data<T>();
       T* pdg = dgh.data<T>();
       T* pdh = dh.data<T>();
+      XG_PRAGMA(omp parallel for if (B * H > kParallelGrain / 8) schedule(static))
       for (int64_t b = 0; b < B; ++b) {
         const T* s = ps + b * 4 * H;
         for (int64_t j = 0; j < H; ++j) {
@@ -99,6 +100,7 @@ Tensor lstm_gates(const Tensor& gi, const Tensor& gh, const Tensor& c) {
     const T* pc = c.data<T>();
     T* po = out.data<T>();
     T* ps = saved.data<T>();
+    XG_PRAGMA(omp parallel for if (B * H > kParallelGrain / 8) schedule(static))
     for (int64_t b = 0; b < B; ++b) {
       const T* xi = pi + b * 4 * H;
       const T* xh = pg + b * 4 * H;
@@ -123,6 +125,7 @@ Tensor lstm_gates(const Tensor& gi, const Tensor& gh, const Tensor& c) {
       const T* pc = cd.data<T>();
       T* pd = dgates.data<T>();
       T* pdc = dc.data<T>();
+      XG_PRAGMA(omp parallel for if (B * H > kParallelGrain / 8) schedule(static))
       for (int64_t b = 0; b < B; ++b) {
         const T* s = ps + b * 5 * H;
         for (int64_t j = 0; j < H; ++j) {
