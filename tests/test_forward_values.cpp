@@ -1,5 +1,7 @@
 // Forward values against numbers computed independently by PyTorch 1.13 in float64
 // (tests/reference/core_forward.py prints them) or by hand.
+#include <omp.h>
+
 #include "core/detail/blas.hpp"
 #include "helpers.hpp"
 
@@ -41,8 +43,12 @@ TEST_CASE("the GEMM wrapper: vector shapes, products split across threads, every
   // C = alpha op(A) op(B) + beta C against a plain triple loop, with padded leading dimensions:
   // m = 1 and n = 1 go through gemv, m·n·k above blas::kThreadedFrom is cut into blocks per thread
   // (by rows when m >= n, by columns otherwise).
+  // The suite runs with OMP_NUM_THREADS=1, so the thread counts are set here (3: uneven pieces).
+  const int saved_threads = omp_get_max_threads();
   struct Case { int64_t m, n, k; };
+  for (const int threads : {1, 2, 3})
   for (const Case cs : {Case{1, 7, 5}, Case{6, 1, 9}, Case{1, 1, 4}, Case{300, 70, 50}, Case{40, 333, 41}, Case{3, 4, 5}}) {
+    omp_set_num_threads(threads);
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
         const int64_t m = cs.m, n = cs.n, k = cs.k;
@@ -59,10 +65,11 @@ TEST_CASE("the GEMM wrapper: vector shapes, products split across threads, every
             expected[i * ldc + j] = 1.5 * dot - 0.5 * c[i * ldc + j];
           }
         blas::gemm<double>(ta, tb, m, n, k, 1.5, a.data(), lda, b.data(), ldb, -0.5, c.data(), ldc);
-        INFO("m " << m << " n " << n << " k " << k << " trans_a " << ta << " trans_b " << tb);
+        INFO("threads " << threads << " m " << m << " n " << n << " k " << k << " trans_a " << ta << " trans_b " << tb);
         require_close(c, expected, 1e-11);
       }
   }
+  omp_set_num_threads(saved_threads);
 }
 
 TEST_CASE("softmax and log_softmax match PyTorch", "[forward][softmax]") {
