@@ -1,8 +1,8 @@
 """`make bench`: xgrad against PyTorch 1.13 on the three translation models, side by side.
 
-For each model and thread count, one xgrad worker and one PyTorch worker are started fresh (so
-peak memory is per model), then driven alternately, A B A B: warm-up, then the median of 20
-training steps and of 10 greedy decodes of one batch (64 sentences, 30 steps). Writes
+For each model, four workers are started fresh (xgrad and PyTorch, each on 1 and on 2 threads;
+fresh, so peak memory is per model), then driven in turn, one step each: warm-up, then the median
+of 20 training steps and of 10 greedy decodes of one batch (64 sentences, 30 steps). Writes
 results/bench.json and prints a table. Run with /usr/bin/python3 (Debian's torch).
 Usage: run_bench.py --worker build/examples/xgrad_bench_worker [--steps 20] [--out results/bench.json]
 """
@@ -75,45 +75,56 @@ def main():
         env["OPENBLAS_CORETYPE"] = "SkylakeX"  # OpenBLAS 0.3.21 does not recognise this virtual CPU
     rows = []
     sgemm = {}
-    for threads in (1, 2):
-        for model in args.models.split(","):
+    thread_counts = (1, 2)
+    for model in args.models.split(","):
+        # Four workers per model (xgrad and PyTorch, each on 1 and 2 threads), driven in turn, so
+        # that all four see the same machine state: on a shared virtual machine the speed drifts
+        # over minutes, and measuring 1 thread first and 2 threads later put that drift into the
+        # thread-scaling figures (the same binary measured 1.10x and 1.53x in two runs).
+        workers = {}
+        rss = {}
+        for threads in thread_counts:
             xg = Worker([os.path.abspath(args.worker)], env)
             th = Worker([sys.executable, os.path.join(HERE, "torch_worker.py")], env)
-            rss = {"xgrad": float(xg.ask(f"build {model} {threads}").split()[1]),
-                   "torch": float(th.ask(f"build {model} {threads}").split()[1])}
+            rss[("xgrad", threads)] = float(xg.ask(f"build {model} {threads}").split()[1])
+            rss[("torch", threads)] = float(th.ask(f"build {model} {threads}").split()[1])
             if model == "transformer":
                 sgemm[threads] = float(xg.ask(f"sgemm {threads}"))
                 xg.ask(f"build {model} {threads}")
-            times = {}
-            # (row name, xgrad command, torch command); the transformer's decode is also measured
-            # against a PyTorch decoder that caches keys and values, as xgrad's does.
-            phases = [("train", "train", "train"), ("decode", "decode", "decode")]
-            if model == "transformer":
-                phases.append(("decode_cached", "decode", "decode_cached"))
-            for name, xcmd, tcmd in phases:
-                n = args.steps if name == "train" else max(10, args.steps // 2)
-                for w, c in ((xg, xcmd), (th, tcmd)):  # warm-up
-                    for _ in range(3):
-                        w.ask(c)
-                samples = {"xgrad": [], "torch": []}
-                for _ in range(n):  # alternate so both see the same machine state
-                    samples["xgrad"].append(float(xg.ask(xcmd)))
-                    samples["torch"].append(float(th.ask(tcmd)))
-                times[name] = {k: statistics.median(v) for k, v in samples.items()}
-            growth = {"xgrad": float(xg.ask("peak")) - rss["xgrad"], "torch": float(th.ask("peak")) - rss["torch"]}
-            xg.close()
-            th.close()
+            workers[("xgrad", threads)], workers[("torch", threads)] = xg, th
+        # (row name, xgrad command, torch command); the transformer's decode is also measured
+        # against a PyTorch decoder that caches keys and values, as xgrad's does.
+        phases = [("train", "train", "train"), ("decode", "decode", "decode")]
+        if model == "transformer":
+            phases.append(("decode_cached", "decode", "decode_cached"))
+        times = {}
+        for name, xcmd, tcmd in phases:
+            n = args.steps if name == "train" else max(10, args.steps // 2)
+            order = [(k, xcmd if k[0] == "xgrad" else tcmd) for k in workers]
+            for key, c in order:  # warm-up
+                for _ in range(3):
+                    workers[key].ask(c)
+            samples = {key: [] for key in workers}
+            for _ in range(n):  # one step of each worker in turn
+                for key, c in order:
+                    samples[key].append(float(workers[key].ask(c)))
+            times[name] = {key: statistics.median(v) for key, v in samples.items()}
+        growth = {key: float(w.ask("peak")) - rss[key] for key, w in workers.items()}
+        for w in workers.values():
+            w.close()
+        for threads in thread_counts:
             for name, _, _ in phases:
-                x, t = times[name]["xgrad"], times[name]["torch"]
+                x, t = times[name][("xgrad", threads)], times[name][("torch", threads)]
+                gx, gt = growth[("xgrad", threads)], growth[("torch", threads)]
                 row = {"model": model, "phase": "train" if name == "train" else "decode", "threads": threads,
                        "xgrad_ms": round(x, 2), "torch_ms": round(t, 2), "ratio": round(x / t, 3),
-                       "xgrad_rss_mb": round(growth["xgrad"], 1), "torch_rss_mb": round(growth["torch"], 1)}
+                       "xgrad_rss_mb": round(gx, 1), "torch_rss_mb": round(gt, 1)}
                 if model == "transformer" and name != "train":
                     row["torch_decode"] = "cached keys" if name == "decode_cached" else "whole prefix (nn.Transformer)"
                 rows.append(row)
                 print(f"{model:<12} {name:<13} {threads} thread(s): xgrad {x:8.1f} ms  torch {t:8.1f} ms  "
-                      f"ratio {x / t:5.2f}  memory growth xgrad {growth['xgrad']:6.1f} MB torch {growth['torch']:6.1f} MB",
-                      flush=True)
+                      f"ratio {x / t:5.2f}  memory growth xgrad {gx:6.1f} MB torch {gt:6.1f} MB", flush=True)
+    rows.sort(key=lambda r: r["threads"])  # the 1-thread table, then the 2-thread one
     flops = transformer_step_flops()
     print(f"\nmachine: {cpu_name()}, {os.cpu_count()} cores; PyTorch: 1 torch thread, OpenBLAS threads = column, "
           f"flush denormals, OMP_WAIT_POLICY={env['OMP_WAIT_POLICY']}")
@@ -127,6 +138,13 @@ def main():
         rate = flops / (step["xgrad_ms"] * 1e6)
         print(f"transformer training step: {flops / 1e9:.2f} GFLOP, xgrad {rate:.1f} GFLOP/s on {threads} thread(s) = "
               f"{100 * rate / sgemm[threads]:.0f}% of this machine's sgemm rate ({sgemm[threads]:.0f} GFLOP/s, 512^3)")
+    for model in args.models.split(","):
+        for r1 in (r for r in rows if r["model"] == model and r["threads"] == 1):
+            r2 = next(r for r in rows if r["model"] == model and r["threads"] == 2 and r["phase"] == r1["phase"]
+                      and r.get("torch_decode") == r1.get("torch_decode"))
+            if r1.get("torch_decode") != "cached keys":
+                print(f"{model} {r1['phase']}: 2 threads {r1['xgrad_ms'] / r2['xgrad_ms']:.2f}x faster than 1 (xgrad), "
+                      f"{r1['torch_ms'] / r2['torch_ms']:.2f}x (PyTorch)")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(rows, f, indent=2)
