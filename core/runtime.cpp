@@ -29,6 +29,9 @@ void tune_runtime(char** argv) {
   }
   if (std::getenv("OMP_WAIT_POLICY") == nullptr) ::setenv("OMP_WAIT_POLICY", "passive", 1), changed = true;
   if (std::getenv("GOMP_SPINCOUNT") == nullptr) ::setenv("GOMP_SPINCOUNT", "20000", 1), changed = true;
+  // OpenBLAS starts its thread pool when it loads, and an idle pool thread spins in sched_yield
+  // for a while; xgrad never hands it work (core/detail/blas.cpp), so it should not exist.
+  if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr) ::setenv("OPENBLAS_NUM_THREADS", "1", 1), changed = true;
   if (!changed) return;
   ::setenv("XGRAD_REEXECUTED", "1", 1);
   ::execv("/proc/self/exe", argv);

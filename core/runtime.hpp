@@ -14,7 +14,8 @@
 //    2-thread transformer step) and OpenMP's default spin-waiting fought them for the cores (an
 //    RNN step took 320 ms on 2 threads against 111 ms with passive waiting). tune_runtime sets
 //    OMP_WAIT_POLICY=passive and GOMP_SPINCOUNT=20000 when unset: an idle thread spins briefly
-//    (the next region usually starts within microseconds), then sleeps instead of burning a core.
+//    (the next region usually starts within microseconds), then sleeps instead of burning a core;
+//    and OPENBLAS_NUM_THREADS=1, so that OpenBLAS starts no pool of its own.
 //    These variables are read when the libraries load, so when one changes, the program
 //    re-executes itself once with the same arguments.
 // 3. Denormal floats are flushed to zero (FTZ and DAZ): PyTorch's post-LN transformer lost ~30% of
