@@ -40,8 +40,9 @@ Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
       const T* pe = energy.data<T>();
       const T* pv = vd.data<T>();
       T* dq = sink.needs(0) ? sink.buffer(0).data<T>() : nullptr;
-      Tensor dk = sink.needs(1) ? Tensor::uninitialized({B, S, A}, g.dtype()) : Tensor();
-      T* pdk = dk.defined() ? dk.data<T>() : nullptr;
+      // Into the keys' gradient buffer itself: a decoder adds one (B, S, A) gradient per step to
+      // the same keys, and a fresh tensor per step cost an allocation and an extra pass each.
+      T* pdk = sink.needs(1) ? sink.buffer(1).data<T>() : nullptr;
       XG_PRAGMA(omp parallel for if (B * S * A > kParallelGrain) schedule(static))
       for (int64_t b = 0; b < B; ++b)
         for (int64_t s = 0; s < S; ++s)  // through the tanh
@@ -52,7 +53,6 @@ Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
         for (int64_t r = 0; r < B * S; ++r)
           for (int64_t a = 0; a < A; ++a) dv[a] += pg[r] * pe[r * A + a];
       }
-      if (pdk) sink.add(1, std::move(dk));
     });
   });
 }
@@ -91,11 +91,7 @@ Tensor weighted_sum(const Tensor& w, const Tensor& values) {
         for (int64_t s = 0; s < S; ++s) {
           const T* vr = pv + (b * S + s) * D;
           const T* gr = pg + b * D;
-          if (dw) {
-            T dot = 0;
-            for (int64_t d = 0; d < D; ++d) dot += gr[d] * vr[d];
-            dw[b * S + s] += dot;
-          }
+          if (dw) dw[b * S + s] += vecmath::dot(gr, vr, D);
           if (dv) {
             const T ws = pw[b * S + s];
             T* dvr = dv + (b * S + s) * D;

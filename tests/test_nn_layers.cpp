@@ -328,7 +328,7 @@ TEST_CASE("fused attention kernels equal their composed forms and pass gradcheck
   const Tensor composed = squeeze(matmul(tanh(unsqueeze(q, 1) + k), transpose(v, 0, 1)), 2);
   require_close(additive_scores(q, k, v), composed.to_vector(), 1e-12);
   require_gradcheck([](const Inputs& x) { return additive_scores(x[0], x[1], x[2]); }, {q, k, v});
-  const Tensor w = leaf(seq({2, 3}, 0.5)), values = leaf(seq({2, 3, 4}, 0.9));
+  const Tensor w = leaf(seq({2, 3}, 0.5)), values = leaf(seq({2, 3, 7}, 0.9));  // 7: a SIMD block and a tail
   require_close(weighted_sum(w, values), squeeze(matmul(unsqueeze(w, 1), values), 1).to_vector(), 1e-12);
   require_gradcheck([](const Inputs& x) { return weighted_sum(x[0], x[1]); }, {w, values});
   // float32 with long rows exercises the vectorised tanh against std::tanh.
@@ -336,6 +336,13 @@ TEST_CASE("fused attention kernels equal their composed forms and pass gradcheck
                v32 = seq({37}, 1.1, 1.0, 0.0, DType::Float32);
   require_close(additive_scores(q32, k32, v32),
                 additive_scores(q32.to(DType::Float64), k32.to(DType::Float64), v32.to(DType::Float64)).to_vector(), 2e-6);
+  // The weight gradient of weighted_sum is a vectorised dot product over 37 entries.
+  auto weight_grad = [](DType dt) {
+    Tensor w32 = seq({3, 4}, 0.5, 1.0, 0.0, dt).requires_grad_(true);
+    sum(weighted_sum(w32, seq({3, 4, 37}, 0.9, 1.0, 0.0, dt)) * seq({3, 37}, 0.4, 1.0, 0.0, dt)).backward();
+    return w32.grad().to_vector();
+  };
+  require_close(weight_grad(DType::Float32), weight_grad(DType::Float64), 1e-5);
   CHECK_THROWS_AS(additive_scores(q, transpose(k, 1, 2), v), ShapeError);
 }
 

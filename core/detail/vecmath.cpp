@@ -10,6 +10,8 @@ namespace xg::vecmath {
   void exp(const double*, double*, int64_t);              \
   void sigmoid(const float*, float*, int64_t);            \
   void sigmoid(const double*, double*, int64_t);          \
+  float dot(const float*, const float*, int64_t);                                                   \
+  double dot(const double*, const double*, int64_t);                                                \
   float additive_energy(const float*, const float*, const float*, float*, int64_t);                 \
   double additive_energy(const double*, const double*, const double*, double*, int64_t);            \
   void additive_energy_backward(float, const float*, const float*, float*, float*, int64_t);        \
@@ -32,6 +34,9 @@ XG_DISPATCH(exp, double)
 XG_DISPATCH(sigmoid, float)
 XG_DISPATCH(sigmoid, double)
 #undef XG_DISPATCH
+
+float dot(const float* a, const float* b, int64_t n) { return kHaveAvx2 ? avx2::dot(a, b, n) : sse2::dot(a, b, n); }
+double dot(const double* a, const double* b, int64_t n) { return kHaveAvx2 ? avx2::dot(a, b, n) : sse2::dot(a, b, n); }
 
 #define XG_DISPATCH_ENERGY(T)                                                                     \
   T additive_energy(const T* q, const T* k, const T* v, T* e, int64_t n) {                        \

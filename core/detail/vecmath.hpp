@@ -14,8 +14,12 @@ void exp(const double* x, double* y, int64_t n);
 void sigmoid(const float* x, float* y, int64_t n);
 void sigmoid(const double* x, double* y, int64_t n);
 
+// Σ a·b over n entries (the order of the additions differs from a plain loop's).
+float dot(const float* a, const float* b, int64_t n);
+double dot(const double* a, const double* b, int64_t n);
+
 // e = tanh(q + k) over n entries, returning Σ v·e (one additive-attention score), and its
-// backward for a score gradient g: dq += g·v·(1 − e²), dk = the same (either may be null).
+// backward for a score gradient g: dq += g·v·(1 − e²), dk += the same (either may be null).
 float additive_energy(const float* q, const float* k, const float* v, float* e, int64_t n);
 double additive_energy(const double* q, const double* k, const double* v, double* e, int64_t n);
 void additive_energy_backward(float g, const float* v, const float* e, float* dq, float* dk, int64_t n);
