@@ -9,4 +9,9 @@ namespace xg {
 // from `gen`, so results do not depend on the thread count.
 Tensor dropout(const Tensor& x, double p, bool training, Generator& gen = default_generator());
 
+// The multipliers dropout applies, 0 with probability p and 1/(1-p) otherwise, drawn serially in
+// element order (as `dropout` draws them), for kernels that fuse dropout into a larger op.
+// p must be in [0, 1).
+Tensor dropout_multipliers(const Shape& shape, double p, DType dtype, Generator& gen = default_generator());
+
 }  // namespace xg

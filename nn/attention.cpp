@@ -97,9 +97,7 @@ Tensor causal_mask_aligned_to_end(int64_t tq, int64_t tk, DType dtype) {
       if (j >= 0) m[static_cast<std::size_t>(i * tk + j)] = 1.0;
   return Tensor::from_vector(m, {tq, tk}, dtype);
 }
-}  // namespace
 
-namespace {
 // The fused kernel covers what the transformer layers use: equal leading axes (B, ...), an
 // attn_mask of (Tq, Tk) or none, dropout below 1. Anything else (broadcast batches, masks with
 // batch axes, empty sequences) takes the composed ops, which handle every case.
@@ -111,22 +109,6 @@ bool can_fuse(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& a
   const int64_t Tq = q.shape()[q.dim() - 2], Tk = k.shape()[k.dim() - 2];
   if (attn_mask.defined() && attn_mask.shape() != Shape{Tq, Tk}) return false;
   return numel_of(lead) > 0 && Tq > 0 && Tk > 0 && q.shape().back() > 0 && v.shape().back() > 0;
-}
-
-// Dropout multipliers for the (..., Tq, Tk) weights, 0 or 1/(1-p), drawn in the order
-// xg::dropout draws them, so fusing did not change what a seed produces.
-Tensor dropout_multipliers(const Tensor& q, const Tensor& k, double p) {
-  Shape s(q.shape().begin(), q.shape().end() - 1);
-  s.push_back(k.shape()[k.dim() - 2]);
-  Tensor keep = Tensor::uninitialized(s, q.dtype());
-  dispatch(q.dtype(), [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    const T kept = static_cast<T>(1.0 / (1.0 - p));
-    Generator& gen = default_generator();
-    T* pk = keep.data<T>();
-    for (int64_t i = 0, n = keep.numel(); i < n; ++i) pk[i] = gen.uniform() < p ? T(0) : kept;
-  });
-  return keep;
 }
 }  // namespace
 
@@ -142,7 +124,9 @@ AttentionOutput scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
     detail::checked_key_padding("scaled_dot_product_attention", key_padding_mask, k, q.shape()[0], k.shape()[k.dim() - 2],
                                 key_padding_mask.dtype());
   if (dropout >= 0.0 && dropout < 1.0 && can_fuse(q, k, v, attn_mask)) {
-    const Tensor keep = dropout > 0 ? dropout_multipliers(q, k, dropout) : Tensor();
+    Shape weights(q.shape().begin(), q.shape().end() - 1);  // (..., Tq, Tk)
+    weights.push_back(k.shape()[k.dim() - 2]);
+    const Tensor keep = dropout > 0 ? dropout_multipliers(weights, dropout, q.dtype()) : Tensor();
     const FusedAttentionResult r = fused_attention(q, k, v, attn_mask, key_padding_mask, keep);
     return {r.context, r.weights};
   }

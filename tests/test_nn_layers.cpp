@@ -268,6 +268,15 @@ TEST_CASE("fused attention equals the composed ops: values, both outputs' gradie
     const FusedAttentionResult f = fused_attention(x[0], x[1], x[2], narrow(attn_mask, 0, 0, 4), padding, narrow(keep, 2, 0, 4));
     return concat({flatten(f.context), flatten(f.weights)}, 0);
   }, {leaf(seq({B, H, 4, d}, 0.4)), leaf(seq({B, H, Tk, d}, 0.8)), leaf(seq({B, H, Tk, dv}, 0.3))});
+  // With dropout, scaled_dot_product_attention draws the same multipliers as xg::dropout would
+  // on the composed weights, so a seed gives the same result as before the fusion.
+  manual_seed(21);
+  const AttentionOutput fused_dropped = scaled_dot_product_attention(q, k, v, attn_mask, padding, 0.3);
+  manual_seed(21);
+  Tensor s = masked_fill(matmul(q, transpose(k, -1, -2)) * (1.0 / std::sqrt(double(d))), attn_mask, -INFINITY);
+  s = masked_fill(s, reshape(padding, {B, 1, 1, Tk}), -INFINITY);
+  require_close(fused_dropped.context, matmul(xg::dropout(softmax(s, -1), 0.3, true), v).to_vector(), 1e-13);
+  CHECK_THROWS_WITH(dropout_multipliers({2}, 1.0, DType::Float64), Catch::Matchers::Contains("p=1 is outside [0, 1)"));
   CHECK_THROWS_WITH(fused_attention(q, k, v, tensor(am, {Tk, Tq}, DType::Float64), Tensor(), Tensor()),
                     Catch::Matchers::Contains("attn_mask [15, 13]") && Catch::Matchers::Contains("needs [13, 15]"));
   CHECK_THROWS_WITH(fused_attention(q, narrow(k, 1, 0, 2), v, Tensor(), Tensor(), Tensor()),
