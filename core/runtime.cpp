@@ -1,6 +1,7 @@
 #include "core/runtime.hpp"
 
 #include <malloc.h>
+#include <omp.h>
 #include <xmmintrin.h>
 
 #include <cstdlib>
@@ -12,6 +13,12 @@ extern "C" char* openblas_get_corename(void);
 namespace xg {
 
 const char* blas_core_name() { return openblas_get_corename(); }
+
+void set_num_threads(int n) {
+  if (n > 0) omp_set_num_threads(n);
+}
+
+int num_threads() { return omp_get_max_threads(); }
 
 void tune_runtime(char** argv) {
   // Flush denormals to zero and treat denormal inputs as zero (MXCSR FTZ | DAZ) in this thread;

@@ -9,7 +9,7 @@
 //    SkylakeX (or Haswell).
 // 2. Threads: xgrad's OpenMP threads own the cores. OpenBLAS runs single-threaded (set before
 //    the first product) and xgrad cuts each large product into one block per OpenMP thread
-//    (core/detail/blas.cpp); set the thread count with omp_set_num_threads or OMP_NUM_THREADS.
+//    (core/detail/blas.cpp); set the thread count with xg::set_num_threads or OMP_NUM_THREADS.
 //    With OpenBLAS's own pool beside ours, its idle workers spun in sched_yield (26% of a
 //    2-thread transformer step) and OpenMP's default spin-waiting fought them for the cores (an
 //    RNN step took 320 ms on 2 threads against 111 ms with passive waiting). tune_runtime sets
@@ -29,5 +29,11 @@ namespace xg {
 void tune_runtime(char** argv);
 // OpenBLAS's name for the kernels in use ("SkylakeX", "Prescott", ...).
 const char* blas_core_name();
+
+// The number of threads xgrad's kernels use (OpenMP's; OpenBLAS itself stays single-threaded),
+// like torch.set_num_threads. n <= 0 leaves it unchanged. Starts from OMP_NUM_THREADS, or the
+// number of cores.
+void set_num_threads(int n);
+int num_threads();
 
 }  // namespace xg

@@ -1,7 +1,5 @@
 // Forward values against numbers computed independently by PyTorch 1.13 in float64
 // (tests/reference/core_forward.py prints them) or by hand.
-#include <omp.h>
-
 #include "core/detail/blas.hpp"
 #include "helpers.hpp"
 
@@ -44,11 +42,11 @@ TEST_CASE("the GEMM wrapper: vector shapes, products split across threads, every
   // m = 1 and n = 1 go through gemv, m·n·k above blas::kThreadedFrom is cut into blocks per thread
   // (by rows when m >= n, by columns otherwise).
   // The suite runs with OMP_NUM_THREADS=1, so the thread counts are set here (3: uneven pieces).
-  const int saved_threads = omp_get_max_threads();
+  const int saved_threads = num_threads();
   struct Case { int64_t m, n, k; };
   for (const int threads : {1, 2, 3})
   for (const Case cs : {Case{1, 7, 5}, Case{6, 1, 9}, Case{1, 1, 4}, Case{300, 70, 50}, Case{40, 333, 41}, Case{3, 4, 5}}) {
-    omp_set_num_threads(threads);
+    set_num_threads(threads);
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
         const int64_t m = cs.m, n = cs.n, k = cs.k;
@@ -69,7 +67,10 @@ TEST_CASE("the GEMM wrapper: vector shapes, products split across threads, every
         require_close(c, expected, 1e-11);
       }
   }
-  omp_set_num_threads(saved_threads);
+  set_num_threads(3);
+  set_num_threads(0);  // leaves it unchanged
+  CHECK(num_threads() == 3);
+  set_num_threads(saved_threads);
 }
 
 TEST_CASE("softmax and log_softmax match PyTorch", "[forward][softmax]") {

@@ -1,8 +1,6 @@
 // Layers against PyTorch 1.13 outputs (tests/reference/nn_reference.py fills the parameters of
 // both by the same rule), float64 gradient checks of each layer, and the padding and masking
 // properties the translation models rely on.
-#include <omp.h>
-
 #include <set>
 
 #include "helpers.hpp"
@@ -244,10 +242,10 @@ TEST_CASE("fused attention equals the composed ops: values, both outputs' gradie
     return AttentionOutput{matmul(with_keep ? w * keep : w, x[2]), w};
   };
   // The suite runs on one thread (OMP_NUM_THREADS=1); two make the heads run in parallel.
-  const int saved_threads = omp_get_max_threads();
+  const int saved_threads = num_threads();
   for (const int threads : {1, 2})
   for (bool with_keep : {false, true}) {
-    omp_set_num_threads(threads);
+    set_num_threads(threads);
     const FusedAttentionResult f = fused_attention(q, k, v, attn_mask, padding, with_keep ? keep : Tensor());
     const AttentionOutput c = composed({q, k, v}, with_keep);
     require_close(f.context, c.context.to_vector(), 1e-13);
@@ -263,7 +261,7 @@ TEST_CASE("fused attention equals the composed ops: values, both outputs' gradie
     const auto fused_grads = grads(f.context, f.weights), composed_grads = grads(c.context, c.weights);
     for (int i = 0; i < 3; ++i) xgtest::require_close(fused_grads[i], composed_grads[i], 1e-12);
   }
-  omp_set_num_threads(saved_threads);
+  set_num_threads(saved_threads);
   require_gradcheck([&](const Inputs& x) {
     const FusedAttentionResult f = fused_attention(x[0], x[1], x[2], narrow(attn_mask, 0, 0, 4), padding, narrow(keep, 2, 0, 4));
     return concat({flatten(f.context), flatten(f.weights)}, 0);
