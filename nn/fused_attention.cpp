@@ -61,7 +61,7 @@ void softmax_row(T* s, const char* hidden, int64_t Tk) {
   for (int64_t j = 0; j < Tk; ++j) s[j] *= inv;
 }
 
-// Runs body(head, scratch) for every head, in parallel when the heads are ours (see above);
+// Runs body(head, scratch) for every head, in parallel when Dims::heads_in_parallel says so;
 // scratch is one (Tq, Tk) buffer per thread.
 template <class T, class Body>
 void for_each_head(const Dims& n, Body&& body) {
@@ -116,7 +116,7 @@ FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Ten
   if (keep.defined() && keep.shape() != weight_shape)
     throw ShapeError(fmt::format("fused_attention: dropout multipliers {} for weights {}", shape_str(keep.shape()),
                                  shape_str(weight_shape)));
-  const auto hidden = std::make_shared<const std::vector<char>>(hidden_positions(attn_mask, key_padding, B, n));
+  const std::vector<char> hidden = hidden_positions(attn_mask, key_padding, B, n);  // the forward needs it, the backward not
   Shape out_shape = lead;
   out_shape.push_back(n.Tq);
   out_shape.push_back(n.dv);
@@ -131,7 +131,7 @@ FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Ten
       T* w = pw + h * n.Tq * n.Tk;  // (Tq, Tk) = scale · Q Kᵀ, then its softmax
       blas::gemm<T>(false, true, n.Tq, n.Tk, n.d, T(scale), pq + h * n.Tq * n.d, n.d, pk + h * n.Tk * n.d, n.d, T(0),
                     w, n.Tk);
-      const char* hid = hidden->empty() ? nullptr : hidden->data() + (h / n.M) * n.Tq * n.Tk;
+      const char* hid = hidden.empty() ? nullptr : hidden.data() + (h / n.M) * n.Tq * n.Tk;
       for (int64_t i = 0; i < n.Tq; ++i) softmax_row(w + i * n.Tk, hid ? hid + i * n.Tk : nullptr, n.Tk);
       const T* used = w;
       if (pkeep) {
