@@ -19,6 +19,45 @@ void check_gates(const char* op, const Tensor& gi, const Tensor& gh, const Tenso
                                  shape_str(gi.shape()), shape_str(gh.shape()), shape_str(state.shape()), gates));
 }
 
+// One batch row of the GRU gates. The pointers never alias (restrict), which lets the compiler
+// vectorise the loops: written with indices into shared arrays, the backward ran scalar and took
+// 6.6% of a GRU training step.
+//   saved (4H): r, z, n, gh_n
+template <class T>
+void gru_forward_row(const T* __restrict gi, const T* __restrict gh, const T* __restrict h,
+                     T* __restrict saved, T* __restrict out, int64_t H) {
+  T* r = saved;
+  T* z = saved + H;
+  T* n = saved + 2 * H;
+  T* ghn = saved + 3 * H;
+  for (int64_t j = 0; j < 2 * H; ++j) saved[j] = gi[j] + gh[j];  // r and z pre-activations
+  vecmath::sigmoid(saved, saved, 2 * H);
+  for (int64_t j = 0; j < H; ++j) {
+    ghn[j] = gh[2 * H + j];
+    n[j] = gi[2 * H + j] + r[j] * gh[2 * H + j];
+  }
+  vecmath::tanh(n, n, H);
+  for (int64_t j = 0; j < H; ++j) out[j] = n[j] + z[j] * (h[j] - n[j]);
+}
+
+template <class T>
+void gru_backward_row(const T* __restrict saved, const T* __restrict grad_out, const T* __restrict h,
+                      T* __restrict dgi, T* __restrict dgh, T* __restrict dh, int64_t H) {
+  const T* r = saved;
+  const T* z = saved + H;
+  const T* n = saved + 2 * H;
+  const T* ghn = saved + 3 * H;
+  for (int64_t j = 0; j < H; ++j) {
+    const T go = grad_out[j];
+    const T dan = go * (T(1) - z[j]) * (T(1) - n[j] * n[j]);
+    const T dar = dan * ghn[j] * r[j] * (T(1) - r[j]);
+    const T daz = go * (h[j] - n[j]) * z[j] * (T(1) - z[j]);
+    dgi[j] = dar, dgi[H + j] = daz, dgi[2 * H + j] = dan;
+    dgh[j] = dar, dgh[H + j] = daz, dgh[2 * H + j] = dan * r[j];
+    dh[j] = go * z[j];
+  }
+}
+
 // The GRU gate arithmetic after both projections, fused: one pass forward, one backward.
 Tensor gru_gates(const Tensor& gi, const Tensor& gh, const Tensor& h) {
   check_gates("gru_step", gi, gh, h, 3);
@@ -33,22 +72,8 @@ Tensor gru_gates(const Tensor& gi, const Tensor& gh, const Tensor& h) {
     T* po = out.data<T>();
     T* ps = saved.data<T>();
     XG_PRAGMA(omp parallel for if (B * H > kParallelGrain / 8) schedule(static))
-    for (int64_t b = 0; b < B; ++b) {
-      const T* xi = pi + b * 3 * H;
-      const T* xh = pg + b * 3 * H;
-      T* s = ps + b * 4 * H;
-      for (int64_t j = 0; j < 2 * H; ++j) s[j] = xi[j] + xh[j];  // r and z pre-activations
-      vecmath::sigmoid(s, s, 2 * H);
-      for (int64_t j = 0; j < H; ++j) {
-        s[3 * H + j] = xh[2 * H + j];
-        s[2 * H + j] = xi[2 * H + j] + s[j] * xh[2 * H + j];
-      }
-      vecmath::tanh(s + 2 * H, s + 2 * H, H);
-      for (int64_t j = 0; j < H; ++j) {
-        const T z = s[H + j], n = s[2 * H + j];
-        po[b * H + j] = n + z * (ph[b * H + j] - n);
-      }
-    }
+    for (int64_t b = 0; b < B; ++b)
+      gru_forward_row(pi + b * 3 * H, pg + b * 3 * H, ph + b * H, ps + b * 4 * H, po + b * H, H);
   });
   const Tensor hd = h.detach();
   return record("gru_step", out, {gi, gh, h}, [saved, hd, B, H](const Tensor& g, GradSink& sink) {
@@ -63,28 +88,34 @@ Tensor gru_gates(const Tensor& gi, const Tensor& gh, const Tensor& h) {
       T* pdg = dgh.data<T>();
       T* pdh = dh.data<T>();
       XG_PRAGMA(omp parallel for if (B * H > kParallelGrain / 8) schedule(static))
-      for (int64_t b = 0; b < B; ++b) {
-        const T* s = ps + b * 4 * H;
-        for (int64_t j = 0; j < H; ++j) {
-          const T r = s[j], z = s[H + j], n = s[2 * H + j], ghn = s[3 * H + j];
-          const T go = pgo[b * H + j];
-          const T dn = go * (T(1) - z);
-          const T dz = go * (ph[b * H + j] - n);
-          const T dan = dn * (T(1) - n * n);
-          const T dar = dan * ghn * r * (T(1) - r);
-          const T daz = dz * z * (T(1) - z);
-          T* di = pdi + b * 3 * H;
-          T* dg = pdg + b * 3 * H;
-          di[j] = dar, di[H + j] = daz, di[2 * H + j] = dan;
-          dg[j] = dar, dg[H + j] = daz, dg[2 * H + j] = dan * r;
-          pdh[b * H + j] = go * z;
-        }
-      }
+      for (int64_t b = 0; b < B; ++b)
+        gru_backward_row(ps + b * 4 * H, pgo + b * H, ph + b * H, pdi + b * 3 * H, pdg + b * 3 * H, pdh + b * H, H);
     });
     sink.add(0, std::move(dgi));
     sink.add(1, std::move(dgh));
     sink.add(2, std::move(dh));
   });
+}
+
+// One batch row of the LSTM gates' backward; grad_out is [dh'; dc'] (2H), saved is
+// i, f, g, o, tanh(c') (5H).
+template <class T>
+void lstm_backward_row(const T* __restrict saved, const T* __restrict grad_out, const T* __restrict c,
+                       T* __restrict dgates, T* __restrict dc, int64_t H) {
+  const T* i = saved;
+  const T* f = saved + H;
+  const T* g = saved + 2 * H;
+  const T* o = saved + 3 * H;
+  const T* tc = saved + 4 * H;
+  for (int64_t j = 0; j < H; ++j) {
+    const T dh = grad_out[j];
+    const T dcn = grad_out[H + j] + dh * o[j] * (T(1) - tc[j] * tc[j]);
+    dgates[j] = dcn * g[j] * i[j] * (T(1) - i[j]);
+    dgates[H + j] = dcn * c[j] * f[j] * (T(1) - f[j]);
+    dgates[2 * H + j] = dcn * i[j] * (T(1) - g[j] * g[j]);
+    dgates[3 * H + j] = dh * tc[j] * o[j] * (T(1) - o[j]);
+    dc[j] = dcn * f[j];
+  }
 }
 
 // LSTM gate arithmetic, fused; returns [h', c'] side by side as (B, 2H).
@@ -126,20 +157,8 @@ Tensor lstm_gates(const Tensor& gi, const Tensor& gh, const Tensor& c) {
       T* pd = dgates.data<T>();
       T* pdc = dc.data<T>();
       XG_PRAGMA(omp parallel for if (B * H > kParallelGrain / 8) schedule(static))
-      for (int64_t b = 0; b < B; ++b) {
-        const T* s = ps + b * 5 * H;
-        for (int64_t j = 0; j < H; ++j) {
-          const T i = s[j], f = s[H + j], gg = s[2 * H + j], o = s[3 * H + j], tc = s[4 * H + j];
-          const T dh = pgo[b * 2 * H + j];
-          const T dcn = pgo[b * 2 * H + H + j] + dh * o * (T(1) - tc * tc);
-          T* d = pd + b * 4 * H;
-          d[j] = dcn * gg * i * (T(1) - i);
-          d[H + j] = dcn * pc[b * H + j] * f * (T(1) - f);
-          d[2 * H + j] = dcn * i * (T(1) - gg * gg);
-          d[3 * H + j] = dh * tc * o * (T(1) - o);
-          pdc[b * H + j] = dcn * f;
-        }
-      }
+      for (int64_t b = 0; b < B; ++b)
+        lstm_backward_row(ps + b * 5 * H, pgo + b * 2 * H, pc + b * H, pd + b * 4 * H, pdc + b * H, H);
     });
     if (sink.needs(0)) sink.add(0, dgates);
     if (sink.needs(1)) sink.add(1, std::move(dgates));

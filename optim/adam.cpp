@@ -1,11 +1,34 @@
 #include "optim/adam.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 
 #include "core/detail/parallel.hpp"
 
 namespace xg::optim {
+
+namespace {
+template <class T>
+struct AdamCoefficients {
+  T lr, weight_decay, beta1, beta2, step_size, inv_sqrt_bc2, eps;
+};
+
+// The update of n elements. The four arrays never alias (restrict), so the loop vectorises;
+// written over the tensors' pointers directly, it ran scalar (2.5% of a GRU training step).
+template <bool Decoupled, class T>
+void adam_update(const AdamCoefficients<T> k, T* __restrict w, const T* __restrict g, T* __restrict m,
+                 T* __restrict v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    T d = g[i];
+    if (Decoupled) w[i] -= k.lr * k.weight_decay * w[i];
+    else d += k.weight_decay * w[i];
+    m[i] = k.beta1 * m[i] + (T(1) - k.beta1) * d;
+    v[i] = k.beta2 * v[i] + (T(1) - k.beta2) * d * d;
+    w[i] -= k.step_size * m[i] / (std::sqrt(v[i]) * k.inv_sqrt_bc2 + k.eps);
+  }
+}
+}  // namespace
 
 Adam::Adam(std::vector<ParamGroup> groups, double b1, double b2, double eps)
     : Adam(std::move(groups), b1, b2, eps, false, "Adam") {}
@@ -29,18 +52,15 @@ void Adam::step() {
         const T* g = grad.data<T>();
         T* pm = m.data<T>();
         T* pv = v.data<T>();
-        const T lr = T(group.lr), wd = T(group.weight_decay), b1 = T(beta1_), b2 = T(beta2_);
-        const T step_size = T(group.lr / bc1), inv_sqrt_bc2 = T(1.0 / std::sqrt(bc2)), eps = T(eps_);
-        const bool decoupled = decoupled_;
+        const AdamCoefficients<T> k{T(group.lr), T(group.weight_decay), T(beta1_), T(beta2_), T(group.lr / bc1),
+                                    T(1.0 / std::sqrt(bc2)), T(eps_)};
         const int64_t n = p.numel();
+        const int64_t chunk = 16384;  // a block per thread turn; the update of each element is independent
+        const bool decoupled = decoupled_;
         XG_PARALLEL_FOR(n)
-        for (int64_t i = 0; i < n; ++i) {
-          T d = g[i];
-          if (decoupled) w[i] -= lr * wd * w[i];
-          else d += wd * w[i];
-          pm[i] = b1 * pm[i] + (T(1) - b1) * d;
-          pv[i] = b2 * pv[i] + (T(1) - b2) * d * d;
-          w[i] -= step_size * pm[i] / (std::sqrt(pv[i]) * inv_sqrt_bc2 + eps);
+        for (int64_t c = 0; c < n; c += chunk) {
+          if (decoupled) adam_update<true>(k, w + c, g + c, pm + c, pv + c, std::min(chunk, n - c));
+          else adam_update<false>(k, w + c, g + c, pm + c, pv + c, std::min(chunk, n - c));
         }
       });
   });
