@@ -136,15 +136,14 @@ Tensor transpose(const Tensor& x, int64_t axis0, int64_t axis1) {
   return permute(x, order);
 }
 
-Tensor narrow(const Tensor& x, int64_t axis, int64_t start, int64_t length) {
-  axis = normalize_axis("narrow", axis, x.dim());
-  const int64_t n = x.shape()[axis];
-  if (start < 0 || length < 0 || start + length > n)
-    throw IndexError(fmt::format("narrow: range [{}, {}) is outside axis {} of size {} (shape {})",
-                                 start, start + length, axis, n, shape_str(x.shape())));
+namespace {
+// Elements [start, start + length) of `axis`, with the result given `out_shape`: the narrowed
+// shape, or for select the same without the axis of size 1 (the layout is the same). select does
+// not go through squeeze: reshape's backward copies the gradient, once per step of an RNN loop.
+Tensor take_range(const char* op, const Tensor& x, int64_t axis, int64_t start, int64_t length,
+                  const Shape& out_shape) {
   const AxisSplit s = split_at(x.shape(), axis);
-  Shape out_shape = x.shape();
-  out_shape[axis] = length;
+  const int64_t n = s.n;
   Tensor out = Tensor::uninitialized(out_shape, x.dtype());
   const int64_t chunk = length * s.inner, in_row = n * s.inner;
   dispatch(x.dtype(), [&](auto tag) {
@@ -154,7 +153,7 @@ Tensor narrow(const Tensor& x, int64_t axis, int64_t start, int64_t length) {
     for (int64_t o = 0; o < s.outer; ++o)
       std::memcpy(po + o * chunk, px + o * in_row + start * s.inner, sizeof(T) * chunk);
   });
-  return record("narrow", out, {x}, [=](const Tensor& g, GradSink& sink) {
+  return record(op, out, {x}, [=](const Tensor& g, GradSink& sink) {
     Tensor& gx = sink.buffer(0);  // add into the slice in place: no full-size temporary per step
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
@@ -164,6 +163,18 @@ Tensor narrow(const Tensor& x, int64_t axis, int64_t start, int64_t length) {
         kernels::add_into(pgx + o * in_row + start * s.inner, pg + o * chunk, chunk);
     });
   });
+}
+}  // namespace
+
+Tensor narrow(const Tensor& x, int64_t axis, int64_t start, int64_t length) {
+  axis = normalize_axis("narrow", axis, x.dim());
+  const int64_t n = x.shape()[axis];
+  if (start < 0 || length < 0 || start + length > n)
+    throw IndexError(fmt::format("narrow: range [{}, {}) is outside axis {} of size {} (shape {})",
+                                 start, start + length, axis, n, shape_str(x.shape())));
+  Shape out_shape = x.shape();
+  out_shape[axis] = length;
+  return take_range("narrow", x, axis, start, length, out_shape);
 }
 
 Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end) {
@@ -182,47 +193,49 @@ Tensor select(const Tensor& x, int64_t axis, int64_t index) {
   if (index < -n || index >= n)
     throw IndexError(fmt::format("select: index {} is out of range for axis {} of size {}", index,
                                  axis, n));
-  return squeeze(narrow(x, axis, index < 0 ? index + n : index, 1), axis);
+  Shape out_shape = x.shape();
+  out_shape.erase(out_shape.begin() + axis);
+  return take_range("select", x, axis, index < 0 ? index + n : index, 1, out_shape);
 }
 
-Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
-  if (xs.empty()) throw ShapeError("concat: no tensors given");
-  const int64_t nd = xs[0].dim();
-  axis = normalize_axis("concat", axis, nd);
-  Shape out_shape = xs[0].shape();
+namespace {
+// Joins xs along `axis` of their `layouts`: their own shapes (concat), or their shapes with an
+// axis of size 1 inserted (stack, which so avoids unsqueeze and its gradient copy). Each input's
+// gradient has the input's own shape.
+Tensor join(const char* op, const std::vector<Tensor>& xs, const std::vector<Shape>& layouts, int64_t axis) {
+  const int64_t nd = static_cast<int64_t>(layouts[0].size());
+  Shape out_shape = layouts[0];
   out_shape[axis] = 0;
   for (std::size_t i = 0; i < xs.size(); ++i) {
-    Shape a = xs[i].shape(), b = xs[0].shape();
-    if (xs[i].dim() != nd || (a[axis] = 0, b[axis] = 0, a != b))
-      throw ShapeError(fmt::format("concat: tensor {} has shape {}, incompatible with tensor 0's {} "
-                                   "along axis {}", i, shape_str(xs[i].shape()),
-                                   shape_str(xs[0].shape()), axis));
-    check_same_dtype("concat", xs[0], xs[i]);
-    out_shape[axis] += xs[i].shape()[axis];
+    Shape a = layouts[i], b = layouts[0];
+    if (static_cast<int64_t>(a.size()) != nd || (a[axis] = 0, b[axis] = 0, a != b))
+      throw ShapeError(fmt::format("{}: tensor {} has shape {}, incompatible with tensor 0's {}{}", op, i,
+                                   shape_str(xs[i].shape()), shape_str(xs[0].shape()),
+                                   std::string(op) == "concat" ? fmt::format(" along axis {}", axis) : ""));
+    check_same_dtype(op, xs[0], xs[i]);
+    out_shape[axis] += layouts[i][axis];
   }
   Tensor out = Tensor::uninitialized(out_shape, xs[0].dtype());
   const AxisSplit so = split_at(out_shape, axis);
-  std::vector<int64_t> offsets;
+  std::vector<int64_t> offsets, lengths;
   int64_t off = 0;
-  for (const auto& x : xs) offsets.push_back(off), off += x.shape()[axis];
+  for (const auto& l : layouts) offsets.push_back(off), lengths.push_back(l[axis]), off += l[axis];
   dispatch(out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* po = out.data<T>();
     for (std::size_t i = 0; i < xs.size(); ++i) {
       const T* px = xs[i].data<T>();
-      const int64_t chunk = xs[i].shape()[axis] * so.inner;
+      const int64_t chunk = lengths[i] * so.inner;
       for (int64_t o = 0; o < so.outer; ++o)
         std::memcpy(po + o * so.n * so.inner + offsets[i] * so.inner, px + o * chunk, sizeof(T) * chunk);
     }
   });
-  std::vector<int64_t> lengths;
-  for (const auto& x : xs) lengths.push_back(x.shape()[axis]);
-  return record("concat", out, xs, [=](const Tensor& g, GradSink& sink) {
+  std::vector<Shape> input_shapes;
+  for (const auto& x : xs) input_shapes.push_back(x.shape());
+  return record(op, out, xs, [=](const Tensor& g, GradSink& sink) {
     for (std::size_t i = 0; i < lengths.size(); ++i) {
       if (!sink.needs(i)) continue;
-      Shape gs = out_shape;
-      gs[axis] = lengths[i];
-      Tensor gi = Tensor::uninitialized(gs, g.dtype());
+      Tensor gi = Tensor::uninitialized(input_shapes[i], g.dtype());
       dispatch(g.dtype(), [&](auto tag) {
         using T = typename decltype(tag)::type;
         const T* pg = g.data<T>();
@@ -235,18 +248,29 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
     }
   });
 }
+}  // namespace
+
+Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
+  if (xs.empty()) throw ShapeError("concat: no tensors given");
+  axis = normalize_axis("concat", axis, xs[0].dim());
+  std::vector<Shape> layouts;
+  for (const auto& x : xs) layouts.push_back(x.shape());
+  return join("concat", xs, layouts, axis);
+}
 
 Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   if (xs.empty()) throw ShapeError("stack: no tensors given");
   axis = normalize_axis("stack", axis, xs[0].dim() + 1);
-  std::vector<Tensor> parts;
+  std::vector<Shape> layouts;
   for (std::size_t i = 0; i < xs.size(); ++i) {
     if (xs[i].shape() != xs[0].shape())
       throw ShapeError(fmt::format("stack: tensor {} has shape {} but tensor 0 has {}", i,
                                    shape_str(xs[i].shape()), shape_str(xs[0].shape())));
-    parts.push_back(unsqueeze(xs[i], axis));
+    Shape l = xs[i].shape();
+    l.insert(l.begin() + axis, 1);
+    layouts.push_back(l);
   }
-  return concat(parts, axis);
+  return join("stack", xs, layouts, axis);
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis) {
