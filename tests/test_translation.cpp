@@ -98,6 +98,43 @@ TEST_CASE("each model overfits a handful of pairs to exact match and beam 1 equa
   }
 }
 
+TEST_CASE("each model's decoding steps give the log-probabilities of its teacher-forced forward", "[translation][decode]") {
+  // The step path (encode once, then cached state) is written separately from forward for
+  // speed; both must compute the same function.
+  data::Batch b;
+  b.size = 3, b.src_len = 6, b.tgt_len = 5;
+  b.src_lengths = {6, 4, 2}, b.tgt_lengths = {5, 5, 5};
+  Generator gen(11);
+  for (int64_t i = 0; i < b.size; ++i) {
+    for (int64_t j = 0; j < b.src_len; ++j)
+      b.src.push_back(j < b.src_lengths[i] ? 4 + static_cast<int64_t>(gen.next_u64() % 20) : data::Vocabulary::kPad);
+    for (int64_t j = 0; j < b.tgt_len; ++j) b.tgt_in.push_back(4 + static_cast<int64_t>(gen.next_u64() % 20));
+  }
+  b.tgt_out = b.tgt_in;
+  for (const std::string name : {"rnn", "bahdanau", "transformer"}) {
+    INFO(name);
+    ModelConfig c = ModelConfig::defaults(name);
+    c.src_vocab = c.tgt_vocab = 24;
+    c.embedding = 16, c.hidden = 32, c.attention = 16, c.d_model = 16, c.ff = 32, c.heads = 2;
+    c.encoder_layers = c.decoder_layers = 2, c.dropout = 0;
+    manual_seed(5);
+    const auto model = make_model(c);
+    model->eval();
+    NoGradGuard no_grad;
+    const std::vector<double> forward = log_softmax(model->forward(b), -1).to_vector();  // (B, T, V)
+    const auto state = model->start(b);
+    for (int64_t t = 0; t < b.tgt_len; ++t) {
+      std::vector<int64_t> previous;
+      for (int64_t i = 0; i < b.size; ++i) previous.push_back(b.tgt_in[i * b.tgt_len + t]);
+      const std::vector<double> step = model->step(*state, previous).to_vector();  // (B, V)
+      for (int64_t i = 0; i < b.size; ++i)
+        for (int64_t v = 0; v < c.tgt_vocab; ++v)
+          REQUIRE(step[i * c.tgt_vocab + v] ==
+                  Approx(forward[(i * b.tgt_len + t) * c.tgt_vocab + v]).margin(2e-5));
+    }
+  }
+}
+
 TEST_CASE("resume continues from the same step with identical results", "[translation][resume]") {
   const TrainData d = tiny_data(64, 5);
   TrainOptions o;
