@@ -1,6 +1,7 @@
 #include "nn/layers.hpp"
 
 #include <cmath>
+#include <numeric>
 #include <fmt/format.h>
 
 #include "core/ops.hpp"
@@ -32,6 +33,27 @@ Embedding::Embedding(int64_t n, int64_t d, int64_t pad)
 
 Tensor Embedding::forward(const std::vector<int64_t>& ids, const Shape& ids_shape) {
   return embedding(weight, ids, ids_shape, padding_idx);
+}
+
+Tensor Embedding::projected_table(const Tensor& w, const Tensor& b) {
+  std::vector<int64_t> every_row(static_cast<std::size_t>(num_embeddings));
+  std::iota(every_row.begin(), every_row.end(), int64_t{0});
+  // Through the embedding op, not the weight itself, so the padding row gets no gradient.
+  return linear(embedding(weight, every_row, {num_embeddings}, padding_idx), w, b);  // (V, N)
+}
+
+Tensor Embedding::project(const std::vector<int64_t>& ids, const Shape& ids_shape, const Tensor& w, const Tensor& b) {
+  if (static_cast<int64_t>(ids.size()) <= num_embeddings) return linear(forward(ids, ids_shape), w, b);
+  if (numel_of(ids_shape) != static_cast<int64_t>(ids.size()))
+    throw ShapeError(fmt::format("Embedding::project: {} ids for shape {}", ids.size(), shape_str(ids_shape)));
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || ids[i] >= num_embeddings)
+      throw IndexError(fmt::format("Embedding::project: id {} at position {} is outside [0, {})", ids[i], i,
+                                   num_embeddings));
+  const Tensor table = projected_table(w, b);  // (V, N)
+  Shape out_shape = ids_shape;
+  out_shape.push_back(table.shape()[1]);
+  return reshape(index_select(table, 0, ids), out_shape);
 }
 
 std::string Embedding::extra_repr() const {

@@ -23,6 +23,15 @@ class Embedding : public Module {
  public:
   Embedding(int64_t num_embeddings, int64_t dim, int64_t padding_idx = -1);
   Tensor forward(const std::vector<int64_t>& ids, const Shape& ids_shape);  // -> ids_shape + (D)
+  // linear(forward(ids, ids_shape), w, b) for w (N, D), b (N) or undefined: -> ids_shape + (N).
+  // With fewer table rows than ids, every row is projected once and the projections are looked
+  // up (V·D·N multiply-adds instead of ids·D·N, in the backward too); the same function, and the
+  // padding row still receives no gradient.
+  Tensor project(const std::vector<int64_t>& ids, const Shape& ids_shape, const Tensor& w,
+                 const Tensor& b = Tensor());
+  // Every row projected: linear(weight, w, b) (V, N), with the padding row's gradient held back
+  // as in forward. A decoder that looks up one token per step computes it once per sentence.
+  Tensor projected_table(const Tensor& w, const Tensor& b = Tensor());
   std::string extra_repr() const override;
   Tensor weight;
   int64_t num_embeddings, dim, padding_idx;

@@ -245,7 +245,33 @@ RNNOutput RecurrentLayer::forward(const Tensor& x, const std::vector<int64_t>& l
                                   const Tensor& h0, const Tensor& c0) {
   if (x.dim() != 3 || x.shape()[2] != input_size)
     throw ShapeError(fmt::format("{}: input {} (needs (B, T, {}))", type_name(), shape_str(x.shape()), input_size));
-  const int64_t B = x.shape()[0], T = x.shape()[1], H = hidden_size, dirs = bidirectional ? 2 : 1;
+  return run(x, {}, lengths, h0, c0);
+}
+
+RNNOutput RecurrentLayer::forward_projected(const std::vector<Tensor>& projected, const std::vector<int64_t>& lengths,
+                                            const Tensor& h0, const Tensor& c0) {
+  const int64_t dirs = bidirectional ? 2 : 1, gates = kind == Kind::GRU ? 3 : 4;
+  if (static_cast<int64_t>(projected.size()) != dirs)
+    throw ShapeError(fmt::format("{}: {} input projections for {} direction(s)", type_name(), projected.size(), dirs));
+  for (const Tensor& p : projected)
+    if (p.dim() != 3 || p.shape()[2] != gates * hidden_size || p.shape() != projected[0].shape())
+      throw ShapeError(fmt::format("{}: input projection {} (needs (B, T, {}), the same for every direction)",
+                                   type_name(), shape_str(p.shape()), gates * hidden_size));
+  return run(Tensor(), projected, lengths, h0, c0);
+}
+
+const Tensor& RecurrentLayer::input_weight(int64_t layer, int64_t direction) const {
+  return weights_.at(static_cast<std::size_t>(layer * (bidirectional ? 2 : 1) + direction)).w_ih;
+}
+const Tensor& RecurrentLayer::input_bias(int64_t layer, int64_t direction) const {
+  return weights_.at(static_cast<std::size_t>(layer * (bidirectional ? 2 : 1) + direction)).b_ih;
+}
+
+RNNOutput RecurrentLayer::run(const Tensor& x, const std::vector<Tensor>& projected,
+                              const std::vector<int64_t>& lengths, const Tensor& h0, const Tensor& c0) {
+  const Tensor& shaped = x.defined() ? x : projected[0];
+  const int64_t B = shaped.shape()[0], T = shaped.shape()[1], H = hidden_size, dirs = bidirectional ? 2 : 1;
+  const DType dtype = shaped.dtype();
   if (!lengths.empty() && static_cast<int64_t>(lengths.size()) != B)
     throw ShapeError(fmt::format("{}: {} lengths for a batch of {}", type_name(), lengths.size(), B));
   bool padded = false;
@@ -266,7 +292,7 @@ RNNOutput RecurrentLayer::forward(const Tensor& x, const std::vector<int64_t>& l
     for (int64_t t = 0; t < T; ++t) {
       std::vector<double> m(static_cast<std::size_t>(B));
       for (int64_t b = 0; b < B; ++b) m[b] = t < lengths[b] ? 1.0 : 0.0;
-      step_mask.push_back(Tensor::from_vector(m, {B, 1}, x.dtype()));
+      step_mask.push_back(Tensor::from_vector(m, {B, 1}, dtype));
     }
 
   Tensor layer_input = x;
@@ -276,9 +302,10 @@ RNNOutput RecurrentLayer::forward(const Tensor& x, const std::vector<int64_t>& l
     for (int64_t d = 0; d < dirs; ++d) {
       const Weights& w = weights_[l * dirs + d];
       const int64_t idx = l * dirs + d;
-      const Tensor gi_all = linear(layer_input, w.w_ih, w.b_ih);  // (B, T, gates*H), all steps at once
-      Tensor h = h0.defined() ? select(h0, 0, idx) : zeros({B, H}, x.dtype());
-      Tensor c = kind == Kind::LSTM ? (c0.defined() ? select(c0, 0, idx) : zeros({B, H}, x.dtype())) : Tensor();
+      // (B, T, gates*H), all steps at once
+      const Tensor gi_all = l == 0 && !x.defined() ? projected[d] : linear(layer_input, w.w_ih, w.b_ih);
+      Tensor h = h0.defined() ? select(h0, 0, idx) : zeros({B, H}, dtype);
+      Tensor c = kind == Kind::LSTM ? (c0.defined() ? select(c0, 0, idx) : zeros({B, H}, dtype)) : Tensor();
       std::vector<Tensor> outs(static_cast<std::size_t>(T));
       for (int64_t s = 0; s < T; ++s) {
         const int64_t t = d == 0 ? s : T - 1 - s;

@@ -57,6 +57,14 @@ class RecurrentLayer : public Module {
   // x (B, T, in); h0 (and c0 for LSTM) (layers*directions, B, H) or undefined for zeros.
   RNNOutput forward(const Tensor& x, const std::vector<int64_t>& lengths = {},
                     const Tensor& h0 = Tensor(), const Tensor& c0 = Tensor());
+  // The same from the first layer's input projections x W_ihᵀ + b_ih, one (B, T, gates*H) per
+  // direction, computed by the caller: an embedding input projects its table rows instead of
+  // every token (Embedding::project with input_weight(0, d) and input_bias(0, d)).
+  RNNOutput forward_projected(const std::vector<Tensor>& first_layer_inputs,
+                              const std::vector<int64_t>& lengths = {}, const Tensor& h0 = Tensor(),
+                              const Tensor& c0 = Tensor());
+  const Tensor& input_weight(int64_t layer, int64_t direction) const;  // W_ih (gates*H, in)
+  const Tensor& input_bias(int64_t layer, int64_t direction) const;    // b_ih (gates*H)
   std::string extra_repr() const override;
 
   Kind kind;
@@ -69,6 +77,9 @@ class RecurrentLayer : public Module {
     Tensor w_ih, w_hh, b_ih, b_hh;
   };
   std::vector<Weights> weights_;  // index layer*directions + direction
+  // x (B, T, in) for the first layer, or undefined when `projected` holds its projections.
+  RNNOutput run(const Tensor& x, const std::vector<Tensor>& projected, const std::vector<int64_t>& lengths,
+                const Tensor& h0, const Tensor& c0);
 };
 
 class GRU : public RecurrentLayer {

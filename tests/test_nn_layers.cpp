@@ -330,6 +330,47 @@ TEST_CASE("gradcheck: Linear LayerNorm Embedding and Sequential", "[nn][gradchec
   require_gradcheck([&](const Inputs&) { return emb.forward({1, 4, 4, 2}, {2, 2}); }, {emb.weight});
 }
 
+TEST_CASE("Embedding::project equals linear(embedding) in values and gradients, through the table or not", "[nn][gradcheck]") {
+  manual_seed(12);
+  Embedding emb(5, 3, 0);
+  emb.to(DType::Float64);
+  const Tensor w = leaf(seq({4, 3}, 0.7, 1.0, -0.2)), b = leaf(seq({4}, 1.3));
+  // 8 ids > 5 rows: the table path; 3 ids: the direct path. Id 0 is the padding row.
+  for (const std::vector<int64_t>& ids : {std::vector<int64_t>{1, 4, 4, 0, 2, 0, 3, 1}, std::vector<int64_t>{2, 0, 4}}) {
+    const Shape shape{1, static_cast<int64_t>(ids.size())};
+    INFO(ids.size() << " ids");
+    const auto grads = [&](const Tensor& out) {
+      for (Tensor t : {emb.weight, w, b}) t.zero_grad();
+      sum(out * seq(out.shape(), 0.45)).backward();
+      return std::vector<std::vector<double>>{emb.weight.grad().to_vector(), w.grad().to_vector(), b.grad().to_vector()};
+    };
+    const Tensor projected = emb.project(ids, shape, w, b), composed = linear(emb.forward(ids, shape), w, b);
+    REQUIRE(projected.shape() == Shape{1, static_cast<int64_t>(ids.size()), 4});
+    require_close(projected, composed.to_vector(), 1e-13);
+    const auto gp = grads(projected), gc = grads(composed);
+    for (std::size_t i = 0; i < gp.size(); ++i) require_close(gp[i], gc[i], 1e-12);
+    for (int64_t j = 0; j < 3; ++j) CHECK(gp[0][j] == 0.0);  // the padding row learns nothing
+    // Without padding ids: the padding row's held-back gradient is not the function's derivative.
+    std::vector<int64_t> real = ids;
+    for (auto& id : real) id = id == 0 ? 3 : id;
+    require_gradcheck([&](const Inputs& v) { return emb.project(real, shape, v[1], v[2]); }, {emb.weight, w, b});
+  }
+  CHECK_THROWS_WITH(emb.project({1, 2, 3, 4, 5, 6}, {6}, w), Catch::Contains("id 5 at position 4"));
+}
+
+TEST_CASE("RNN layers from precomputed input projections equal the plain forward", "[nn][rnn]") {
+  manual_seed(4);
+  GRU gru(3, 4, 2, true);
+  gru.to(DType::Float64);
+  const Tensor x = seq({2, 5, 3}, 0.3);
+  const RNNOutput a = gru.forward(x, {5, 3});
+  const RNNOutput b = gru.forward_projected({linear(x, gru.input_weight(0, 0), gru.input_bias(0, 0)),
+                                             linear(x, gru.input_weight(0, 1), gru.input_bias(0, 1))}, {5, 3});
+  require_close(b.output, a.output.to_vector(), 1e-13);
+  require_close(b.h_n, a.h_n.to_vector(), 1e-13);
+  CHECK_THROWS_WITH(gru.forward_projected({seq({2, 5, 12})}), Catch::Contains("1 input projections for 2 direction(s)"));
+}
+
 TEST_CASE("fused attention kernels equal their composed forms and pass gradcheck", "[nn][attention][gradcheck]") {
   const Tensor q = leaf(seq({2, 5}, 0.3)), k = leaf(seq({2, 3, 5}, 0.7)), v = leaf(seq({1, 5}, 1.1));
   const Tensor composed = squeeze(matmul(tanh(unsqueeze(q, 1) + k), transpose(v, 0, 1)), 2);

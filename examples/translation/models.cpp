@@ -36,6 +36,15 @@ SplitInput split_input_weight(const nn::GRUCell& cell, int64_t n1) {
   return {parts[0], parts[1]};
 }
 
+// The encoder over embedded source tokens, with each direction's input projection taken from
+// projected embedding rows (Embedding::project): the same function as encoder.forward(embedded).
+nn::RNNOutput encode_source(nn::Embedding& embedding, nn::GRU& encoder, const Batch& b) {
+  std::vector<Tensor> projected;
+  for (int64_t d = 0; d < (encoder.bidirectional ? 2 : 1); ++d)
+    projected.push_back(embedding.project(b.src, {b.size, b.src_len}, encoder.input_weight(0, d), encoder.input_bias(0, d)));
+  return encoder.forward_projected(projected, b.src_lengths);
+}
+
 }  // namespace
 
 // ----- RNN encoder-decoder -----
@@ -49,16 +58,15 @@ RnnSeq2Seq::RnnSeq2Seq(const ModelConfig& c) : Seq2Seq("RnnSeq2Seq"), config_(c)
 }
 
 Tensor RnnSeq2Seq::encode(const Batch& b) {
-  const Tensor x = src_embedding_->forward(b.src, {b.size, b.src_len});  // (B, S, E)
-  return select(encoder_->forward(x, b.src_lengths).h_n, 0, 0);         // (B, H)
+  return select(encode_source(*src_embedding_, *encoder_, b).h_n, 0, 0);  // (B, H)
 }
 
 Tensor RnnSeq2Seq::forward(const Batch& b) {
   const Tensor c = encode(b);
-  const Tensor e = tgt_embedding_->forward(b.tgt_in, {b.size, b.tgt_len});  // (B, T, E)
   const SplitInput w = split_input_weight(*decoder_, config_.embedding);
   // Input projection of every step at once: W_e e_t + (W_c c + b), (B, T, 3H)
-  const Tensor gi_all = linear(e, w.first) + unsqueeze(linear(c, w.second, decoder_->bias_ih), 1);
+  const Tensor gi_all = tgt_embedding_->project(b.tgt_in, {b.size, b.tgt_len}, w.first) +
+                        unsqueeze(linear(c, w.second, decoder_->bias_ih), 1);
   Tensor h = c;
   std::vector<Tensor> states;
   for (int64_t t = 0; t < b.tgt_len; ++t) {
@@ -73,8 +81,8 @@ namespace {
 // W_c c + b_ih, is computed once per sentence (as in forward), not once per step: that was 40%
 // of a decoding step's multiply-adds.
 struct RnnState : DecoderState {
-  Tensor embedding_weight;  // (3H, E): W_e, split off W_ih once
-  Tensor context_input;     // (N, 3H): W_c c + b_ih
+  Tensor embedding_input;  // (V, 3H): W_e e for every target word
+  Tensor context_input;    // (N, 3H): W_c c + b_ih
   Tensor hidden;            // (N, H)
   void select(const std::vector<int64_t>& rows) override {
     context_input = pick_rows(context_input, rows);
@@ -87,7 +95,7 @@ std::unique_ptr<DecoderState> RnnSeq2Seq::start(const Batch& b) {
   auto s = std::make_unique<RnnState>();
   const Tensor c = encode(b);
   const SplitInput w = split_input_weight(*decoder_, config_.embedding);
-  s->embedding_weight = w.first;
+  s->embedding_input = tgt_embedding_->projected_table(w.first);
   s->context_input = linear(c, w.second, decoder_->bias_ih);
   s->hidden = c;
   return s;
@@ -95,9 +103,7 @@ std::unique_ptr<DecoderState> RnnSeq2Seq::start(const Batch& b) {
 
 Tensor RnnSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& previous) {
   auto& s = static_cast<RnnState&>(state);
-  const int64_t n = static_cast<int64_t>(previous.size());
-  const Tensor e = tgt_embedding_->forward(previous, {n});  // (N, E)
-  const Tensor gi = linear(e, s.embedding_weight) + s.context_input;
+  const Tensor gi = index_select(s.embedding_input, 0, previous) + s.context_input;  // (N, 3H)
   s.hidden = nn::gru_step(gi, s.hidden, decoder_->weight_hh, decoder_->bias_hh);
   return log_softmax(output_->forward(s.hidden), -1);
 }
@@ -121,12 +127,11 @@ BahdanauSeq2Seq::BahdanauSeq2Seq(const ModelConfig& c) : Seq2Seq("BahdanauSeq2Se
 }
 
 BahdanauSeq2Seq::Encoded BahdanauSeq2Seq::encode(const Batch& b) {
-  const Tensor x = src_embedding_->forward(b.src, {b.size, b.src_len});
-  const nn::RNNOutput out = encoder_->forward(x, b.src_lengths);
+  const nn::RNNOutput out = encode_source(*src_embedding_, *encoder_, b);
   Encoded e;
   e.annotations = out.output;                               // (B, S, 2·H/2)
   e.projected_keys = attention_->project_keys(out.output);  // (B, S, A), once per batch
-  e.padding_mask = b.src_padding_mask(x.dtype());           // (B, S)
+  e.padding_mask = b.src_padding_mask(out.output.dtype());  // (B, S)
   // s0 = tanh(W h←_1): the backward encoder's state after reading the whole sentence.
   e.initial_state = tanh(init_->forward(select(out.h_n, 0, 1)));
   return e;
@@ -144,7 +149,7 @@ Tensor BahdanauSeq2Seq::decode_reference(const Batch& b, std::vector<Tensor>* we
   const Encoded enc = encode(b);
   const Tensor e = tgt_embedding_->forward(b.tgt_in, {b.size, b.tgt_len});  // (B, T, E)
   const SplitInput w = split_input_weight(*decoder_, config_.embedding);
-  const Tensor gi_embedding = linear(e, w.first, decoder_->bias_ih);  // (B, T, 3H), all steps at once
+  const Tensor gi_embedding = tgt_embedding_->project(b.tgt_in, {b.size, b.tgt_len}, w.first, decoder_->bias_ih);  // (B, T, 3H)
   Tensor s = enc.initial_state;
   std::vector<Tensor> states, contexts;
   for (int64_t t = 0; t < b.tgt_len; ++t) {
@@ -163,6 +168,9 @@ Tensor BahdanauSeq2Seq::decode_reference(const Batch& b, std::vector<Tensor>* we
 namespace {
 struct BahdanauState : DecoderState {
   Tensor annotations, projected_keys, padding_mask, hidden;
+  // The decoder input projection W_ih [e; c] + b_ih in two parts: W_e e + b_ih for every target
+  // word (V, 3H), computed once, and W_c (3H, 2·H/2) for the context.
+  Tensor embedding_input, context_weight;
   void select(const std::vector<int64_t>& rows) override {
     annotations = pick_rows(annotations, rows);
     projected_keys = pick_rows(projected_keys, rows);
@@ -179,6 +187,9 @@ std::unique_ptr<DecoderState> BahdanauSeq2Seq::start(const Batch& b) {
   s->projected_keys = enc.projected_keys;
   s->padding_mask = enc.padding_mask;
   s->hidden = enc.initial_state;
+  const SplitInput w = split_input_weight(*decoder_, config_.embedding);
+  s->embedding_input = tgt_embedding_->projected_table(w.first, decoder_->bias_ih);
+  s->context_weight = w.second;
   return s;
 }
 
@@ -187,7 +198,8 @@ Tensor BahdanauSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& pr
   const int64_t n = static_cast<int64_t>(previous.size());
   const Tensor e = tgt_embedding_->forward(previous, {n});
   const nn::AttentionOutput a = attention_->forward(s.hidden, s.projected_keys, s.annotations, s.padding_mask);
-  s.hidden = decoder_->forward(concat({e, a.context}, 1), s.hidden);
+  const Tensor gi = index_select(s.embedding_input, 0, previous) + linear(a.context, s.context_weight);  // (N, 3H)
+  s.hidden = nn::gru_step(gi, s.hidden, decoder_->weight_hh, decoder_->bias_hh);
   s.last_attention = a.weights;
   return log_softmax(output_->forward(tanh(deep_output_->forward(concat({s.hidden, a.context, e}, 1)))), -1);
 }
