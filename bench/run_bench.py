@@ -88,7 +88,7 @@ def main():
             th = Worker([sys.executable, os.path.join(HERE, "torch_worker.py")], env)
             rss[("xgrad", threads)] = float(xg.ask(f"build {model} {threads}").split()[1])
             rss[("torch", threads)] = float(th.ask(f"build {model} {threads}").split()[1])
-            if model == "transformer":
+            if threads not in sgemm:
                 sgemm[threads] = float(xg.ask(f"sgemm {threads}"))
                 xg.ask(f"build {model} {threads}")
             workers[("xgrad", threads)], workers[("torch", threads)] = xg, th
@@ -109,6 +109,8 @@ def main():
                 for key, c in order:
                     samples[key].append(float(workers[key].ask(c)))
             times[name] = {key: statistics.median(v) for key, v in samples.items()}
+        # The matrix products' work in one step (counted by xgrad, the same on any thread count).
+        product_gflop = {name: float(workers[("xgrad", 1)].ask(f"flops {xcmd}")) for name, xcmd, _ in phases}
         growth = {key: float(w.ask("peak")) - rss[key] for key, w in workers.items()}
         for w in workers.values():
             w.close()
@@ -116,9 +118,12 @@ def main():
             for name, _, _ in phases:
                 x, t = times[name][("xgrad", threads)], times[name][("torch", threads)]
                 gx, gt = growth[("xgrad", threads)], growth[("torch", threads)]
+                floor = product_gflop[name] / sgemm[threads] * 1e3
                 row = {"model": model, "phase": "train" if name == "train" else "decode", "threads": threads,
                        "xgrad_ms": round(x, 2), "torch_ms": round(t, 2), "ratio": round(x / t, 3),
-                       "xgrad_rss_mb": round(gx, 1), "torch_rss_mb": round(gt, 1)}
+                       "xgrad_rss_mb": round(gx, 1), "torch_rss_mb": round(gt, 1),
+                       "xgrad_product_gflop": round(product_gflop[name], 3),
+                       "product_floor_ms": round(floor, 2), "floor_ratio": round(floor / t, 3)}
                 if model == "transformer" and name != "train":
                     row["torch_decode"] = "cached keys" if name == "decode_cached" else "whole prefix (nn.Transformer)"
                 rows.append(row)
@@ -138,6 +143,13 @@ def main():
         rate = flops / (step["xgrad_ms"] * 1e6)
         print(f"transformer training step: {flops / 1e9:.2f} GFLOP, xgrad {rate:.1f} GFLOP/s on {threads} thread(s) = "
               f"{100 * rate / sgemm[threads]:.0f}% of this machine's sgemm rate ({sgemm[threads]:.0f} GFLOP/s, 512^3)")
+    print("\nthe matrix products alone, at this machine's 512^3 sgemm rate (a lower bound on xgrad's time with this BLAS):")
+    for r in rows:
+        if r.get("torch_decode") == "cached keys":
+            continue
+        print(f"{r['model']:<12} {r['phase']:<7} {r['threads']} thread(s): {r['xgrad_product_gflop']:6.2f} GFLOP "
+              f"-> {r['product_floor_ms']:6.1f} ms = ratio {r['floor_ratio']:.2f} of PyTorch's {r['torch_ms']:.1f} ms "
+              f"(xgrad at {r['product_floor_ms'] / r['xgrad_ms']:.0%} of it)")
     for model in args.models.split(","):
         for r1 in (r for r in rows if r["model"] == model and r["threads"] == 1):
             r2 = next(r for r in rows if r["model"] == model and r["threads"] == 2 and r["phase"] == r1["phase"]

@@ -4,6 +4,7 @@
 //   train                 one training step (zero grad, forward, cross-entropy, backward,
 //                         clip to norm 1, Adam step)                     -> "MS"
 //   decode                greedy decoding of the batch, 30 steps       -> "MS"
+//   flops train|decode    one training step or decoding, GFLOP of its matrix products -> "GFLOP"
 //   sgemm THREADS         float32 512x512x512 product through xg::matmul -> "GFLOPS"
 //   peak                  peak resident memory                          -> "RSS_MB"
 // Batch 64, source and target length 30, vocabularies of 64, dropout 0, float32.
@@ -64,6 +65,19 @@ int main(int, char** argv) {
   const data::Batch batch = synthetic_batch();
   std::shared_ptr<Seq2Seq> model;
   std::unique_ptr<optim::Adam> adam;
+  const auto run = [&](const std::string& what) {
+    if (what == "train") {
+      adam->zero_grad();
+      Tensor loss = cross_entropy(model->forward(batch), batch.tgt_out, data::Vocabulary::kPad);
+      loss.backward();
+      optim::clip_grad_norm(model->parameters(), 1.0);
+      adam->step();
+    } else {
+      SearchOptions greedy;
+      greedy.max_len_a = 0, greedy.max_len_b = 30;
+      translate_batch(*model, batch, greedy);
+    }
+  };
   std::string line;
   while (std::getline(std::cin, line)) {
     std::istringstream in(line);
@@ -83,20 +97,16 @@ int main(int, char** argv) {
       model = make_model(c);
       adam = std::make_unique<optim::Adam>(optim::single_group(model->parameters(), 1e-3));
       std::printf("ok %.1f\n", current_rss_mb());
-    } else if (cmd == "train") {
+    } else if (cmd == "train" || cmd == "decode") {
       const double t0 = now_ms();
-      adam->zero_grad();
-      Tensor loss = cross_entropy(model->forward(batch), batch.tgt_out, data::Vocabulary::kPad);
-      loss.backward();
-      optim::clip_grad_norm(model->parameters(), 1.0);
-      adam->step();
+      run(cmd);
       std::printf("%.3f\n", now_ms() - t0);
-    } else if (cmd == "decode") {
-      SearchOptions greedy;
-      greedy.max_len_a = 0, greedy.max_len_b = 30;
-      const double t0 = now_ms();
-      translate_batch(*model, batch, greedy);
-      std::printf("%.3f\n", now_ms() - t0);
+    } else if (cmd == "flops") {
+      std::string what;
+      in >> what;
+      const uint64_t before = matrix_product_flops();
+      run(what);
+      std::printf("%.4f\n", static_cast<double>(matrix_product_flops() - before) / 1e9);
     } else if (cmd == "sgemm") {
       int threads = 1;
       in >> threads;
