@@ -1,7 +1,11 @@
 #include "core/shape_ops.hpp"
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <vector>
 
 #include "core/autograd.hpp"
 #include "core/detail/checks.hpp"
@@ -93,15 +97,32 @@ Tensor permute_copy(const Tensor& x, const std::vector<int64_t>& order) {
     const int64_t inner = nd ? out_shape[nd - 1] : 1;
     const int64_t rows = out.numel() / inner;
     const int64_t is = nd ? strides_in_out_order[nd - 1] : 1;
-    XG_PRAGMA(omp parallel for if (out.numel() > kParallelGrain) schedule(static))
-    for (int64_t r = 0; r < rows; ++r) {
-      int64_t rem = r, off = 0;
+    // Each thread takes a block of output rows and walks the input offset like an odometer: a
+    // division per axis per row cost more than copying a 32-float row (split_heads, 3.9% of a
+    // transformer step).
+    XG_PRAGMA(omp parallel if (out.numel() > kParallelGrain))
+    {
+      const int threads = omp_get_num_threads(), me = omp_get_thread_num();
+      const int64_t begin = rows * me / threads, end = rows * (me + 1) / threads;
+      std::vector<int64_t> digit(static_cast<std::size_t>(std::max<int64_t>(nd - 1, 0)));
+      int64_t off = 0, rem = begin;
       for (int64_t d = nd - 2; d >= 0; --d) {
-        off += (rem % out_shape[d]) * strides_in_out_order[d];
+        digit[d] = rem % out_shape[d];
+        off += digit[d] * strides_in_out_order[d];
         rem /= out_shape[d];
       }
-      T* dst = po + r * inner;
-      for (int64_t j = 0; j < inner; ++j) dst[j] = px[off + j * is];
+      for (int64_t r = begin; r < end; ++r) {
+        T* dst = po + r * inner;
+        if (is == 1) std::memcpy(dst, px + off, sizeof(T) * inner);
+        else
+          for (int64_t j = 0; j < inner; ++j) dst[j] = px[off + j * is];
+        for (int64_t d = nd - 2; d >= 0; --d) {  // next row: carry through the axes
+          off += strides_in_out_order[d];
+          if (++digit[d] < out_shape[d]) break;
+          off -= digit[d] * strides_in_out_order[d];
+          digit[d] = 0;
+        }
+      }
     }
   });
   return out;

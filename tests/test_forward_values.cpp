@@ -1,5 +1,7 @@
 // Forward values against numbers computed independently by PyTorch 1.13 in float64
 // (tests/reference/core_forward.py prints them) or by hand.
+#include <algorithm>
+
 #include "core/detail/blas.hpp"
 #include "helpers.hpp"
 
@@ -145,4 +147,33 @@ TEST_CASE("gelu and simple element-wise ops by value", "[forward][elementwise]")
   require_close(where(tensor({1, 0}, {2, 1}), a, b), {1, 2, 3, 10, 20, 30});
   require_close(embedding(a, {1, 0, 1}, {3}), {4, 5, 6, 1, 2, 3, 4, 5, 6});
   require_close(arange(0, 1, 0.25), {0, 0.25, 0.5, 0.75});
+}
+
+TEST_CASE("permute moves every element where index arithmetic says, in every axis order, on 1 and 2 threads", "[forward][shape]") {
+  // Large enough to be split across threads, with rows that do and do not stay contiguous.
+  const int saved_threads = num_threads();
+  for (const Shape& shape : {Shape{3, 40, 7, 50}, Shape{2, 3, 4, 5}}) {
+    const Tensor x = seq(shape, 0.37);
+    const std::vector<double> xs = x.to_vector();
+    std::vector<int64_t> order{0, 1, 2, 3};
+    do {
+      for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        const std::vector<double> out = permute(x, order).to_vector();
+        std::vector<int64_t> idx(4, 0);
+        bool same = true;
+        for (std::size_t flat = 0; flat < out.size(); ++flat) {
+          // idx is the output index; the input index puts idx[d] at axis order[d].
+          int64_t in_flat = 0;
+          std::vector<int64_t> in_idx(4);
+          for (int d = 0; d < 4; ++d) in_idx[order[d]] = idx[d];
+          for (int d = 0; d < 4; ++d) in_flat = in_flat * shape[d] + in_idx[d];
+          same = same && out[flat] == xs[in_flat];
+          for (int d = 3; d >= 0 && ++idx[d] == shape[order[d]]; --d) idx[d] = 0;
+        }
+        CHECK(same);
+      }
+    } while (std::next_permutation(order.begin(), order.end()));
+  }
+  set_num_threads(saved_threads);
 }
