@@ -83,7 +83,7 @@ namespace {
 struct RnnState : DecoderState {
   Tensor embedding_input;  // (V, 3H): W_e e for every target word
   Tensor context_input;    // (N, 3H): W_c c + b_ih
-  Tensor hidden;            // (N, H)
+  Tensor hidden;           // (N, H)
   void select(const std::vector<int64_t>& rows) override {
     context_input = pick_rows(context_input, rows);
     hidden = pick_rows(hidden, rows);
