@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/autograd.hpp"
+#include "core/detail/blas.hpp"
 #include "core/detail/checks.hpp"
 #include "core/detail/parallel.hpp"
 #include "core/detail/vecmath.hpp"
@@ -48,11 +49,8 @@ Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
         for (int64_t s = 0; s < S; ++s)  // through the tanh
           vecmath::additive_energy_backward(pg[b * S + s], pv, pe + (b * S + s) * A, dq ? dq + b * A : nullptr,
                                             pdk ? pdk + (b * S + s) * A : nullptr, A);
-      if (sink.needs(2)) {  // dv[a] = Σ g[b,s] e[b,s,a], serial so the sum order is fixed
-        T* dv = sink.buffer(2).data<T>();
-        for (int64_t r = 0; r < B * S; ++r)
-          for (int64_t a = 0; a < A; ++a) dv[a] += pg[r] * pe[r * A + a];
-      }
+      if (sink.needs(2))  // dv (1, A) += g (1, B·S) · e (B·S, A): a gemv, one thread, fixed sum order
+        blas::gemm<T>(false, false, 1, A, B * S, T(1), pg, B * S, pe, A, T(1), sink.buffer(2).data<T>(), A);
     });
   });
 }
