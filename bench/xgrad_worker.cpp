@@ -104,6 +104,11 @@ int main(int, char** argv) {
     } else if (cmd == "flops") {
       std::string what;
       in >> what;
+      if (what != "train" && what != "decode") {
+        std::printf("error flops needs train or decode, got '%s'\n", what.c_str());
+        std::fflush(stdout);
+        continue;
+      }
       const uint64_t before = matrix_product_flops();
       run(what);
       std::printf("%.4f\n", static_cast<double>(matrix_product_flops() - before) / 1e9);

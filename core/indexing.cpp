@@ -10,12 +10,6 @@
 namespace xg {
 
 namespace {
-void check_index(const char* op, int64_t index, int64_t bound, std::size_t position) {
-  if (index < 0 || index >= bound)
-    throw IndexError(fmt::format("{}: index {} at position {} is out of range [0, {})", op, index,
-                                 position, bound));
-}
-
 // Reads a mask of any dtype as booleans, broadcast to `shape`.
 std::vector<char> mask_as_bool(const char* op, const Tensor& mask, const Shape& shape) {
   const Shape b = broadcast_shapes(op, mask.shape(), shape);

@@ -4,6 +4,7 @@
 #include <numeric>
 #include <fmt/format.h>
 
+#include "core/detail/checks.hpp"
 #include "core/ops.hpp"
 #include "nn/init.hpp"
 
@@ -46,10 +47,7 @@ Tensor Embedding::project(const std::vector<int64_t>& ids, const Shape& ids_shap
   if (static_cast<int64_t>(ids.size()) <= num_embeddings) return linear(forward(ids, ids_shape), w, b);
   if (numel_of(ids_shape) != static_cast<int64_t>(ids.size()))
     throw ShapeError(fmt::format("Embedding::project: {} ids for shape {}", ids.size(), shape_str(ids_shape)));
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    if (ids[i] < 0 || ids[i] >= num_embeddings)
-      throw IndexError(fmt::format("Embedding::project: id {} at position {} is outside [0, {})", ids[i], i,
-                                   num_embeddings));
+  for (std::size_t i = 0; i < ids.size(); ++i) check_index("Embedding::project", ids[i], num_embeddings, i);
   const Tensor table = projected_table(w, b);  // (V, N)
   Shape out_shape = ids_shape;
   out_shape.push_back(table.shape()[1]);

@@ -177,3 +177,19 @@ TEST_CASE("permute moves every element where index arithmetic says, in every axi
   }
   set_num_threads(saved_threads);
 }
+
+TEST_CASE("matrix_product_flops counts 2mnk for every product, split across threads or not", "[forward][matmul]") {
+  const int saved_threads = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    // (300, 70) x (70, 50): cut into blocks on 2 threads; (1, 7) x (7, 5): a gemv.
+    const Tensor a = seq({300, 70}), b = seq({70, 50}, 0.3), r = seq({1, 7}), c = seq({7, 5}, 0.9);
+    uint64_t before = matrix_product_flops();
+    matmul(a, b);
+    CHECK(matrix_product_flops() - before == 2u * 300 * 70 * 50);
+    before = matrix_product_flops();
+    matmul(r, c);
+    CHECK(matrix_product_flops() - before == 2u * 1 * 7 * 5);
+  }
+  set_num_threads(saved_threads);
+}

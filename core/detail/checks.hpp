@@ -15,6 +15,13 @@ inline int64_t normalize_axis(const char* op, int64_t axis, int64_t ndim) {
   return axis < 0 ? axis + ndim : axis;
 }
 
+// An index into [0, bound) at `position` of an index list; IndexError names the op otherwise.
+inline void check_index(const char* op, int64_t index, int64_t bound, std::size_t position) {
+  if (index < 0 || index >= bound)
+    throw IndexError(fmt::format("{}: index {} at position {} is out of range [0, {})", op, index,
+                                 position, bound));
+}
+
 // Splits `shape` around `axis` into (outer, n, inner) so a kernel can walk one axis.
 struct AxisSplit {
   int64_t outer = 1, n = 1, inner = 1;
