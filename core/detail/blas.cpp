@@ -21,6 +21,10 @@ uint64_t matrix_product_flops() { return g_product_flops.load(std::memory_order_
 
 namespace xg::blas {
 
+void count_product_flops(int64_t m, int64_t n, int64_t k) {
+  g_product_flops.fetch_add(static_cast<uint64_t>(2 * m * n * k), std::memory_order_relaxed);
+}
+
 namespace {
 template <class T>
 void gemm_one_thread(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
@@ -72,7 +76,7 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
           int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
-  g_product_flops.fetch_add(static_cast<uint64_t>(2 * m * n * k), std::memory_order_relaxed);
+  count_product_flops(m, n, k);
   if (m > INT_MAX || n > INT_MAX || k > INT_MAX || lda > INT_MAX || ldb > INT_MAX || ldc > INT_MAX)
     throw std::overflow_error("gemm: a dimension exceeds the 32-bit BLAS index range");
   if (k == 0) {  // BLAS may skip scaling C by beta when K == 0 on some builds; do it here

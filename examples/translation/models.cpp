@@ -69,8 +69,9 @@ Tensor RnnSeq2Seq::forward(const Batch& b) {
                         unsqueeze(linear(c, w.second, decoder_->bias_ih), 1);
   Tensor h = c;
   std::vector<Tensor> states;
+  const PackedLinear hh(decoder_->weight_hh, decoder_->bias_hh);
   for (int64_t t = 0; t < b.tgt_len; ++t) {
-    h = nn::gru_step(select(gi_all, 1, t), h, decoder_->weight_hh, decoder_->bias_hh);
+    h = nn::gru_step(select(gi_all, 1, t), h, hh);
     states.push_back(h);
   }
   return output_->forward(stack(states, 1));  // (B, T, V)
@@ -79,11 +80,13 @@ Tensor RnnSeq2Seq::forward(const Batch& b) {
 namespace {
 // The context enters every step through the same weights, so its share of the input projection,
 // W_c c + b_ih, is computed once per sentence (as in forward), not once per step: that was 40%
-// of a decoding step's multiply-adds.
+// of a decoding step's multiply-adds. The weights of the step's products are laid out once per
+// decoding run (PackedLinear).
 struct RnnState : DecoderState {
   Tensor embedding_input;  // (V, 3H): W_e e for every target word
   Tensor context_input;    // (N, 3H): W_c c + b_ih
   Tensor hidden;           // (N, H)
+  PackedLinear hh, output;
   void select(const std::vector<int64_t>& rows) override {
     context_input = pick_rows(context_input, rows);
     hidden = pick_rows(hidden, rows);
@@ -98,14 +101,16 @@ std::unique_ptr<DecoderState> RnnSeq2Seq::start(const Batch& b) {
   s->embedding_input = tgt_embedding_->projected_table(w.first);
   s->context_input = linear(c, w.second, decoder_->bias_ih);
   s->hidden = c;
+  s->hh = PackedLinear(decoder_->weight_hh, decoder_->bias_hh);
+  s->output = PackedLinear(output_->weight, output_->bias);
   return s;
 }
 
 Tensor RnnSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& previous) {
   auto& s = static_cast<RnnState&>(state);
   const Tensor gi = index_select(s.embedding_input, 0, previous) + s.context_input;  // (N, 3H)
-  s.hidden = nn::gru_step(gi, s.hidden, decoder_->weight_hh, decoder_->bias_hh);
-  return log_softmax(output_->forward(s.hidden), -1);
+  s.hidden = nn::gru_step(gi, s.hidden, s.hh);
+  return log_softmax(s.output(s.hidden), -1);
 }
 
 // ----- Bahdanau attention -----
@@ -152,10 +157,11 @@ Tensor BahdanauSeq2Seq::decode_reference(const Batch& b, std::vector<Tensor>* we
   const Tensor gi_embedding = tgt_embedding_->project(b.tgt_in, {b.size, b.tgt_len}, w.first, decoder_->bias_ih);  // (B, T, 3H)
   Tensor s = enc.initial_state;
   std::vector<Tensor> states, contexts;
+  const PackedLinear context_input(w.second), hh(decoder_->weight_hh, decoder_->bias_hh);
   for (int64_t t = 0; t < b.tgt_len; ++t) {
     const nn::AttentionOutput a = attention_->forward(s, enc.projected_keys, enc.annotations, enc.padding_mask);
-    const Tensor gi = select(gi_embedding, 1, t) + linear(a.context, w.second);
-    s = nn::gru_step(gi, s, decoder_->weight_hh, decoder_->bias_hh);
+    const Tensor gi = select(gi_embedding, 1, t) + context_input(a.context);
+    s = nn::gru_step(gi, s, hh);
     states.push_back(s);
     contexts.push_back(a.context);
     if (weights) weights->push_back(a.weights);
@@ -170,7 +176,8 @@ struct BahdanauState : DecoderState {
   Tensor annotations, projected_keys, padding_mask, hidden;
   // The decoder input projection W_ih [e; c] + b_ih in two parts: W_e e + b_ih for every target
   // word (V, 3H), computed once, and W_c (3H, 2·H/2) for the context.
-  Tensor embedding_input, context_weight;
+  Tensor embedding_input;
+  PackedLinear context_input, hh, deep_output, output;  // laid out once per decoding run
   void select(const std::vector<int64_t>& rows) override {
     annotations = pick_rows(annotations, rows);
     projected_keys = pick_rows(projected_keys, rows);
@@ -189,7 +196,10 @@ std::unique_ptr<DecoderState> BahdanauSeq2Seq::start(const Batch& b) {
   s->hidden = enc.initial_state;
   const SplitInput w = split_input_weight(*decoder_, config_.embedding);
   s->embedding_input = tgt_embedding_->projected_table(w.first, decoder_->bias_ih);
-  s->context_weight = w.second;
+  s->context_input = PackedLinear(w.second);
+  s->hh = PackedLinear(decoder_->weight_hh, decoder_->bias_hh);
+  s->deep_output = PackedLinear(deep_output_->weight, deep_output_->bias);
+  s->output = PackedLinear(output_->weight, output_->bias);
   return s;
 }
 
@@ -198,10 +208,10 @@ Tensor BahdanauSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& pr
   const int64_t n = static_cast<int64_t>(previous.size());
   const Tensor e = tgt_embedding_->forward(previous, {n});
   const nn::AttentionOutput a = attention_->forward(s.hidden, s.projected_keys, s.annotations, s.padding_mask);
-  const Tensor gi = index_select(s.embedding_input, 0, previous) + linear(a.context, s.context_weight);  // (N, 3H)
-  s.hidden = nn::gru_step(gi, s.hidden, decoder_->weight_hh, decoder_->bias_hh);
+  const Tensor gi = index_select(s.embedding_input, 0, previous) + s.context_input(a.context);  // (N, 3H)
+  s.hidden = nn::gru_step(gi, s.hidden, s.hh);
   s.last_attention = a.weights;
-  return log_softmax(output_->forward(tanh(deep_output_->forward(concat({s.hidden, a.context, e}, 1)))), -1);
+  return log_softmax(s.output(tanh(s.deep_output(concat({s.hidden, a.context, e}, 1)))), -1);
 }
 
 // ----- Transformer -----

@@ -1,0 +1,70 @@
+#include "core/detail/packed_gemm.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <stdexcept>
+
+#include "core/detail/blas.hpp"
+
+namespace xg::packed_gemm {
+
+namespace avx512 {
+void panel_product(const float* a, int64_t lda, int64_t m, int64_t k, const float* panel, int64_t cols, float* c,
+                   int64_t ldc, const float* init_rows, int64_t init_stride);
+}
+
+namespace {
+constexpr int64_t kPanel = 32;
+const bool kHaveAvx512 = __builtin_cpu_supports("avx512f");
+std::atomic<bool> g_enabled{true};
+
+int64_t panels_for(int64_t n) { return (n + kPanel - 1) / kPanel; }
+}  // namespace
+
+bool available() { return kHaveAvx512 && g_enabled.load(std::memory_order_relaxed); }
+void set_enabled(bool enabled) { g_enabled.store(enabled, std::memory_order_relaxed); }
+
+Panels Panels::of_transposed(const float* w, int64_t n, int64_t k) {
+  Panels p;
+  p.k_ = k, p.n_ = n;
+  p.data_.assign(static_cast<std::size_t>(panels_for(n) * k * kPanel), 0.0f);
+  for (int64_t j = 0; j < n; ++j) {  // column j of B is row j of W
+    float* dst = p.data_.data() + (j / kPanel) * k * kPanel + j % kPanel;
+    const float* src = w + j * k;
+    for (int64_t kk = 0; kk < k; ++kk) dst[kk * kPanel] = src[kk];
+  }
+  return p;
+}
+
+Panels Panels::of_plain(const float* b, int64_t k, int64_t n) {
+  Panels p;
+  p.k_ = k, p.n_ = n;
+  p.data_.assign(static_cast<std::size_t>(panels_for(n) * k * kPanel), 0.0f);
+  for (int64_t kk = 0; kk < k; ++kk)
+    for (int64_t j0 = 0; j0 < n; j0 += kPanel)
+      std::copy(b + kk * n + j0, b + kk * n + std::min(n, j0 + kPanel),
+                p.data_.data() + ((j0 / kPanel) * k + kk) * kPanel);
+  return p;
+}
+
+void Panels::multiply(const float* a, int64_t lda, int64_t m, float* c, int64_t ldc, const float* init_rows,
+                      int64_t init_stride) const {
+  if (!kHaveAvx512) throw std::logic_error("packed_gemm: the kernel needs AVX-512F");
+  if (m == 0 || n_ == 0) return;
+  blas::count_product_flops(m, n_, k_);
+  const int64_t panels = panels_for(n_);
+  // Panels are independent column blocks of C; each thread keeps its panels in its own cache.
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const double work = static_cast<double>(m) * static_cast<double>(n_) * static_cast<double>(k_);
+  const bool parallel = threads > 1 && panels > 1 && work > blas::kThreadedFrom;
+#pragma omp parallel for if (parallel) schedule(static)
+  for (int64_t p = 0; p < panels; ++p) {
+    const int64_t col = p * kPanel;
+    avx512::panel_product(a, lda, m, k_, data_.data() + p * k_ * kPanel, std::min(kPanel, n_ - col), c + col, ldc,
+                          init_rows ? init_rows + col : nullptr, init_stride);
+  }
+}
+
+}  // namespace xg::packed_gemm

@@ -1,0 +1,125 @@
+// PackedLinear: linear() through xgrad's own float32 product kernel with the weight laid out once.
+#include <string>
+
+#include "core/detail/packed_gemm.hpp"
+#include "helpers.hpp"
+
+using namespace xg;
+using namespace xgtest;
+using Catch::Matchers::Contains;
+
+namespace {
+// y = x wᵀ + b in float64 from the same float32 values: the independent reference.
+std::vector<double> reference_linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  const auto xv = x.to_vector(), wv = w.to_vector();
+  const auto bv = b.defined() ? b.to_vector() : std::vector<double>();
+  const int64_t in = w.shape()[1], out = w.shape()[0], rows = x.numel() / in;
+  std::vector<double> y(static_cast<std::size_t>(rows * out));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < out; ++j) {
+      double s = bv.empty() ? 0.0 : bv[j];
+      for (int64_t k = 0; k < in; ++k) s += xv[r * in + k] * wv[j * in + k];
+      y[r * out + j] = s;
+    }
+  return y;
+}
+
+Tensor f32(const Shape& shape, double a, double offset) { return seq(shape, a, 1.0, offset, DType::Float32); }
+
+struct Grads {
+  Tensor y;
+  std::vector<double> x, w, b;
+};
+// Output and gradients of sum(y ⊙ r) for r fixed, through PackedLinear or linear.
+Grads run(bool packed, const Shape& x_shape, int64_t out, bool with_bias) {
+  const int64_t in = x_shape.back();
+  Tensor x = leaf(f32(x_shape, 0.37, 0.1)), w = leaf(f32({out, in}, 0.53, 0.7));
+  Tensor b = with_bias ? leaf(f32({out}, 0.91, 1.3)) : Tensor();
+  const Tensor y = packed ? PackedLinear(w, b)(x) : linear(x, w, b);
+  Shape y_shape = x_shape;
+  y_shape.back() = out;
+  sum(y * f32(y_shape, 0.29, 2.0)).backward();
+  return {y, x.grad().to_vector(), w.grad().to_vector(), with_bias ? b.grad().to_vector() : std::vector<double>()};
+}
+}  // namespace
+
+TEST_CASE("PackedLinear equals linear in values and gradients, every block edge", "[linear][packed]") {
+  if (!packed_gemm::available()) {
+    WARN("this CPU has no AVX-512F: PackedLinear is plain linear() here, and its kernel is not tested");
+    return;
+  }
+  // Rows around the 8-row block, columns around the 32-column panel, depths from 1.
+  for (int64_t rows : {1, 7, 8, 9, 64, 70})
+    for (int64_t out : {1, 31, 32, 33, 100})
+      for (int64_t in : {1, 5, 64})
+        for (bool with_bias : {false, true}) {
+          INFO("rows " << rows << " out " << out << " in " << in << " bias " << with_bias);
+          const Grads p = run(true, {rows, in}, out, with_bias), l = run(false, {rows, in}, out, with_bias);
+          Tensor x = f32({rows, in}, 0.37, 0.1), w = f32({out, in}, 0.53, 0.7);
+          require_close(p.y, reference_linear(x, w, with_bias ? f32({out}, 0.91, 1.3) : Tensor()), 2e-6);
+          require_close(p.x, l.x, 2e-6);
+          require_close(p.w, l.w, 1e-6);  // the weight gradient takes the same BLAS path: equal
+          require_close(p.b, l.b, 1e-6);
+        }
+  // Leading axes (B, T, in) as a transformer's projections have them.
+  const Grads p = run(true, {3, 5, 40}, 48, true), l = run(false, {3, 5, 40}, 48, true);
+  require_close(p.y, l.y.to_vector(), 2e-6);
+  require_close(p.x, l.x, 2e-6);
+  CHECK(p.y.shape() == Shape{3, 5, 48});
+}
+
+TEST_CASE("PackedLinear gives the same bits on 1 and 2 threads and counts its flops", "[linear][packed]") {
+  if (!packed_gemm::available()) return;
+  const int saved = num_threads();
+  const Tensor x = f32({64, 256}, 0.37, 0.1), w = f32({768, 256}, 0.53, 0.7), b = f32({768}, 0.91, 1.3);
+  const PackedLinear p(w, b);
+  set_num_threads(1);
+  const uint64_t before = matrix_product_flops();
+  const std::vector<double> one = p(x).to_vector();
+  CHECK(matrix_product_flops() - before == 2ull * 64 * 768 * 256);
+  set_num_threads(2);
+  const std::vector<double> two = p(x).to_vector();
+  set_num_threads(saved);
+  CHECK(one == two);
+}
+
+TEST_CASE("PackedLinear: float64 and a disabled kernel fall back to linear()", "[linear][packed][gradcheck]") {
+  const Tensor x = seq({4, 6}, 0.3), w = seq({5, 6}, 0.8), b = seq({5}, 1.1);
+  const PackedLinear p64(w, b);
+  CHECK_FALSE(p64.packed());
+  require_close(p64(x), linear(x, w, b).to_vector(), 0.0);
+  require_gradcheck([](const std::vector<Tensor>& v) { return PackedLinear(v[1], v[2])(v[0]); },
+                    {leaf(x), leaf(w), leaf(b)});
+
+  packed_gemm::set_enabled(false);
+  const Tensor x32 = f32({9, 33}, 0.37, 0.1), w32 = f32({40, 33}, 0.53, 0.7);
+  const PackedLinear off(w32);
+  const std::vector<double> unpacked = off(x32).to_vector();
+  packed_gemm::set_enabled(true);
+  CHECK_FALSE(off.packed());
+  CHECK(unpacked == linear(x32, w32).to_vector());
+}
+
+TEST_CASE("packed_gemm: starting from C accumulates into it", "[linear][packed]") {
+  if (!packed_gemm::available()) return;
+  const int64_t m = 10, k = 7, n = 35;
+  const std::vector<double> av = seq({m, k}, 0.4).to_vector(), bv = seq({k, n}, 0.6).to_vector();
+  std::vector<float> a(av.begin(), av.end()), b(bv.begin(), bv.end()), c(static_cast<std::size_t>(m * n), 1.5f);
+  const auto panels = packed_gemm::Panels::of_plain(b.data(), k, n);
+  panels.multiply(a.data(), k, m, c.data(), n, c.data(), n);
+  std::vector<double> got(c.begin(), c.end()), expected(static_cast<std::size_t>(m * n), 1.5);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t kk = 0; kk < k; ++kk) expected[i * n + j] += av[i * k + kk] * bv[kk * n + j];
+  require_close(got, expected, 2e-6);
+}
+
+TEST_CASE("PackedLinear rejects mismatched shapes with both of them in the message", "[linear][packed][errors]") {
+  const Tensor w = f32({8, 5}, 0.5, 0.0);
+  const PackedLinear p(w);
+  CHECK_THROWS_WITH(p(f32({3, 4}, 0.5, 0.0)), Contains("[3, 4]") && Contains("[8, 5]"));
+  CHECK_THROWS_WITH(PackedLinear(w, f32({7}, 0.5, 0.0)), Contains("[7]") && Contains("[8, 5]"));
+  CHECK_THROWS_WITH(PackedLinear(f32({8}, 0.5, 0.0)), Contains("PackedLinear") && Contains("[8]"));
+  CHECK_THROWS_WITH(PackedLinear()(w), Contains("PackedLinear"));
+  CHECK_THROWS_AS(p(seq({3, 5})), Error);  // float64 input, float32 weight
+}
