@@ -1,5 +1,6 @@
 #include "core/linear.hpp"
 
+#include <atomic>
 #include <mutex>
 
 #include "core/autograd.hpp"
@@ -119,5 +120,19 @@ Tensor PackedLinear::operator()(const Tensor& x) const {
     add_parameter_grads(pg, xd, rows, out_features, in, sink);
   });
 }
+
+namespace {
+std::atomic<uint64_t> g_next_scope{1};
+thread_local uint64_t t_scope = 0;
+thread_local int t_depth = 0;
+}  // namespace
+
+FixedWeightsGuard::FixedWeightsGuard() {
+  if (t_depth++ == 0) t_scope = g_next_scope.fetch_add(1, std::memory_order_relaxed);
+}
+FixedWeightsGuard::~FixedWeightsGuard() {
+  if (--t_depth == 0) t_scope = 0;
+}
+uint64_t FixedWeightsGuard::scope_id() { return t_scope; }
 
 }  // namespace xg

@@ -33,4 +33,18 @@ class PackedLinear {
   std::shared_ptr<Layout> layout_;
 };
 
+// A promise, for as long as it lives on this thread, that no weight changes (decoding, evaluation):
+// nn::Linear layers then lay out their weight once (PackedLinear) and reuse that layout in every
+// call inside the scope, instead of packing it per call. translate_batch holds one. Guards nest;
+// the layouts stay valid until the outermost one ends.
+class FixedWeightsGuard {
+ public:
+  FixedWeightsGuard();
+  ~FixedWeightsGuard();
+  FixedWeightsGuard(const FixedWeightsGuard&) = delete;
+  FixedWeightsGuard& operator=(const FixedWeightsGuard&) = delete;
+  // 0 outside any guard; inside, a number that identifies the outermost guard (never reused).
+  static uint64_t scope_id();
+};
+
 }  // namespace xg

@@ -17,7 +17,19 @@ Linear::Linear(int64_t in, int64_t out, bool with_bias)
   if (with_bias) bias = register_parameter("bias", init::uniform({out}, bound));
 }
 
-Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias); }
+Tensor Linear::forward(const Tensor& x) {
+  const uint64_t scope = FixedWeightsGuard::scope_id();
+  if (scope == 0) return linear(x, weight, bias);
+  PackedLinear packed;
+  {
+    std::lock_guard<std::mutex> lock(packed_mutex_);
+    // A layout from an earlier scope, or of a weight tensor since replaced (to(), loading), is stale.
+    if (packed_scope_ != scope || !packed_.weight().same(weight) || !packed_.bias().same(bias))
+      packed_ = PackedLinear(weight, bias), packed_scope_ = scope;
+    packed = packed_;
+  }
+  return packed(x);
+}
 
 std::string Linear::extra_repr() const {
   return fmt::format("in={}, out={}, bias={}", in_features, out_features, bias.defined());

@@ -1,8 +1,10 @@
 #pragma once
 // The basic layers. Initialisation follows PyTorch's defaults (stated per layer).
 #include <memory>
+#include <mutex>
 #include <vector>
 
+#include "core/linear.hpp"
 #include "nn/module.hpp"
 
 namespace xg::nn {
@@ -11,10 +13,17 @@ namespace xg::nn {
 class Linear : public UnaryModule {
  public:
   Linear(int64_t in_features, int64_t out_features, bool bias = true);
-  Tensor forward(const Tensor& x) override;  // (..., in) -> (..., out)
+  // (..., in) -> (..., out). Inside a FixedWeightsGuard (decoding), through a PackedLinear laid
+  // out on the first call of the guard's scope.
+  Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   Tensor weight, bias;
   int64_t in_features, out_features;
+
+ private:
+  std::mutex packed_mutex_;  // two threads may decode with one model
+  PackedLinear packed_;
+  uint64_t packed_scope_ = 0;
 };
 
 // Lookup table (V, D) ~ N(0, 1), as torch.nn.Embedding; the padding row starts at zero and

@@ -123,3 +123,44 @@ TEST_CASE("PackedLinear rejects mismatched shapes with both of them in the messa
   CHECK_THROWS_WITH(PackedLinear()(w), Contains("PackedLinear"));
   CHECK_THROWS_AS(p(seq({3, 5})), Error);  // float64 input, float32 weight
 }
+
+TEST_CASE("FixedWeightsGuard: Linear lays out its weight once per scope and never uses a stale layout",
+          "[linear][packed][nn]") {
+  CHECK(FixedWeightsGuard::scope_id() == 0);
+  nn::Linear layer(33, 40);
+  const Tensor x = f32({9, 33}, 0.37, 0.1);
+  const std::vector<double> outside = layer.forward(x).to_vector();
+  uint64_t first_scope = 0;
+  {
+    FixedWeightsGuard fixed;
+    first_scope = FixedWeightsGuard::scope_id();
+    CHECK(first_scope != 0);
+    {
+      FixedWeightsGuard nested;  // nested guards share the outer scope
+      CHECK(FixedWeightsGuard::scope_id() == first_scope);
+    }
+    CHECK(FixedWeightsGuard::scope_id() == first_scope);
+    require_close(layer.forward(x), outside, 2e-6);
+    // A weight tensor replaced inside the scope (loading, a dtype change) is laid out again.
+    layer.weight = f32({40, 33}, 0.11, 0.4);
+    require_close(layer.forward(x), reference_linear(x, layer.weight, layer.bias), 2e-6);
+  }
+  CHECK(FixedWeightsGuard::scope_id() == 0);
+  // Changed in place between scopes (an optimizer step): the next scope lays it out again.
+  {
+    NoGradGuard no_grad;
+    layer.weight.copy_(layer.weight * 2.0);
+  }
+  const std::vector<double> changed = reference_linear(x, layer.weight, layer.bias);
+  require_close(layer.forward(x), changed, 2e-6);
+  FixedWeightsGuard again;
+  CHECK(FixedWeightsGuard::scope_id() != first_scope);
+  require_close(layer.forward(x), changed, 2e-6);
+  // Gradients inside a scope are those of linear().
+  Tensor xl = leaf(f32({9, 33}, 0.37, 0.1));
+  sum(layer.forward(xl)).backward();
+  const std::vector<double> grad_in_scope = xl.grad().to_vector();
+  Tensor xr = leaf(f32({9, 33}, 0.37, 0.1));
+  sum(linear(xr, layer.weight, layer.bias)).backward();
+  require_close(grad_in_scope, xr.grad().to_vector(), 2e-6);
+}

@@ -80,13 +80,12 @@ Tensor RnnSeq2Seq::forward(const Batch& b) {
 namespace {
 // The context enters every step through the same weights, so its share of the input projection,
 // W_c c + b_ih, is computed once per sentence (as in forward), not once per step: that was 40%
-// of a decoding step's multiply-adds. The weights of the step's products are laid out once per
-// decoding run (PackedLinear).
+// of a decoding step's multiply-adds.
 struct RnnState : DecoderState {
   Tensor embedding_input;  // (V, 3H): W_e e for every target word
   Tensor context_input;    // (N, 3H): W_c c + b_ih
   Tensor hidden;           // (N, H)
-  PackedLinear hh, output;
+  PackedLinear hh;         // W_hh laid out once per decoding run
   void select(const std::vector<int64_t>& rows) override {
     context_input = pick_rows(context_input, rows);
     hidden = pick_rows(hidden, rows);
@@ -102,7 +101,6 @@ std::unique_ptr<DecoderState> RnnSeq2Seq::start(const Batch& b) {
   s->context_input = linear(c, w.second, decoder_->bias_ih);
   s->hidden = c;
   s->hh = PackedLinear(decoder_->weight_hh, decoder_->bias_hh);
-  s->output = PackedLinear(output_->weight, output_->bias);
   return s;
 }
 
@@ -110,7 +108,7 @@ Tensor RnnSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& previou
   auto& s = static_cast<RnnState&>(state);
   const Tensor gi = index_select(s.embedding_input, 0, previous) + s.context_input;  // (N, 3H)
   s.hidden = nn::gru_step(gi, s.hidden, s.hh);
-  return log_softmax(s.output(s.hidden), -1);
+  return log_softmax(output_->forward(s.hidden), -1);
 }
 
 // ----- Bahdanau attention -----
@@ -151,6 +149,8 @@ std::vector<std::pair<std::string, Tensor>> BahdanauSeq2Seq::source_attention(co
 }
 
 Tensor BahdanauSeq2Seq::decode_reference(const Batch& b, std::vector<Tensor>* weights) {
+  // The attention's query projection runs every step: its weight is laid out once per pass.
+  FixedWeightsGuard fixed_weights;
   const Encoded enc = encode(b);
   const Tensor e = tgt_embedding_->forward(b.tgt_in, {b.size, b.tgt_len});  // (B, T, E)
   const SplitInput w = split_input_weight(*decoder_, config_.embedding);
@@ -177,7 +177,7 @@ struct BahdanauState : DecoderState {
   // The decoder input projection W_ih [e; c] + b_ih in two parts: W_e e + b_ih for every target
   // word (V, 3H), computed once, and W_c (3H, 2·H/2) for the context.
   Tensor embedding_input;
-  PackedLinear context_input, hh, deep_output, output;  // laid out once per decoding run
+  PackedLinear context_input, hh;  // laid out once per decoding run
   void select(const std::vector<int64_t>& rows) override {
     annotations = pick_rows(annotations, rows);
     projected_keys = pick_rows(projected_keys, rows);
@@ -198,8 +198,6 @@ std::unique_ptr<DecoderState> BahdanauSeq2Seq::start(const Batch& b) {
   s->embedding_input = tgt_embedding_->projected_table(w.first, decoder_->bias_ih);
   s->context_input = PackedLinear(w.second);
   s->hh = PackedLinear(decoder_->weight_hh, decoder_->bias_hh);
-  s->deep_output = PackedLinear(deep_output_->weight, deep_output_->bias);
-  s->output = PackedLinear(output_->weight, output_->bias);
   return s;
 }
 
@@ -211,7 +209,7 @@ Tensor BahdanauSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& pr
   const Tensor gi = index_select(s.embedding_input, 0, previous) + s.context_input(a.context);  // (N, 3H)
   s.hidden = nn::gru_step(gi, s.hidden, s.hh);
   s.last_attention = a.weights;
-  return log_softmax(s.output(tanh(s.deep_output(concat({s.hidden, a.context, e}, 1)))), -1);
+  return log_softmax(output_->forward(tanh(deep_output_->forward(concat({s.hidden, a.context, e}, 1)))), -1);
 }
 
 // ----- Transformer -----

@@ -165,6 +165,7 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const data::Batch& b, const 
 std::vector<Hypothesis> translate_batch(Seq2Seq& model, const data::Batch& batch, const SearchOptions& options) {
   if (options.beam < 1) throw Error(fmt::format("beam size {} must be at least 1", options.beam));
   NoGradGuard no_grad;
+  FixedWeightsGuard fixed_weights;  // each Linear lays out its weight once for the whole run
   const bool was_training = model.is_training();
   model.eval();
   auto result = options.beam == 1 ? greedy(model, batch, options) : beam_search(model, batch, options);
