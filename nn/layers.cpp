@@ -18,8 +18,11 @@ Linear::Linear(int64_t in, int64_t out, bool with_bias)
 }
 
 Tensor Linear::forward(const Tensor& x) {
+  // Many rows amortise OpenBLAS's packing of the weight by themselves (an encoder over a whole
+  // batch); a layout pays off for the few-row products of decoding steps.
+  constexpr int64_t kPackedRowsAtMost = 512;
   const uint64_t scope = FixedWeightsGuard::scope_id();
-  if (scope == 0) return linear(x, weight, bias);
+  if (scope == 0 || x.dim() < 1 || x.numel() > kPackedRowsAtMost * x.shape().back()) return linear(x, weight, bias);
   PackedLinear packed;
   {
     std::lock_guard<std::mutex> lock(packed_mutex_);

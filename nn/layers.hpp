@@ -13,8 +13,8 @@ namespace xg::nn {
 class Linear : public UnaryModule {
  public:
   Linear(int64_t in_features, int64_t out_features, bool bias = true);
-  // (..., in) -> (..., out). Inside a FixedWeightsGuard (decoding), through a PackedLinear laid
-  // out on the first call of the guard's scope.
+  // (..., in) -> (..., out). Inside a FixedWeightsGuard (decoding), inputs of at most 512 rows go
+  // through a PackedLinear laid out on the first such call of the guard's scope.
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   Tensor weight, bias;

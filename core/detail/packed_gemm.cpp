@@ -29,11 +29,16 @@ void set_enabled(bool enabled) { g_enabled.store(enabled, std::memory_order_rela
 Panels Panels::of_transposed(const float* w, int64_t n, int64_t k) {
   Panels p;
   p.k_ = k, p.n_ = n;
-  p.data_.assign(static_cast<std::size_t>(panels_for(n) * k * kPanel), 0.0f);
-  for (int64_t j = 0; j < n; ++j) {  // column j of B is row j of W
-    float* dst = p.data_.data() + (j / kPanel) * k * kPanel + j % kPanel;
-    const float* src = w + j * k;
-    for (int64_t kk = 0; kk < k; ++kk) dst[kk * kPanel] = src[kk];
+  p.data_.reset(new float[static_cast<std::size_t>(panels_for(n) * k * kPanel)]);
+  // Panel by panel, writing each panel in order: column j of B is row j of W, so each k reads one
+  // element from each of the panel's 32 rows (32 cache lines, reused for the next 15 values of k).
+  for (int64_t j0 = 0; j0 < n; j0 += kPanel) {
+    const int64_t cols = std::min(kPanel, n - j0);
+    float* dst = p.data_.get() + (j0 / kPanel) * k * kPanel;
+    for (int64_t kk = 0; kk < k; ++kk, dst += kPanel) {
+      for (int64_t j = 0; j < cols; ++j) dst[j] = w[(j0 + j) * k + kk];
+      std::fill(dst + cols, dst + kPanel, 0.0f);
+    }
   }
   return p;
 }
@@ -41,11 +46,15 @@ Panels Panels::of_transposed(const float* w, int64_t n, int64_t k) {
 Panels Panels::of_plain(const float* b, int64_t k, int64_t n) {
   Panels p;
   p.k_ = k, p.n_ = n;
-  p.data_.assign(static_cast<std::size_t>(panels_for(n) * k * kPanel), 0.0f);
-  for (int64_t kk = 0; kk < k; ++kk)
-    for (int64_t j0 = 0; j0 < n; j0 += kPanel)
-      std::copy(b + kk * n + j0, b + kk * n + std::min(n, j0 + kPanel),
-                p.data_.data() + ((j0 / kPanel) * k + kk) * kPanel);
+  p.data_.reset(new float[static_cast<std::size_t>(panels_for(n) * k * kPanel)]);
+  for (int64_t j0 = 0; j0 < n; j0 += kPanel) {
+    const int64_t cols = std::min(kPanel, n - j0);
+    float* dst = p.data_.get() + (j0 / kPanel) * k * kPanel;
+    for (int64_t kk = 0; kk < k; ++kk, dst += kPanel) {
+      std::copy(b + kk * n + j0, b + kk * n + j0 + cols, dst);
+      std::fill(dst + cols, dst + kPanel, 0.0f);
+    }
+  }
   return p;
 }
 
@@ -62,7 +71,7 @@ void Panels::multiply(const float* a, int64_t lda, int64_t m, float* c, int64_t 
 #pragma omp parallel for if (parallel) schedule(static)
   for (int64_t p = 0; p < panels; ++p) {
     const int64_t col = p * kPanel;
-    avx512::panel_product(a, lda, m, k_, data_.data() + p * k_ * kPanel, std::min(kPanel, n_ - col), c + col, ldc,
+    avx512::panel_product(a, lda, m, k_, data_.get() + p * k_ * kPanel, std::min(kPanel, n_ - col), c + col, ldc,
                           init_rows ? init_rows + col : nullptr, init_stride);
   }
 }

@@ -6,7 +6,7 @@
 // again on every call: for a 64-row decoding product against a 768×256 weight that packing cost as
 // much as a third of the kernel time (sgemm_incopy, 18% of a GRU decode).
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 namespace xg::packed_gemm {
 
@@ -34,7 +34,7 @@ class Panels {
 
  private:
   int64_t k_ = 0, n_ = 0;
-  std::vector<float> data_;
+  std::unique_ptr<float[]> data_;  // every element written by of_transposed / of_plain
 };
 
 }  // namespace xg::packed_gemm
