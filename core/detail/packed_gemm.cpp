@@ -26,36 +26,36 @@ int64_t panels_for(int64_t n) { return (n + kPanel - 1) / kPanel; }
 bool available() { return kHaveAvx512 && g_enabled.load(std::memory_order_relaxed); }
 void set_enabled(bool enabled) { g_enabled.store(enabled, std::memory_order_relaxed); }
 
-Panels Panels::of_transposed(const float* w, int64_t n, int64_t k) {
+// Panel by panel, each written in order, with zeros past column n; copy_row(kk, j0, cols, dst)
+// writes B[kk][j0, j0 + cols) to dst.
+template <class CopyRow>
+Panels Panels::build(int64_t k, int64_t n, CopyRow copy_row) {
   Panels p;
   p.k_ = k, p.n_ = n;
   p.data_.reset(new float[static_cast<std::size_t>(panels_for(n) * k * kPanel)]);
-  // Panel by panel, writing each panel in order: column j of B is row j of W, so each k reads one
-  // element from each of the panel's 32 rows (32 cache lines, reused for the next 15 values of k).
   for (int64_t j0 = 0; j0 < n; j0 += kPanel) {
     const int64_t cols = std::min(kPanel, n - j0);
     float* dst = p.data_.get() + (j0 / kPanel) * k * kPanel;
     for (int64_t kk = 0; kk < k; ++kk, dst += kPanel) {
-      for (int64_t j = 0; j < cols; ++j) dst[j] = w[(j0 + j) * k + kk];
+      copy_row(kk, j0, cols, dst);
       std::fill(dst + cols, dst + kPanel, 0.0f);
     }
   }
   return p;
 }
 
+Panels Panels::of_transposed(const float* w, int64_t n, int64_t k) {
+  // Column j of B is row j of W: each k reads one element from each of the panel's 32 rows (32
+  // cache lines, reused for the next 15 values of k).
+  return build(k, n, [&](int64_t kk, int64_t j0, int64_t cols, float* dst) {
+    for (int64_t j = 0; j < cols; ++j) dst[j] = w[(j0 + j) * k + kk];
+  });
+}
+
 Panels Panels::of_plain(const float* b, int64_t k, int64_t n) {
-  Panels p;
-  p.k_ = k, p.n_ = n;
-  p.data_.reset(new float[static_cast<std::size_t>(panels_for(n) * k * kPanel)]);
-  for (int64_t j0 = 0; j0 < n; j0 += kPanel) {
-    const int64_t cols = std::min(kPanel, n - j0);
-    float* dst = p.data_.get() + (j0 / kPanel) * k * kPanel;
-    for (int64_t kk = 0; kk < k; ++kk, dst += kPanel) {
-      std::copy(b + kk * n + j0, b + kk * n + j0 + cols, dst);
-      std::fill(dst + cols, dst + kPanel, 0.0f);
-    }
-  }
-  return p;
+  return build(k, n, [&](int64_t kk, int64_t j0, int64_t cols, float* dst) {
+    std::copy(b + kk * n + j0, b + kk * n + j0 + cols, dst);
+  });
 }
 
 void Panels::multiply(const float* a, int64_t lda, int64_t m, float* c, int64_t ldc, const float* init_rows,

@@ -33,6 +33,8 @@ class Panels {
                 int64_t init_stride) const;
 
  private:
+  template <class CopyRow>
+  static Panels build(int64_t k, int64_t n, CopyRow copy_row);
   int64_t k_ = 0, n_ = 0;
   std::unique_ptr<float[]> data_;  // every element written by of_transposed / of_plain
 };
