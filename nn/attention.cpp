@@ -184,13 +184,87 @@ Tensor MultiHeadAttention::expand_kv_heads(const Tensor& x) const {
   return index_select(x, 1, source_head);  // its backward sums each group's gradients into the shared head
 }
 
+KeyValues::KeyValues(Tensor k, Tensor v) : k_(std::move(k)), v_(std::move(v)) {
+  if (k_.dim() != 4 || v_.dim() != 4 || Shape(k_.shape().begin(), k_.shape().begin() + 3) !=
+                                           Shape(v_.shape().begin(), v_.shape().begin() + 3))
+    throw ShapeError(fmt::format("KeyValues: keys {} and values {} (need (B, H_kv, T, dh) with equal B, H_kv, T)",
+                                 shape_str(k_.shape()), shape_str(v_.shape())));
+}
+
+namespace {
+// The first `length` positions of a (B, H, C, d) buffer as a (B, H, length, d) tensor.
+Tensor used_positions(const Tensor& buffer, int64_t length) { return narrow(buffer, 2, 0, length); }
+
+// Copies x (B, H, n, d) into positions [at, at + n) of buffer (B, H, C, d).
+void write_positions(Tensor& buffer, const Tensor& x, int64_t at) {
+  const Shape& bs = buffer.shape();
+  const int64_t heads = bs[0] * bs[1], capacity = bs[2], d = bs[3], n = x.shape()[2];
+  dispatch(buffer.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* src = x.data<T>();
+    T* dst = buffer.data<T>();
+    for (int64_t h = 0; h < heads; ++h) std::copy(src + h * n * d, src + (h + 1) * n * d, dst + (h * capacity + at) * d);
+  });
+}
+
+// A buffer of `capacity` positions holding the first `length` positions of `from` (a buffer or
+// an exact tensor, (B, H, *, d)).
+Tensor regrown(const Tensor& from, int64_t length, int64_t capacity) {
+  Shape shape = from.shape();
+  shape[2] = capacity;
+  Tensor buffer = Tensor::uninitialized(shape, from.dtype());
+  if (length > 0) write_positions(buffer, from.shape()[2] == length ? from : used_positions(from, length), 0);
+  return buffer;
+}
+}  // namespace
+
+const Tensor& KeyValues::k() const {
+  if (buffered() && (!k_.defined() || k_.shape()[2] != length_)) k_ = used_positions(k_buffer_, length_);
+  return k_;
+}
+
+const Tensor& KeyValues::v() const {
+  if (buffered() && (!v_.defined() || v_.shape()[2] != length_)) v_ = used_positions(v_buffer_, length_);
+  return v_;
+}
+
 void KeyValues::append(const KeyValues& more) {
-  if (!k.defined()) {
+  if (more.empty()) return;
+  if (empty() && !buffered()) {
     *this = more;
+    if (!grad_mode_enabled() || (!k_.requires_grad() && !v_.requires_grad())) {  // start a buffer
+      const int64_t n = length();
+      k_buffer_ = regrown(k_, n, std::max<int64_t>(16, 2 * n));
+      v_buffer_ = regrown(v_, n, std::max<int64_t>(16, 2 * n));
+      length_ = n;
+      k_ = v_ = Tensor();
+    }
     return;
   }
-  k = concat({k, more.k}, 2);
-  v = concat({v, more.v}, 2);
+  const bool needs_graph = grad_mode_enabled() && (more.k().requires_grad() || more.v().requires_grad());
+  if (!buffered() || needs_graph) {
+    Tensor k = concat({this->k(), more.k()}, 2), v = concat({this->v(), more.v()}, 2);
+    *this = KeyValues(std::move(k), std::move(v));
+    return;
+  }
+  const int64_t n = more.length();
+  if (length_ + n > k_buffer_.shape()[2]) {
+    const int64_t capacity = std::max(2 * k_buffer_.shape()[2], length_ + n);
+    k_buffer_ = regrown(k_buffer_, length_, capacity);
+    v_buffer_ = regrown(v_buffer_, length_, capacity);
+  }
+  write_positions(k_buffer_, more.k(), length_);
+  write_positions(v_buffer_, more.v(), length_);
+  length_ += n;
+}
+
+void KeyValues::select_rows(const std::vector<int64_t>& rows) {
+  if (buffered()) {
+    k_buffer_ = index_select(k_buffer_, 0, rows), v_buffer_ = index_select(v_buffer_, 0, rows);
+    k_ = v_ = Tensor();
+  } else if (k_.defined()) {
+    k_ = index_select(k_, 0, rows), v_ = index_select(v_, 0, rows);
+  }
 }
 
 AttentionOutput MultiHeadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
@@ -211,8 +285,16 @@ KeyValues MultiHeadAttention::project_key_values(const Tensor& key, const Tensor
 Tensor MultiHeadAttention::attention_context(const Tensor& q, const KeyValues& kv, const Tensor& attn_mask,
                                              const Tensor& key_padding_mask, bool causal, Tensor& weights) {
   const int64_t Tq = q.shape()[2], Tk = kv.length();
-  const Tensor k = expand_kv_heads(kv.k), v = expand_kv_heads(kv.v);
   const double attention_dropout = is_training() ? dropout : 0.0;
+  // One new position of an incremental decoder, outside autograd: read the cache where it grows.
+  if (kv.buffered() && config.kind == AttentionKind::Standard && Tq == 1 && !attn_mask.defined() &&
+      attention_dropout == 0.0 && !(grad_mode_enabled() && q.requires_grad()) &&
+      !(config.memory_efficient_from > 0 && Tk >= config.memory_efficient_from)) {
+    FusedAttentionResult r = cached_query_attention(q, kv.key_buffer(), kv.value_buffer(), Tk, key_padding_mask);
+    weights = r.weights;
+    return r.context;
+  }
+  const Tensor k = expand_kv_heads(kv.k()), v = expand_kv_heads(kv.v());
   if (config.kind != AttentionKind::Standard && attn_mask.defined())
     throw Error(fmt::format("MultiHeadAttention({}): takes causal/key-padding masks, not an attn_mask", to_string(config.kind)));
   if (config.kind == AttentionKind::Window) {
@@ -221,14 +303,14 @@ Tensor MultiHeadAttention::attention_context(const Tensor& q, const KeyValues& k
       throw ShapeError(fmt::format("MultiHeadAttention(window): {} queries for {} keys (needs equal lengths, or one causal query)", Tq, Tk));
     // One new position of an incremental decoder: the global prefix and the last window+1 keys.
     const int64_t global = std::min(config.global_tokens, Tk), from = std::max(global, Tk - 1 - config.window);
-    KeyValues visible{narrow(k, 2, from, Tk - from), narrow(v, 2, from, Tk - from)};
+    Tensor keys = narrow(k, 2, from, Tk - from), values = narrow(v, 2, from, Tk - from);
     Tensor mask = key_padding_mask.defined() ? narrow(key_padding_mask, 1, from, Tk - from) : Tensor();
     if (global > 0) {
-      visible.k = concat({narrow(k, 2, 0, global), visible.k}, 2);
-      visible.v = concat({narrow(v, 2, 0, global), visible.v}, 2);
+      keys = concat({narrow(k, 2, 0, global), keys}, 2);
+      values = concat({narrow(v, 2, 0, global), values}, 2);
       if (mask.defined()) mask = concat({narrow(key_padding_mask, 1, 0, global), mask}, 1);
     }
-    return scaled_dot_product_attention(q, visible.k, visible.v, Tensor(), mask).context;
+    return scaled_dot_product_attention(q, keys, values, Tensor(), mask).context;
   }
   if (config.kind == AttentionKind::Linear) {
     if (causal && Tq != Tk && Tq != 1)
@@ -248,9 +330,9 @@ Tensor MultiHeadAttention::attention_context(const Tensor& q, const KeyValues& k
 
 AttentionOutput MultiHeadAttention::attend(const Tensor& query, const KeyValues& kv, const Tensor& attn_mask,
                                            const Tensor& key_padding_mask, bool causal) {
-  if (query.dim() != 3 || query.shape()[2] != d_model || !kv.k.defined() || kv.k.shape()[0] != query.shape()[0])
+  if (query.dim() != 3 || query.shape()[2] != d_model || kv.empty() || kv.batch() != query.shape()[0])
     throw ShapeError(fmt::format("MultiHeadAttention: query {} and keys {} (need (B, T, {}) and (B, H_kv, Tk, dh))",
-                                 shape_str(query.shape()), kv.k.defined() ? shape_str(kv.k.shape()) : "undefined",
+                                 shape_str(query.shape()), kv.empty() ? "none" : shape_str(kv.k().shape()),
                                  d_model));
   const int64_t B = query.shape()[0], Tq = query.shape()[1];
   Tensor q = split_heads(q_proj->forward(query), num_heads);  // (B, H, Tq, dh)

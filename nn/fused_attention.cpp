@@ -194,4 +194,65 @@ FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Ten
   return {context, weights};
 }
 
+FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buffer, const Tensor& v_buffer,
+                                            int64_t length, const Tensor& key_padding) {
+  const auto fail = [&](const std::string& why) {
+    return ShapeError(fmt::format("cached_query_attention: q {}, key buffer {}, value buffer {}, length {}: {}",
+                                  shape_str(q.shape()), shape_str(k_buffer.shape()), shape_str(v_buffer.shape()),
+                                  length, why));
+  };
+  if (q.dim() != 4 || k_buffer.dim() != 4 || v_buffer.dim() != 4 || q.shape()[2] != 1)
+    throw fail("need q (B, H, 1, d) and buffers (B, H_kv, C, d)");
+  const int64_t B = q.shape()[0], H = q.shape()[1], d = q.shape()[3];
+  const int64_t Hkv = k_buffer.shape()[1], C = k_buffer.shape()[2], dv = v_buffer.shape()[3];
+  if (k_buffer.shape()[0] != B || k_buffer.shape()[3] != d) throw fail("q and the key buffer differ in batch or head size");
+  if (v_buffer.shape()[0] != B || v_buffer.shape()[1] != Hkv || v_buffer.shape()[2] != C)
+    throw fail("the key and value buffers differ");
+  if (Hkv < 1 || H % Hkv != 0) throw fail("query heads are not a multiple of key/value heads");
+  if (length < 0 || length > C) throw fail("length outside the buffer");
+  check_same_dtype("cached_query_attention", q, k_buffer);
+  check_same_dtype("cached_query_attention", q, v_buffer);
+  if (grad_mode_enabled() && (q.requires_grad() || k_buffer.requires_grad() || v_buffer.requires_grad()))
+    throw Error("cached_query_attention: has no backward; call it outside autograd (NoGradGuard)");
+  const Tensor pad = detail::checked_key_padding("cached_query_attention", key_padding, k_buffer, B, length, q.dtype());
+  Tensor weights = Tensor::uninitialized({B, H, 1, length}, q.dtype());
+  Tensor out = Tensor::uninitialized({B, H, 1, dv}, q.dtype());
+  dispatch(q.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T scale = T(1) / std::sqrt(static_cast<T>(d));
+    const T *pq = q.data<T>(), *pk = k_buffer.data<T>(), *pv = v_buffer.data<T>();
+    const T* pp = pad.defined() ? pad.data<T>() : nullptr;
+    T *pw = weights.data<T>(), *po = out.data<T>();
+    const int64_t group = H / Hkv;
+    XG_PRAGMA(omp parallel for if (B * H * length * (d + dv) > kParallelGrain) schedule(static))
+    for (int64_t bh = 0; bh < B * H; ++bh) {
+      const int64_t b = bh / H, kv_head = b * Hkv + (bh % H) / group;
+      const T* keys = pk + kv_head * C * d;  // (C, d), the first `length` rows in use
+      const T* values = pv + kv_head * C * dv;
+      T* w = pw + bh * length;  // (length)
+      T* o = po + bh * dv;      // (dv)
+      T top = -std::numeric_limits<T>::infinity();
+      for (int64_t t = 0; t < length; ++t) {
+        w[t] = pp && pp[b * length + t] != T(0) ? -std::numeric_limits<T>::infinity()
+                                                 : vecmath::dot(pq + bh * d, keys + t * d, d) * scale;
+        top = std::max(top, w[t]);
+      }
+      std::fill(o, o + dv, T(0));
+      if (top == -std::numeric_limits<T>::infinity()) {  // every key hidden: zero weights and context
+        std::fill(w, w + length, T(0));
+        continue;
+      }
+      T total = T(0);
+      for (int64_t t = 0; t < length; ++t) total += (w[t] = std::exp(w[t] - top));
+      const T inv = T(1) / total;
+      for (int64_t t = 0; t < length; ++t) {
+        w[t] *= inv;
+        const T* vt = values + t * dv;
+        for (int64_t j = 0; j < dv; ++j) o[j] += w[t] * vt[j];
+      }
+    }
+  });
+  return {out, weights};
+}
+
 }  // namespace xg::nn

@@ -22,4 +22,13 @@ struct FusedAttentionResult {
 FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
                                      const Tensor& key_padding, const Tensor& keep);
 
+// One query per head against the first `length` positions of key/value buffers with room to
+// grow: an incremental decoder's self-attention cache (KeyValues), read in place instead of
+// copied out each step. q (B, H, 1, d); k_buffer (B, H_kv, C, d) and v_buffer (B, H_kv, C, dv)
+// with length <= C and H a multiple of H_kv (grouped heads share key/value heads); key_padding
+// undefined or (B, length), nonzero = padding. The query sees all `length` keys (it is the last
+// position). Outside autograd only: it records no backward, and throws if an input needs one.
+FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buffer, const Tensor& v_buffer,
+                                            int64_t length, const Tensor& key_padding);
+
 }  // namespace xg::nn

@@ -115,8 +115,8 @@ DecoderLayerOutput TransformerDecoderLayer::forward(const Tensor& x, const Tenso
 }
 
 void DecoderLayerCache::select(const std::vector<int64_t>& rows) {
-  for (KeyValues* kv : {&self, &memory})
-    if (kv->k.defined()) kv->k = index_select(kv->k, 0, rows), kv->v = index_select(kv->v, 0, rows);
+  self.select_rows(rows);
+  memory.select_rows(rows);
 }
 
 DecoderLayerCache TransformerDecoderLayer::start(const Tensor& memory) {

@@ -408,6 +408,72 @@ TEST_CASE("vectorised exp tanh and sigmoid agree with the C library over a wide 
   }
 }
 
+TEST_CASE("decoding outside autograd grows the key/value cache in place and equals the full decoder",
+          "[nn][transformer][cache]") {
+  // 40 steps cross the buffer's capacities 16 -> 32 -> 64; after step 20 the batch rows swap, as
+  // beam search reorders them. Every attention configuration the decoder step supports.
+  struct Variant {
+    const char* name;
+    AttentionConfig attention;
+    bool pre;
+  };
+  std::vector<Variant> variants(5);
+  variants[0].name = "standard, post-LN";
+  variants[1].name = "standard, pre-LN", variants[1].pre = true;
+  variants[2].name = "grouped-query", variants[2].attention.num_kv_heads = 1;
+  variants[3].name = "rotary", variants[3].attention.rotary = true;
+  variants[4].name = "window", variants[4].attention.kind = AttentionKind::Window, variants[4].attention.window = 6;
+  for (const Variant& variant : variants) {
+    INFO(variant.name);
+    manual_seed(13);
+    TransformerConfig c;
+    c.d_model = 8, c.num_heads = 2, c.ff_dim = 16, c.dropout = 0.0, c.norm_first = variant.pre;
+    c.attention = variant.attention;
+    TransformerDecoder dec(c, 2);
+    dec.to(DType::Float64);
+    dec.eval();
+    const int64_t T = 40;
+    const Tensor memory = seq({2, 4, 8}, 0.3), x = seq({2, T, 8}, 0.45);
+    const Tensor pad = tensor({0, 0, 0, 0, 0, 0, 1, 1}, {2, 4}, DType::Float64);
+    const DecoderOutput full = dec.forward(x, memory, Tensor(), pad, Tensor(), true);
+    const std::vector<int64_t> swap{1, 0};
+    const Tensor swapped_output = index_select(full.output, 0, swap), swapped_pad = index_select(pad, 0, swap);
+    NoGradGuard no_grad;
+    auto caches = dec.start(memory);
+    for (int64_t t = 0; t < T; ++t) {
+      if (t == 20)
+        for (auto& cache : caches) cache.select(swap);
+      const bool swapped = t >= 20;
+      const Tensor input = narrow(swapped ? index_select(x, 0, swap) : x, 1, t, 1);
+      const DecoderOutput one = dec.step(input, caches, swapped ? swapped_pad : pad);
+      INFO("step " << t);
+      require_close(one.output, narrow(swapped ? swapped_output : full.output, 1, t, 1).to_vector(), 1e-12);
+    }
+    CHECK(caches[0].self.buffered());
+    CHECK(caches[0].self.length() == T);
+    CHECK(caches[0].self.key_buffer().shape()[2] == 64);
+    CHECK(caches[0].self.k().shape() == Shape{2, variant.attention.num_kv_heads == 1 ? 1 : 2, T, 4});
+  }
+}
+
+TEST_CASE("cached_query_attention equals fused attention over the used positions", "[nn][attention][cache]") {
+  // q (B=2, H=4, 1, d=3) against buffers of 2 key/value heads (grouped) and capacity 7, 5 in use.
+  const Tensor q = seq({2, 4, 1, 3}, 0.37), kb = seq({2, 2, 7, 3}, 0.53), vb = seq({2, 2, 7, 5}, 0.71);
+  const Tensor pad = tensor({0, 1, 0, 0, 1, 1, 1, 1, 1, 1}, {2, 5}, DType::Float64);  // row 1 fully hidden
+  const std::vector<int64_t> heads{0, 0, 1, 1};
+  const Tensor k = index_select(narrow(kb, 2, 0, 5), 1, heads), v = index_select(narrow(vb, 2, 0, 5), 1, heads);
+  for (const Tensor& mask : {Tensor(), pad}) {
+    const FusedAttentionResult want = fused_attention(q, k, v, Tensor(), mask, Tensor());
+    const FusedAttentionResult got = cached_query_attention(q, kb, vb, 5, mask);
+    require_close(got.context, want.context.to_vector(), 1e-13);
+    require_close(got.weights, want.weights.to_vector(), 1e-13);
+  }
+  CHECK_THROWS_WITH(cached_query_attention(q, kb, vb, 8, Tensor()), Catch::Matchers::Contains("length 8"));
+  CHECK_THROWS_WITH(cached_query_attention(q, kb, vb, 5, tensor({0, 0}, {2, 1}, DType::Float64)),
+                    Catch::Matchers::Contains("[2, 1]"));
+  CHECK_THROWS_WITH(cached_query_attention(leaf(q), kb, vb, 5, Tensor()), Catch::Matchers::Contains("NoGradGuard"));
+}
+
 TEST_CASE("incremental decoding with cached keys and values equals the full decoder", "[nn][transformer]") {
   for (bool pre : {false, true}) {
     manual_seed(12);
