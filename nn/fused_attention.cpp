@@ -242,8 +242,10 @@ FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buf
         std::fill(w, w + length, T(0));
         continue;
       }
+      for (int64_t t = 0; t < length; ++t) w[t] -= top;  // exp(-inf) = 0 for padding
+      vecmath::exp(w, w, length);
       T total = T(0);
-      for (int64_t t = 0; t < length; ++t) total += (w[t] = std::exp(w[t] - top));
+      for (int64_t t = 0; t < length; ++t) total += w[t];
       const T inv = T(1) / total;
       for (int64_t t = 0; t < length; ++t) {
         w[t] *= inv;

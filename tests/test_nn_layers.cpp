@@ -467,6 +467,10 @@ TEST_CASE("cached_query_attention equals fused attention over the used positions
     const FusedAttentionResult got = cached_query_attention(q, kb, vb, 5, mask);
     require_close(got.context, want.context.to_vector(), 1e-13);
     require_close(got.weights, want.weights.to_vector(), 1e-13);
+    const auto f32 = [](const Tensor& t) { return t.defined() ? t.to(DType::Float32) : t; };  // the vectorised float exp
+    const FusedAttentionResult got32 = cached_query_attention(f32(q), f32(kb), f32(vb), 5, f32(mask));
+    require_close(got32.context, want.context.to_vector(), 2e-6);
+    require_close(got32.weights, want.weights.to_vector(), 2e-6);
   }
   CHECK_THROWS_WITH(cached_query_attention(q, kb, vb, 8, Tensor()), Catch::Matchers::Contains("length 8"));
   CHECK_THROWS_WITH(cached_query_attention(q, kb, vb, 5, tensor({0, 0}, {2, 1}, DType::Float64)),
