@@ -13,6 +13,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -109,6 +110,10 @@ def main():
             samples = {key: [] for key in workers}
             for _ in range(n):  # one step of each worker in turn
                 for key, c in order:
+                    # The last worker's idle threads spin before they sleep (xgrad's OpenMP threads
+                    # for up to GOMP_SPINCOUNT iterations, OpenBLAS's in its own loop); a longer
+                    # spin made a process look 5-30% faster against the one after it, so let them settle.
+                    time.sleep(0.01)
                     samples[key].append(float(workers[key].ask(c)))
             times[name] = {key: statistics.median(v) for key, v in samples.items()}
             # The middle half of the samples: on a shared virtual machine the spread is part of the result.
