@@ -231,7 +231,7 @@ const Tensor& KeyValues::v() const {
 void KeyValues::append(const KeyValues& more) {
   if (more.empty()) return;
   if (empty() && !buffered()) {
-    *this = more;
+    *this = more.buffered() ? KeyValues(more.k(), more.v()) : more;  // never share another cache's buffer
     if (!grad_mode_enabled() || (!k_.requires_grad() && !v_.requires_grad())) {  // start a buffer
       const int64_t n = length();
       k_buffer_ = regrown(k_, n, std::max<int64_t>(16, 2 * n));

@@ -472,6 +472,19 @@ TEST_CASE("cached_query_attention equals fused attention over the used positions
     require_close(got32.context, want.context.to_vector(), 2e-6);
     require_close(got32.weights, want.weights.to_vector(), 2e-6);
   }
+  // A cache started from a buffered one does not write into its buffer.
+  {
+    NoGradGuard no_grad;
+    KeyValues first, second;
+    first.append(KeyValues(narrow(kb, 2, 0, 2), narrow(vb, 2, 0, 2)));
+    second.append(first);
+    second.append(KeyValues(narrow(kb, 2, 2, 1), narrow(vb, 2, 2, 1)));
+    first.append(KeyValues(narrow(kb, 2, 3, 1), narrow(vb, 2, 3, 1)));
+    CHECK(first.buffered());
+    CHECK(second.buffered());
+    require_close(second.k(), narrow(kb, 2, 0, 3).to_vector(), 0.0);
+    require_close(first.k(), concat({narrow(kb, 2, 0, 2), narrow(kb, 2, 3, 1)}, 2).to_vector(), 0.0);
+  }
   CHECK_THROWS_WITH(cached_query_attention(q, kb, vb, 8, Tensor()), Catch::Matchers::Contains("length 8"));
   CHECK_THROWS_WITH(cached_query_attention(q, kb, vb, 5, tensor({0, 0}, {2, 1}, DType::Float64)),
                     Catch::Matchers::Contains("[2, 1]"));
