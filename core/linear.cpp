@@ -130,6 +130,9 @@ thread_local int t_depth = 0;
 FixedWeightsGuard::FixedWeightsGuard() {
   if (t_depth++ == 0) t_scope = g_next_scope.fetch_add(1, std::memory_order_relaxed);
 }
+FixedWeightsGuard::FixedWeightsGuard(uint64_t scope) {
+  if (t_depth++ == 0) t_scope = scope != 0 ? scope : g_next_scope.fetch_add(1, std::memory_order_relaxed);
+}
 FixedWeightsGuard::~FixedWeightsGuard() {
   if (--t_depth == 0) t_scope = 0;
 }

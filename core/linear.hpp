@@ -40,6 +40,10 @@ class PackedLinear {
 class FixedWeightsGuard {
  public:
   FixedWeightsGuard();
+  // Joins `scope` (the scope_id() of a guard alive on another thread) on this thread, so that the
+  // threads decoding parts of one batch share one layout per weight. The guard that opened the
+  // scope must outlive this one. With scope 0 (no guard there), opens a new scope.
+  explicit FixedWeightsGuard(uint64_t scope);
   ~FixedWeightsGuard();
   FixedWeightsGuard(const FixedWeightsGuard&) = delete;
   FixedWeightsGuard& operator=(const FixedWeightsGuard&) = delete;

@@ -55,6 +55,37 @@ Batch collate(const std::vector<Example>& examples, const std::vector<std::size_
   return b;
 }
 
+Batch slice_rows(const Batch& b, int64_t from, int64_t to) {
+  if (from < 0 || to > b.size || from >= to)
+    throw IndexError(fmt::format("slice_rows: rows [{}, {}) of a batch of {}", from, to, b.size));
+  const auto rows = static_cast<std::size_t>(b.size);
+  if (b.src.size() != rows * static_cast<std::size_t>(b.src_len) || b.src_lengths.size() != rows ||
+      b.tgt_in.size() != rows * static_cast<std::size_t>(b.tgt_len) || b.tgt_out.size() != b.tgt_in.size() ||
+      b.tgt_lengths.size() != rows)
+    throw ShapeError(fmt::format("slice_rows: a batch of {} rows with {} source ids ({} long), {} source lengths, "
+                                 "{} target ids ({} long) and {} target lengths",
+                                 b.size, b.src.size(), b.src_len, b.src_lengths.size(), b.tgt_in.size(), b.tgt_len,
+                                 b.tgt_lengths.size()));
+  Batch p;
+  p.size = to - from;
+  for (int64_t r = from; r < to; ++r) {
+    p.src_len = std::max(p.src_len, b.src_lengths[static_cast<std::size_t>(r)]);
+    p.tgt_len = std::max(p.tgt_len, b.tgt_lengths[static_cast<std::size_t>(r)]);
+  }
+  if (p.src_len > b.src_len || p.tgt_len > b.tgt_len)
+    throw ShapeError(fmt::format("slice_rows: rows [{}, {}) have a source of {} or a target of {} tokens, longer than "
+                                 "the batch's {} and {}", from, to, p.src_len, p.tgt_len, b.src_len, b.tgt_len));
+  for (int64_t r = from; r < to; ++r) {
+    p.src.insert(p.src.end(), b.src.begin() + r * b.src_len, b.src.begin() + r * b.src_len + p.src_len);
+    p.tgt_in.insert(p.tgt_in.end(), b.tgt_in.begin() + r * b.tgt_len, b.tgt_in.begin() + r * b.tgt_len + p.tgt_len);
+    p.tgt_out.insert(p.tgt_out.end(), b.tgt_out.begin() + r * b.tgt_len, b.tgt_out.begin() + r * b.tgt_len + p.tgt_len);
+    p.src_lengths.push_back(b.src_lengths[static_cast<std::size_t>(r)]);
+    p.tgt_lengths.push_back(b.tgt_lengths[static_cast<std::size_t>(r)]);
+    if (!b.indices.empty()) p.indices.push_back(b.indices.at(static_cast<std::size_t>(r)));
+  }
+  return p;
+}
+
 std::vector<std::vector<std::size_t>> make_batches(const std::vector<Example>& examples,
                                                    const BatchingOptions& options, uint64_t seed, int64_t epoch) {
   if (options.max_tokens <= 0 || options.max_batch <= 0)

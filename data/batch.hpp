@@ -32,6 +32,10 @@ struct Batch {
 
 Batch collate(const std::vector<Example>& examples, const std::vector<std::size_t>& indices);
 
+// Rows [from, to) of a batch as a batch of their own, padded only to their own longest source and
+// target (decoding splits a batch into parts, one per thread).
+Batch slice_rows(const Batch& batch, int64_t from, int64_t to);
+
 struct BatchingOptions {
   int64_t max_tokens = 2048;  // B * max(S, T+1) of a batch stays within this
   int64_t max_batch = 128;    // and B within this

@@ -162,6 +162,34 @@ TEST_CASE("collate pads and shifts targets and masks mark padding", "[data][batc
   xgtest::require_close(b.tgt_padding_mask(), {0, 0, 0, 1, 0, 0, 0, 0});
 }
 
+TEST_CASE("slice_rows: a part of a batch, padded to its own longest sentences", "[data][batch]") {
+  const std::vector<Example> ex = {{{5, 6, 7, 8}, {9}}, {{5}, {8, 9, 10}}, {{6, 7}, {8}}};
+  const Batch b = collate(ex, {2, 0, 1});  // source 4 long, target 4 long
+  const Batch tail = slice_rows(b, 1, 3);
+  CHECK(tail.size == 2);
+  CHECK(tail.src_len == 4);
+  CHECK(tail.tgt_len == 4);
+  CHECK(tail.src == std::vector<int64_t>{5, 6, 7, 8, 5, 0, 0, 0});
+  CHECK(tail.indices == std::vector<std::size_t>{0, 1});
+  const Batch one = slice_rows(b, 2, 3);  // trimmed: one source word, a 4-token target
+  CHECK(one.src_len == 1);
+  CHECK(one.src == std::vector<int64_t>{5});
+  CHECK(one.tgt_in == std::vector<int64_t>{2, 8, 9, 10});
+  CHECK(one.tgt_out == std::vector<int64_t>{8, 9, 10, 3});
+  CHECK(one.src_lengths == std::vector<int64_t>{1});
+  CHECK(one.tgt_lengths == std::vector<int64_t>{4});
+  const Batch first = slice_rows(b, 0, 1);  // source 2, target 2 (8, <eos>)
+  CHECK(first.src == std::vector<int64_t>{6, 7});
+  CHECK(first.tgt_in == std::vector<int64_t>{2, 8});
+  CHECK(first.tgt_out == std::vector<int64_t>{8, 3});
+  CHECK(slice_rows(b, 0, 3).src == b.src);
+  CHECK_THROWS_WITH(slice_rows(b, 2, 2), Catch::Contains("rows [2, 2) of a batch of 3"));
+  CHECK_THROWS_WITH(slice_rows(b, 1, 4), Catch::Contains("rows [1, 4) of a batch of 3"));
+  Batch broken = b;
+  broken.src_lengths.pop_back();
+  CHECK_THROWS_WITH(slice_rows(broken, 0, 1), Catch::Contains("2 source lengths"));
+}
+
 TEST_CASE("make_batches: every example once, within budget, similar lengths together", "[data][batch]") {
   Generator g(1);
   std::vector<Example> ex;

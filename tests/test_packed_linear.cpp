@@ -1,5 +1,6 @@
 // PackedLinear: linear() through xgrad's own float32 product kernel with the weight laid out once.
 #include <string>
+#include <thread>
 
 #include "core/detail/packed_gemm.hpp"
 #include "helpers.hpp"
@@ -163,4 +164,37 @@ TEST_CASE("FixedWeightsGuard: Linear lays out its weight once per scope and neve
   Tensor xr = leaf(f32({9, 33}, 0.37, 0.1));
   sum(linear(xr, layer.weight, layer.bias)).backward();
   require_close(grad_in_scope, xr.grad().to_vector(), 2e-6);
+}
+
+// Run under ThreadSanitizer too (make tsan): decoding threads share one model and its layouts.
+TEST_CASE("FixedWeightsGuard joined from other threads: one scope, and their products are right",
+          "[linear][packed][threads]") {
+  nn::Linear layer(33, 40);
+  const Tensor x = f32({9, 33}, 0.37, 0.1);
+  const std::vector<double> expected = reference_linear(x, layer.weight, layer.bias);
+  FixedWeightsGuard fixed;
+  const uint64_t scope = FixedWeightsGuard::scope_id();
+  constexpr int kThreads = 4;
+  std::vector<std::vector<double>> got(kThreads);
+  std::vector<uint64_t> scopes(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back([&, i] {
+      NoGradGuard no_grad;
+      FixedWeightsGuard joined(scope);
+      scopes[i] = FixedWeightsGuard::scope_id();
+      for (int rep = 0; rep < 20; ++rep) got[i] = layer.forward(x).to_vector();
+    });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kThreads; ++i) {
+    CHECK(scopes[i] == scope);
+    require_close(got[i], expected, 2e-6);
+  }
+  uint64_t own = 0;
+  std::thread([&] {
+    FixedWeightsGuard opened(0);  // nothing to join: a scope of its own
+    own = FixedWeightsGuard::scope_id();
+  }).join();
+  CHECK(own != 0);
+  CHECK(own != scope);
 }

@@ -135,6 +135,68 @@ TEST_CASE("each model's decoding steps give the log-probabilities of its teacher
   }
 }
 
+TEST_CASE("decoding in one part per thread gives the translations of the whole batch", "[translation][decode][threads]") {
+  // 50 sentences of 1-12 words: 2 threads decode rows [0, 32) and [32, 50), 3 threads [0, 24),
+  // [24, 48) and [48, 50), each part padded to its own longest source.
+  std::vector<data::Example> ex;
+  Generator gen(23);
+  for (int64_t i = 0; i < 50; ++i) {
+    data::Example e;
+    const int64_t len = 1 + static_cast<int64_t>(gen.below(12));
+    for (int64_t j = 0; j < len; ++j) e.src.push_back(4 + static_cast<int64_t>(gen.below(8)));
+    e.tgt = {4};
+    ex.push_back(e);
+  }
+  std::vector<std::size_t> order(ex.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  const data::Batch batch = data::collate(ex, order);
+  const int saved_threads = num_threads();
+  for (const std::string name : {"rnn", "bahdanau", "transformer"}) {
+    ModelConfig c = ModelConfig::defaults(name);
+    c.src_vocab = c.tgt_vocab = 12;
+    c.embedding = 16, c.hidden = 32, c.attention = 16, c.d_model = 16, c.ff = 32, c.heads = 2;
+    c.encoder_layers = c.decoder_layers = 1, c.dropout = 0;
+    manual_seed(7);
+    const auto model = make_model(c);
+    for (const int64_t beam : {1, 3}) {
+      INFO(name << ", beam " << beam);
+      SearchOptions o;
+      o.beam = beam;
+      o.keep_attention = true;
+      set_num_threads(1);
+      const std::vector<Hypothesis> whole = translate_batch(*model, batch, o);
+      int64_t tokens = 0;
+      for (const auto& h : whole) tokens += static_cast<int64_t>(h.tokens.size());
+      CHECK(tokens > 100);  // an untrained model, but not one that stops at once
+      for (const int threads : {2, 3}) {
+        set_num_threads(threads);
+        const std::vector<Hypothesis> parts = translate_batch(*model, batch, o);
+        REQUIRE(parts.size() == whole.size());
+        for (std::size_t i = 0; i < whole.size(); ++i) {
+          REQUIRE(parts[i].tokens == whole[i].tokens);
+          CHECK(parts[i].score == Approx(whole[i].score).margin(1e-4));
+          REQUIRE(parts[i].attention.size() == whole[i].attention.size());
+          for (std::size_t t = 0; t < whole[i].attention.size(); ++t) {
+            // each part's attention rows are as long as its own sources; the rest was padding (0)
+            const auto& a = parts[i].attention[t];
+            const auto& w = whole[i].attention[t];
+            REQUIRE(a.size() <= w.size());
+            for (std::size_t s = 0; s < w.size(); ++s) CHECK(w[s] == Approx(s < a.size() ? a[s] : 0.0).margin(1e-5));
+          }
+        }
+      }
+    }
+    // An error inside a part (a source word outside the vocabulary) reaches the caller.
+    data::Batch bad = batch;
+    bad.src[static_cast<std::size_t>(40 * bad.src_len)] = 99;
+    set_num_threads(2);
+    model->train();
+    CHECK_THROWS_AS(translate_batch(*model, bad, SearchOptions{}), IndexError);
+    CHECK(model->is_training());
+  }
+  set_num_threads(saved_threads);
+}
+
 TEST_CASE("resume continues from the same step with identical results", "[translation][resume]") {
   const TrainData d = tiny_data(64, 5);
   TrainOptions o;
