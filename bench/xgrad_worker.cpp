@@ -68,8 +68,7 @@ int main(int, char** argv) {
   const auto run = [&](const std::string& what) {
     if (what == "train") {
       adam->zero_grad();
-      Tensor loss = cross_entropy(model->forward(batch), batch.tgt_out, data::Vocabulary::kPad);
-      loss.backward();
+      forward_backward(*model, batch);  // as the trainer does: one part of the batch per thread
       optim::clip_grad_norm(model->parameters(), 1.0);
       adam->step();
     } else {

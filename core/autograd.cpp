@@ -15,11 +15,14 @@ namespace {
 thread_local bool g_grad_enabled = true;
 bool g_anomaly = false;
 
-// Where input i's gradient lives: a leaf keeps it; a non-leaf's goes to the node that made it,
-// to be consumed and freed when that node runs.
+thread_local LeafGradStore* t_leaf_store = nullptr;
+
+// Where input i's gradient lives: a leaf keeps it (or this thread's LeafGradStore does); a
+// non-leaf's goes to the node that made it, to be consumed and freed when that node runs.
 Tensor& grad_slot(const Tensor& input) {
   TensorImpl* impl = input.impl();
-  return impl->grad_fn ? impl->grad_fn->grad : impl->grad;
+  if (impl->grad_fn) return impl->grad_fn->grad;
+  return t_leaf_store ? t_leaf_store->slot(input) : impl->grad;
 }
 
 bool uniquely_owned(const Tensor& t) {
@@ -49,6 +52,26 @@ Tensor reduce_to_shape(const Tensor& grad, const Shape& shape) {
                      " cannot be summed down to " + shape_str(shape));
   return sum_to(grad, shape);
 }
+
+Tensor& LeafGradStore::slot(const Tensor& leaf) {
+  auto& entry = grads_[leaf.impl()];
+  if (!entry.first.defined()) entry.first = leaf;  // keeps the leaf alive until its gradient is added
+  return entry.second;
+}
+
+void LeafGradStore::add_into_leaves() {
+  for (auto& item : grads_) {
+    auto& [leaf, grad] = item.second;
+    if (!grad.defined()) continue;
+    Tensor& own = leaf.impl()->grad;
+    if (own.defined()) kernels::add_into(own, grad);
+    else own = std::move(grad);
+  }
+  grads_.clear();
+}
+
+LeafGradStoreGuard::LeafGradStoreGuard(LeafGradStore& store) : previous_(t_leaf_store) { t_leaf_store = &store; }
+LeafGradStoreGuard::~LeafGradStoreGuard() { t_leaf_store = previous_; }
 
 bool grad_mode_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
@@ -142,7 +165,7 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
   NoGradGuard no_grad;  // gradient closures build no graph of their own
 
   if (root.is_leaf()) {
-    Tensor& slot = root.impl()->grad;
+    Tensor& slot = grad_slot(root);
     if (slot.defined()) kernels::add_into(slot, seed);
     else slot = seed.clone();
     if (g_grad_ready) g_grad_ready(root);

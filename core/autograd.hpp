@@ -5,6 +5,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.hpp"
@@ -67,6 +69,32 @@ class GradReadyHookGuard {
 
  private:
   GradReadyFn previous_;
+};
+
+// Leaf gradients kept apart from the leaves: while a LeafGradStoreGuard lives on a thread, that
+// thread's backward passes add each leaf's gradient into the store instead of the leaf's .grad.
+// Threads running backward over parts of one batch at once use one store each, so that no two
+// add into the same .grad at the same time (see core/parallel_backward.hpp).
+class LeafGradStore {
+ public:
+  Tensor& slot(const Tensor& leaf);  // undefined until a backward adds to it
+  // Adds every stored gradient into its leaf's .grad (taking the buffer if .grad is empty) and
+  // empties the store.
+  void add_into_leaves();
+  bool empty() const { return grads_.empty(); }
+
+ private:
+  std::unordered_map<const TensorImpl*, std::pair<Tensor, Tensor>> grads_;  // leaf, gradient
+};
+class LeafGradStoreGuard {
+ public:
+  explicit LeafGradStoreGuard(LeafGradStore& store);
+  ~LeafGradStoreGuard();
+  LeafGradStoreGuard(const LeafGradStoreGuard&) = delete;
+  LeafGradStoreGuard& operator=(const LeafGradStoreGuard&) = delete;
+
+ private:
+  LeafGradStore* previous_;
 };
 
 bool grad_mode_enabled();

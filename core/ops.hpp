@@ -13,6 +13,7 @@
 #include "core/linear.hpp"
 #include "core/loss.hpp"
 #include "core/matmul.hpp"
+#include "core/parallel_backward.hpp"
 #include "core/safetensors.hpp"
 #include "core/reduction.hpp"
 #include "core/shape_ops.hpp"

@@ -31,10 +31,17 @@ double Generator::normal() {
   return r * std::cos(theta);
 }
 
+namespace {
+thread_local Generator* t_generator = nullptr;
+}
+
 Generator& default_generator() {
   static Generator g;
-  return g;
+  return t_generator ? *t_generator : g;
 }
+
+GeneratorGuard::GeneratorGuard(Generator& gen) : previous_(t_generator) { t_generator = &gen; }
+GeneratorGuard::~GeneratorGuard() { t_generator = previous_; }
 
 void manual_seed(uint64_t seed) { default_generator().seed(seed); }
 

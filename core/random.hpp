@@ -28,8 +28,22 @@ class Generator {
   double spare_ = 0.0;
 };
 
-// The generator used when an op is not given one explicitly.
+// The generator used when an op is not given one explicitly: the process's, or on a thread
+// inside a GeneratorGuard, the guard's.
 Generator& default_generator();
 void manual_seed(uint64_t seed);
+
+// Makes `gen` this thread's default generator while the guard lives: threads that run dropout
+// at the same time (parallel_backward's parts) each draw from their own, seeded in a fixed order.
+class GeneratorGuard {
+ public:
+  explicit GeneratorGuard(Generator& gen);
+  ~GeneratorGuard();
+  GeneratorGuard(const GeneratorGuard&) = delete;
+  GeneratorGuard& operator=(const GeneratorGuard&) = delete;
+
+ private:
+  Generator* previous_;
+};
 
 }  // namespace xg

@@ -197,6 +197,42 @@ TEST_CASE("decoding in one part per thread gives the translations of the whole b
   set_num_threads(saved_threads);
 }
 
+TEST_CASE("forward_backward in one part per thread gives the whole batch's loss and gradients", "[translation][threads]") {
+  std::vector<data::Example> ex;
+  Generator gen(29);
+  for (int64_t i = 0; i < 40; ++i) {  // 2 threads: rows [0, 24) and [24, 40)
+    data::Example e;
+    for (int64_t j = 0, n = 1 + static_cast<int64_t>(gen.below(9)); j < n; ++j) e.src.push_back(4 + static_cast<int64_t>(gen.below(8)));
+    for (int64_t j = 0, n = 1 + static_cast<int64_t>(gen.below(9)); j < n; ++j) e.tgt.push_back(4 + static_cast<int64_t>(gen.below(8)));
+    ex.push_back(e);
+  }
+  std::vector<std::size_t> order(ex.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  const data::Batch batch = data::collate(ex, order);
+  const int saved_threads = num_threads();
+  for (const std::string name : {"rnn", "bahdanau", "transformer"}) {
+    INFO(name);
+    ModelConfig c = ModelConfig::defaults(name);
+    c.src_vocab = c.tgt_vocab = 12;
+    c.embedding = 16, c.hidden = 32, c.attention = 16, c.d_model = 16, c.ff = 32, c.heads = 2;
+    c.encoder_layers = c.decoder_layers = 1, c.dropout = 0;
+    manual_seed(3);
+    const auto model = make_model(c);
+    std::vector<std::vector<double>> grads[2];
+    double losses[2];
+    for (const int threads : {1, 2}) {
+      set_num_threads(threads);
+      for (auto p : model->parameters()) p.zero_grad();
+      losses[threads - 1] = forward_backward(*model, batch, 0.1);
+      for (const auto& p : model->parameters()) grads[threads - 1].push_back(p.grad().to_vector());
+    }
+    CHECK(losses[1] == Approx(losses[0]).epsilon(1e-6));
+    for (std::size_t i = 0; i < grads[0].size(); ++i)
+      for (std::size_t j = 0; j < grads[0][i].size(); ++j) REQUIRE(grads[1][i][j] == Approx(grads[0][i][j]).margin(1e-6));
+  }
+  set_num_threads(saved_threads);
+}
+
 TEST_CASE("resume continues from the same step with identical results", "[translation][resume]") {
   const TrainData d = tiny_data(64, 5);
   TrainOptions o;

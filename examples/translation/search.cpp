@@ -6,11 +6,10 @@
 #include <iterator>
 #include <fmt/format.h>
 #include <limits>
-#include <omp.h>
 #include <utility>
 
 #include "core/ops.hpp"
-#include "core/runtime.hpp"
+#include "trainer.hpp"
 
 namespace xg::translation {
 
@@ -166,21 +165,6 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const data::Batch& b, const 
   return out;
 }
 
-// With several threads, the sentences are decoded in parts, one per thread, each part from start
-// to end by its thread alone: no sentence's decoding looks at another's, so the threads need not
-// meet until the end, where splitting each step's operations over them meets twice per step
-// (2 threads, A/B on the bench batch: 0.67x the time for the GRU decode, 0.71x Bahdanau, 0.56x
-// the transformer). One thread decodes the batch whole: 32-row parts cost it 1-9% more time.
-// Parts are multiples of 8 rows (the packed product's row block) and at least 16 rows.
-std::vector<std::pair<int64_t, int64_t>> parts_for_threads(int64_t rows) {
-  const int64_t threads = omp_in_parallel() ? 1 : num_threads();
-  const int64_t parts = std::max<int64_t>(1, std::min(threads, rows / 16));
-  const int64_t per_part = ((rows + parts - 1) / parts + 7) / 8 * 8;
-  std::vector<std::pair<int64_t, int64_t>> out;
-  for (int64_t from = 0; from < rows; from += per_part) out.emplace_back(from, std::min(rows, from + per_part));
-  return out;
-}
-
 std::vector<Hypothesis> search(Seq2Seq& model, const data::Batch& batch, const SearchOptions& options) {
   return options.beam == 1 ? greedy(model, batch, options) : beam_search(model, batch, options);
 }
@@ -192,6 +176,7 @@ std::vector<Hypothesis> translate_batch(Seq2Seq& model, const data::Batch& batch
   FixedWeightsGuard fixed_weights;  // each Linear lays out its weight once for the whole run
   const bool was_training = model.is_training();
   model.eval();
+  // One part per thread: a sentence's decoding never looks at another's (threads.cpp).
   const auto parts = parts_for_threads(batch.size);
   const auto n = static_cast<int64_t>(parts.size());
   std::vector<std::vector<Hypothesis>> results(parts.size());

@@ -76,6 +76,24 @@ double validation_loss(Seq2Seq& model, const std::vector<data::Example>& valid, 
 }
 }  // namespace
 
+double forward_backward(Seq2Seq& model, const data::Batch& batch, double label_smoothing) {
+  const auto parts = parts_for_threads(batch.size);
+  const double tokens = static_cast<double>(std::max<int64_t>(1, batch.target_tokens()));
+  // Weights change only after the backward: Linear layers lay theirs out once for all parts.
+  FixedWeightsGuard fixed_weights;
+  const std::vector<double> losses = parallel_backward(static_cast<int64_t>(parts.size()), [&](int64_t p) {
+    if (parts.size() == 1) return cross_entropy(model.forward(batch), batch.tgt_out, Vocabulary::kPad, label_smoothing);
+    const auto [from, to] = parts[static_cast<std::size_t>(p)];
+    const data::Batch part = data::slice_rows(batch, from, to);
+    // The part's mean loss times its share of the tokens: the parts add up to the batch's mean.
+    const double share = static_cast<double>(part.target_tokens()) / tokens;
+    return cross_entropy(model.forward(part), part.tgt_out, Vocabulary::kPad, label_smoothing) * share;
+  });
+  double loss = 0;
+  for (double l : losses) loss += l;
+  return loss;
+}
+
 TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
   const TrainConfig& tc = opt.train;
   if (tc.steps <= 0 && tc.time_budget <= 0) throw Error("train: give --steps or --time-budget (both are 0)");
@@ -220,17 +238,23 @@ TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
       local = &shard_storage;
     }
     const int64_t local_tokens = local->size ? local->target_tokens() : 0;
+    double loss_value = 0;
     Tensor loss;
-    std::vector<double> loss_sum = {0.0};  // Σ over ranks of mean loss × tokens
-    if (local_tokens > 0) {
-      loss = cross_entropy(model->forward(*local), local->tgt_out, Vocabulary::kPad, tc.label_smoothing);
-      loss_sum[0] = loss.item() * static_cast<double>(local_tokens);
+    if (world == 1) {  // one part of the batch per thread, forward and backward (forward_backward)
+      adam.zero_grad();
+      loss_value = forward_backward(*model, batch, tc.label_smoothing);
+    } else {
+      std::vector<double> loss_sum = {0.0};  // Σ over ranks of mean loss × tokens
+      if (local_tokens > 0) {
+        loss = cross_entropy(model->forward(*local), local->tgt_out, Vocabulary::kPad, tc.label_smoothing);
+        loss_sum[0] = loss.item() * static_cast<double>(local_tokens);
+      }
+      dist::all_reduce_sum(loss_sum);
+      loss_value = loss_sum[0] / static_cast<double>(std::max<int64_t>(1, batch.target_tokens()));
     }
-    dist::all_reduce_sum(loss_sum);
-    const double loss_value = loss_sum[0] / static_cast<double>(std::max<int64_t>(1, batch.target_tokens()));
     last_batch_loss = loss_value;
     // Diverged: a non-finite loss, or one far above uniform guessing (ln V), which a healthy run
-    // never approaches after its first steps.
+    // never approaches after its first steps. Checked before any parameter changes.
     const double guessing = std::log(static_cast<double>(mc.tgt_vocab));
     if (!std::isfinite(loss_value) || loss_value > 10 * guessing) {
       progress.end_line();
@@ -239,11 +263,12 @@ TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
                               "{}/state.safetensors. Lower --lr, or run with --anomaly to find the op that first "
                               "produced NaN/Inf", step + 1, loss_value, guessing, lr, dir, dir));
     }
-    adam.zero_grad();
-    if (loss.defined()) {
-      auto overlap = averager.backward_scope();  // buckets start their all-reduce during backward
-      if (world > 1) (loss * (static_cast<double>(local_tokens * world) / static_cast<double>(batch.target_tokens()))).backward();
-      else loss.backward();
+    if (world > 1) {
+      adam.zero_grad();
+      if (loss.defined()) {
+        auto overlap = averager.backward_scope();  // buckets start their all-reduce during backward
+        (loss * (static_cast<double>(local_tokens * world) / static_cast<double>(batch.target_tokens()))).backward();
+      }
     }
     averager.finish();
     optim::clip_grad_norm(params, tc.clip);

@@ -10,6 +10,7 @@
 //   log.csv               step, seconds, train loss, learning rate, tokens/s, valid loss, valid BLEU
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config.hpp"
@@ -51,5 +52,15 @@ LoadedModel load_trained(const std::string& dir);
 
 // Limits the threads of OpenMP and OpenBLAS (0 leaves the defaults).
 void set_threads(int threads);
+
+// Row ranges [from, to) that split `rows` sentences over the threads, one part per thread: each
+// a multiple of 8 rows (the packed product's row block) and at least 16. One part on one thread
+// or inside a parallel region.
+std::vector<std::pair<int64_t, int64_t>> parts_for_threads(int64_t rows);
+
+// A training step's forward and backward on this process: the batch's mean cross-entropy, with
+// one part of the batch per thread (parallel_backward). Adds the gradients into the parameters'
+// .grad and returns the loss.
+double forward_backward(Seq2Seq& model, const data::Batch& batch, double label_smoothing = 0.0);
 
 }  // namespace xg::translation
