@@ -138,4 +138,13 @@ FixedWeightsGuard::~FixedWeightsGuard() {
 }
 uint64_t FixedWeightsGuard::scope_id() { return t_scope; }
 
+PackedLinear ScopedLayout::get(const Tensor& weight, const Tensor& bias) {
+  const uint64_t scope = FixedWeightsGuard::scope_id();
+  if (scope == 0) return PackedLinear(weight, bias);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (scope_ != scope || !packed_.weight().same(weight) || !packed_.bias().same(bias))
+    packed_ = PackedLinear(weight, bias), scope_ = scope;
+  return packed_;
+}
+
 }  // namespace xg

@@ -1,5 +1,6 @@
 #pragma once
 #include <memory>
+#include <mutex>
 
 #include "core/tensor.hpp"
 
@@ -31,6 +32,20 @@ class PackedLinear {
   struct Layout;
   Tensor weight_, bias_;
   std::shared_ptr<Layout> layout_;
+};
+
+// One weight's PackedLinear for the current FixedWeightsGuard scope: get() returns the layout
+// made by the scope's first call (on any of its threads), or a new one outside any scope. A weight
+// or bias tensor replaced since (loading, to()) is laid out again. Layers keep one per weight they
+// multiply by many times in a pass (nn::Linear; the recurrent layers' W_hh).
+class ScopedLayout {
+ public:
+  PackedLinear get(const Tensor& weight, const Tensor& bias = Tensor());
+
+ private:
+  std::mutex mutex_;
+  PackedLinear packed_;
+  uint64_t scope_ = 0;
 };
 
 // A promise, for as long as it lives on this thread, that no weight changes (decoding, evaluation):

@@ -21,17 +21,9 @@ Tensor Linear::forward(const Tensor& x) {
   // Many rows amortise OpenBLAS's packing of the weight by themselves (an encoder over a whole
   // batch); a layout pays off for the few-row products of decoding steps.
   constexpr int64_t kPackedRowsAtMost = 512;
-  const uint64_t scope = FixedWeightsGuard::scope_id();
-  if (scope == 0 || x.dim() < 1 || x.numel() > kPackedRowsAtMost * x.shape().back()) return linear(x, weight, bias);
-  PackedLinear packed;
-  {
-    std::lock_guard<std::mutex> lock(packed_mutex_);
-    // A layout from an earlier scope, or of a weight tensor since replaced (to(), loading), is stale.
-    if (packed_scope_ != scope || !packed_.weight().same(weight) || !packed_.bias().same(bias))
-      packed_ = PackedLinear(weight, bias), packed_scope_ = scope;
-    packed = packed_;
-  }
-  return packed(x);
+  if (FixedWeightsGuard::scope_id() == 0 || x.dim() < 1 || x.numel() > kPackedRowsAtMost * x.shape().back())
+    return linear(x, weight, bias);
+  return layout_.get(weight, bias)(x);
 }
 
 std::string Linear::extra_repr() const {

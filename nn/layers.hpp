@@ -1,7 +1,6 @@
 #pragma once
 // The basic layers. Initialisation follows PyTorch's defaults (stated per layer).
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "core/linear.hpp"
@@ -21,9 +20,7 @@ class Linear : public UnaryModule {
   int64_t in_features, out_features;
 
  private:
-  std::mutex packed_mutex_;  // two threads may decode with one model
-  PackedLinear packed_;
-  uint64_t packed_scope_ = 0;
+  ScopedLayout layout_;  // locked: the threads decoding parts of a batch share it
 };
 
 // Lookup table (V, D) ~ N(0, 1), as torch.nn.Embedding; the padding row starts at zero and

@@ -221,6 +221,7 @@ GRUCell::GRUCell(int64_t in, int64_t hidden) : Module("GRUCell"), input_size(in)
 Tensor GRUCell::forward(const Tensor& x, const Tensor& h) {
   return gru_step(linear(x, weight_ih, bias_ih), h, weight_hh, bias_hh);
 }
+PackedLinear GRUCell::packed_hh() { return hh_layout_.get(weight_hh, bias_hh); }
 std::string GRUCell::extra_repr() const { return fmt::format("{}, {}", input_size, hidden_size); }
 
 LSTMCell::LSTMCell(int64_t in, int64_t hidden) : Module("LSTMCell"), input_size(in), hidden_size(hidden) {
@@ -245,6 +246,7 @@ RecurrentLayer::RecurrentLayer(Kind k, int64_t in, int64_t hidden, int64_t layer
       const CellWeights w = register_cell_weights(*this, fmt::format("_l{}{}", l, d ? "_reverse" : ""), gates,
                                                   l == 0 ? in : hidden * dirs, hidden);
       weights_.push_back({w.w_ih, w.w_hh, w.b_ih, w.b_hh});
+      hh_layouts_.push_back(std::make_unique<ScopedLayout>());
     }
 }
 
@@ -319,7 +321,7 @@ RNNOutput RecurrentLayer::run(const Tensor& x, const std::vector<Tensor>& projec
       Tensor h = h0.defined() ? select(h0, 0, idx) : zeros({B, H}, dtype);
       Tensor c = kind == Kind::LSTM ? (c0.defined() ? select(c0, 0, idx) : zeros({B, H}, dtype)) : Tensor();
       std::vector<Tensor> outs(static_cast<std::size_t>(T));
-      const PackedLinear hh(w.w_hh, w.b_hh);  // the same W_hh for all T steps
+      const PackedLinear hh = hh_layouts_[idx]->get(w.w_hh, w.b_hh);  // the same W_hh for all T steps
       for (int64_t s = 0; s < T; ++s) {
         const int64_t t = d == 0 ? s : T - 1 - s;
         const Tensor gi = select(gi_all, 1, t);

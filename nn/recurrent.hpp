@@ -2,6 +2,7 @@
 // GRU and LSTM: cells, and multi-layer (bi)directional layers over padded batches.
 // Gate layouts and parameter names follow PyTorch (GRU gates r,z,n; LSTM gates i,f,g,o;
 // "weight_ih_l0", "bias_hh_l1_reverse", ...), all initialised U(-1/sqrt(H), 1/sqrt(H)).
+#include <memory>
 #include <vector>
 
 #include "core/linear.hpp"
@@ -30,9 +31,14 @@ class GRUCell : public Module {
  public:
   GRUCell(int64_t input_size, int64_t hidden_size);
   Tensor forward(const Tensor& x, const Tensor& h);  // (B, in), (B, H) -> (B, H)
+  // W_hh and b_hh laid out for gru_step: once per FixedWeightsGuard scope, shared by its threads.
+  PackedLinear packed_hh();
   std::string extra_repr() const override;
   Tensor weight_ih, weight_hh, bias_ih, bias_hh;
   int64_t input_size, hidden_size;
+
+ private:
+  ScopedLayout hh_layout_;
 };
 
 class LSTMCell : public Module {
@@ -81,6 +87,7 @@ class RecurrentLayer : public Module {
     Tensor w_ih, w_hh, b_ih, b_hh;
   };
   std::vector<Weights> weights_;  // index layer*directions + direction
+  std::vector<std::unique_ptr<ScopedLayout>> hh_layouts_;  // W_hh laid out, the same index
   // x (B, T, in) for the first layer, or undefined when `projected` holds its projections.
   RNNOutput run(const Tensor& x, const std::vector<Tensor>& projected, const std::vector<int64_t>& lengths,
                 const Tensor& h0, const Tensor& c0);

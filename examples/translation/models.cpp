@@ -69,7 +69,7 @@ Tensor RnnSeq2Seq::forward(const Batch& b) {
                         unsqueeze(linear(c, w.second, decoder_->bias_ih), 1);
   Tensor h = c;
   std::vector<Tensor> states;
-  const PackedLinear hh(decoder_->weight_hh, decoder_->bias_hh);
+  const PackedLinear hh = decoder_->packed_hh();
   for (int64_t t = 0; t < b.tgt_len; ++t) {
     h = nn::gru_step(select(gi_all, 1, t), h, hh);
     states.push_back(h);
@@ -100,7 +100,7 @@ std::unique_ptr<DecoderState> RnnSeq2Seq::start(const Batch& b) {
   s->embedding_input = tgt_embedding_->projected_table(w.first);
   s->context_input = linear(c, w.second, decoder_->bias_ih);
   s->hidden = c;
-  s->hh = PackedLinear(decoder_->weight_hh, decoder_->bias_hh);
+  s->hh = decoder_->packed_hh();
   return s;
 }
 
@@ -157,7 +157,7 @@ Tensor BahdanauSeq2Seq::decode_reference(const Batch& b, std::vector<Tensor>* we
   const Tensor gi_embedding = tgt_embedding_->project(b.tgt_in, {b.size, b.tgt_len}, w.first, decoder_->bias_ih);  // (B, T, 3H)
   Tensor s = enc.initial_state;
   std::vector<Tensor> states, contexts;
-  const PackedLinear context_input(w.second), hh(decoder_->weight_hh, decoder_->bias_hh);
+  const PackedLinear context_input(w.second), hh = decoder_->packed_hh();
   for (int64_t t = 0; t < b.tgt_len; ++t) {
     const nn::AttentionOutput a = attention_->forward(s, enc.projected_keys, enc.annotations, enc.padding_mask);
     const Tensor gi = select(gi_embedding, 1, t) + context_input(a.context);
@@ -197,7 +197,7 @@ std::unique_ptr<DecoderState> BahdanauSeq2Seq::start(const Batch& b) {
   const SplitInput w = split_input_weight(*decoder_, config_.embedding);
   s->embedding_input = tgt_embedding_->projected_table(w.first, decoder_->bias_ih);
   s->context_input = PackedLinear(w.second);
-  s->hh = PackedLinear(decoder_->weight_hh, decoder_->bias_hh);
+  s->hh = decoder_->packed_hh();
   return s;
 }
 
