@@ -30,10 +30,35 @@ class Worker:
             raise RuntimeError(f"worker {self.p.args[0]} answered {answer!r} to {line!r}")
         return answer
 
+    def cpu_ns(self):
+        """CPU time of all the worker's threads so far (nanoseconds, /proc/PID/task/*/schedstat)."""
+        total = 0
+        for task in os.listdir(f"/proc/{self.p.pid}/task"):
+            try:
+                with open(f"/proc/{self.p.pid}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except (FileNotFoundError, ProcessLookupError):
+                pass  # a thread that just ended
+        return total
+
     def close(self):
         self.p.stdin.write("quit\n")
         self.p.stdin.flush()
         self.p.wait(timeout=60)
+
+
+def wait_until_idle(workers, quiet_ms=10, limit_s=2.0):
+    """Returns once no worker uses the CPU (under 5% of a core over quiet_ms). Runtimes keep idle
+    threads spinning after a step: PyTorch's OpenBLAS threads burned a whole core for ~130 ms
+    after a 2-thread decode, long enough to take a core from the next two workers' steps."""
+    start = time.time()
+    last = sum(w.cpu_ns() for w in workers)
+    while time.time() - start < limit_s:
+        time.sleep(quiet_ms / 1000)
+        now = sum(w.cpu_ns() for w in workers)
+        if now - last < quiet_ms * 1e6 * 0.05:
+            return
+        last = now
 
 
 def cpu_flags():
@@ -110,10 +135,10 @@ def main():
             samples = {key: [] for key in workers}
             for _ in range(n):  # one step of each worker in turn
                 for key, c in order:
-                    # The last worker's idle threads spin before they sleep (xgrad's OpenMP threads
-                    # for up to GOMP_SPINCOUNT iterations, OpenBLAS's in its own loop); a longer
-                    # spin made a process look 5-30% faster against the one after it, so let them settle.
-                    time.sleep(0.01)
+                    # Idle threads spin before they sleep (xgrad's OpenMP threads for up to
+                    # GOMP_SPINCOUNT iterations, OpenBLAS's for up to 2^28 cycles) and would take
+                    # cores from this step: start it when every worker is quiet.
+                    wait_until_idle(workers.values())
                     samples[key].append(float(workers[key].ask(c)))
             times[name] = {key: statistics.median(v) for key, v in samples.items()}
             # The middle half of the samples: on a shared virtual machine the spread is part of the result.
