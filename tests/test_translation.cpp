@@ -55,6 +55,34 @@ TrainData tiny_data(int64_t n, uint64_t seed) {
   return d;
 }
 
+// `rows` sentences of ids 4-11, 1 to max_src words each, collated in order; targets of 1 to
+// max_tgt words, or the one word 4 when max_tgt is 0.
+data::Batch random_batch(int64_t rows, int64_t max_src, int64_t max_tgt, uint64_t seed) {
+  std::vector<data::Example> ex;
+  Generator gen(seed);
+  for (int64_t i = 0; i < rows; ++i) {
+    data::Example e;
+    for (int64_t j = 0, n = 1 + static_cast<int64_t>(gen.below(max_src)); j < n; ++j)
+      e.src.push_back(4 + static_cast<int64_t>(gen.below(8)));
+    if (max_tgt == 0) e.tgt = {4};
+    for (int64_t j = 0, n = max_tgt ? 1 + static_cast<int64_t>(gen.below(max_tgt)) : 0; j < n; ++j)
+      e.tgt.push_back(4 + static_cast<int64_t>(gen.below(8)));
+    ex.push_back(e);
+  }
+  std::vector<std::size_t> order(ex.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  return data::collate(ex, order);
+}
+
+// A model of each kind at test size: vocabularies of 12, one layer, no dropout.
+ModelConfig tiny_model_config(const std::string& name) {
+  ModelConfig c = ModelConfig::defaults(name);
+  c.src_vocab = c.tgt_vocab = 12;
+  c.embedding = 16, c.hidden = 32, c.attention = 16, c.d_model = 16, c.ff = 32, c.heads = 2;
+  c.encoder_layers = c.decoder_layers = 1, c.dropout = 0;
+  return c;
+}
+
 std::string scratch_dir(const std::string& name) {
   const auto dir = fs::path(XGRAD_BINARY_DIR) / "test_scratch" / name;
   fs::remove_all(dir);
@@ -138,24 +166,10 @@ TEST_CASE("each model's decoding steps give the log-probabilities of its teacher
 TEST_CASE("decoding in one part per thread gives the translations of the whole batch", "[translation][decode][threads]") {
   // 50 sentences of 1-12 words: 2 threads decode rows [0, 32) and [32, 50), 3 threads [0, 24),
   // [24, 48) and [48, 50), each part padded to its own longest source.
-  std::vector<data::Example> ex;
-  Generator gen(23);
-  for (int64_t i = 0; i < 50; ++i) {
-    data::Example e;
-    const int64_t len = 1 + static_cast<int64_t>(gen.below(12));
-    for (int64_t j = 0; j < len; ++j) e.src.push_back(4 + static_cast<int64_t>(gen.below(8)));
-    e.tgt = {4};
-    ex.push_back(e);
-  }
-  std::vector<std::size_t> order(ex.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  const data::Batch batch = data::collate(ex, order);
+  const data::Batch batch = random_batch(50, 12, 0, 23);
   const int saved_threads = num_threads();
   for (const std::string name : {"rnn", "bahdanau", "transformer"}) {
-    ModelConfig c = ModelConfig::defaults(name);
-    c.src_vocab = c.tgt_vocab = 12;
-    c.embedding = 16, c.hidden = 32, c.attention = 16, c.d_model = 16, c.ff = 32, c.heads = 2;
-    c.encoder_layers = c.decoder_layers = 1, c.dropout = 0;
+    const ModelConfig c = tiny_model_config(name);
     manual_seed(7);
     const auto model = make_model(c);
     for (const int64_t beam : {1, 3}) {
@@ -198,24 +212,11 @@ TEST_CASE("decoding in one part per thread gives the translations of the whole b
 }
 
 TEST_CASE("forward_backward in one part per thread gives the whole batch's loss and gradients", "[translation][threads]") {
-  std::vector<data::Example> ex;
-  Generator gen(29);
-  for (int64_t i = 0; i < 40; ++i) {  // 2 threads: rows [0, 24) and [24, 40)
-    data::Example e;
-    for (int64_t j = 0, n = 1 + static_cast<int64_t>(gen.below(9)); j < n; ++j) e.src.push_back(4 + static_cast<int64_t>(gen.below(8)));
-    for (int64_t j = 0, n = 1 + static_cast<int64_t>(gen.below(9)); j < n; ++j) e.tgt.push_back(4 + static_cast<int64_t>(gen.below(8)));
-    ex.push_back(e);
-  }
-  std::vector<std::size_t> order(ex.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  const data::Batch batch = data::collate(ex, order);
+  const data::Batch batch = random_batch(40, 9, 9, 29);  // 2 threads: rows [0, 24) and [24, 40)
   const int saved_threads = num_threads();
   for (const std::string name : {"rnn", "bahdanau", "transformer"}) {
     INFO(name);
-    ModelConfig c = ModelConfig::defaults(name);
-    c.src_vocab = c.tgt_vocab = 12;
-    c.embedding = 16, c.hidden = 32, c.attention = 16, c.d_model = 16, c.ff = 32, c.heads = 2;
-    c.encoder_layers = c.decoder_layers = 1, c.dropout = 0;
+    const ModelConfig c = tiny_model_config(name);
     manual_seed(3);
     const auto model = make_model(c);
     std::vector<std::vector<double>> grads[2];
