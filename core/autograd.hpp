@@ -81,7 +81,6 @@ class LeafGradStore {
   // Adds every stored gradient into its leaf's .grad (taking the buffer if .grad is empty) and
   // empties the store.
   void add_into_leaves();
-  bool empty() const { return grads_.empty(); }
 
  private:
   std::unordered_map<const TensorImpl*, std::pair<Tensor, Tensor>> grads_;  // leaf, gradient
