@@ -1,32 +1,36 @@
 #include "core/detail/vecmath.hpp"
+#include "core/detail/vecmath_isa.hpp"
 
 namespace xg::vecmath {
 
-#define XG_DECLARE(NS)                                    \
-  namespace NS {                                          \
-  void tanh(const float*, float*, int64_t);               \
-  void tanh(const double*, double*, int64_t);             \
-  void exp(const float*, float*, int64_t);                \
-  void exp(const double*, double*, int64_t);              \
-  void sigmoid(const float*, float*, int64_t);            \
-  void sigmoid(const double*, double*, int64_t);          \
-  float dot(const float*, const float*, int64_t);                                                   \
-  double dot(const double*, const double*, int64_t);                                                \
-  float additive_energy(const float*, const float*, const float*, float*, int64_t);                 \
-  double additive_energy(const double*, const double*, const double*, double*, int64_t);            \
-  void additive_energy_backward(float, const float*, const float*, float*, float*, int64_t);        \
-  void additive_energy_backward(double, const double*, const double*, double*, double*, int64_t);   \
+bool cpu_runs(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("fma");
+    case Isa::Avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Isa::Sse2: return true;
   }
-XG_DECLARE(sse2)
-XG_DECLARE(avx2)
-#undef XG_DECLARE
-
-namespace {
-const bool kHaveAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return false;
 }
 
+Isa best_isa() {
+  static const Isa best = cpu_runs(Isa::Avx512) ? Isa::Avx512 : cpu_runs(Isa::Avx2) ? Isa::Avx2 : Isa::Sse2;
+  return best;
+}
+
+namespace {
+const Isa kIsa = best_isa();
+}
+
+// Calls NAME of the widest instruction set this CPU runs.
+#define XG_ON_BEST_ISA(NAME, ...)                                      \
+  (kIsa == Isa::Avx512 ? avx512::NAME(__VA_ARGS__)                     \
+   : kIsa == Isa::Avx2 ? avx2::NAME(__VA_ARGS__) : sse2::NAME(__VA_ARGS__))
+
 #define XG_DISPATCH(NAME, T) \
-  void NAME(const T* x, T* y, int64_t n) { kHaveAvx2 ? avx2::NAME(x, y, n) : sse2::NAME(x, y, n); }
+  void NAME(const T* x, T* y, int64_t n) { XG_ON_BEST_ISA(NAME, x, y, n); }
 XG_DISPATCH(tanh, float)
 XG_DISPATCH(tanh, double)
 XG_DISPATCH(exp, float)
@@ -35,19 +39,19 @@ XG_DISPATCH(sigmoid, float)
 XG_DISPATCH(sigmoid, double)
 #undef XG_DISPATCH
 
-float dot(const float* a, const float* b, int64_t n) { return kHaveAvx2 ? avx2::dot(a, b, n) : sse2::dot(a, b, n); }
-double dot(const double* a, const double* b, int64_t n) { return kHaveAvx2 ? avx2::dot(a, b, n) : sse2::dot(a, b, n); }
+float dot(const float* a, const float* b, int64_t n) { return XG_ON_BEST_ISA(dot, a, b, n); }
+double dot(const double* a, const double* b, int64_t n) { return XG_ON_BEST_ISA(dot, a, b, n); }
 
-#define XG_DISPATCH_ENERGY(T)                                                                     \
-  T additive_energy(const T* q, const T* k, const T* v, T* e, int64_t n) {                        \
-    return kHaveAvx2 ? avx2::additive_energy(q, k, v, e, n) : sse2::additive_energy(q, k, v, e, n); \
-  }                                                                                               \
-  void additive_energy_backward(T g, const T* v, const T* e, T* dq, T* dk, int64_t n) {           \
-    kHaveAvx2 ? avx2::additive_energy_backward(g, v, e, dq, dk, n)                                \
-              : sse2::additive_energy_backward(g, v, e, dq, dk, n);                               \
+#define XG_DISPATCH_ENERGY(T)                                                           \
+  T additive_energy(const T* q, const T* k, const T* v, T* e, int64_t n) {              \
+    return XG_ON_BEST_ISA(additive_energy, q, k, v, e, n);                              \
+  }                                                                                     \
+  void additive_energy_backward(T g, const T* v, const T* e, T* dq, T* dk, int64_t n) { \
+    XG_ON_BEST_ISA(additive_energy_backward, g, v, e, dq, dk, n);                       \
   }
 XG_DISPATCH_ENERGY(float)
 XG_DISPATCH_ENERGY(double)
 #undef XG_DISPATCH_ENERGY
+#undef XG_ON_BEST_ISA
 
 }  // namespace xg::vecmath

@@ -1,8 +1,10 @@
 #pragma once
 // Internal: vectorised transcendental functions over arrays. std::tanh and std::exp stay
-// scalar; these use xsimd's polynomial kernels, compiled twice (SSE2 and AVX2+FMA) and chosen
-// at run time from the CPU, so the library still runs on any x86-64. Measured on a
-// 491,520-float array: std::tanh 5.9 ms, SSE2 1.5 ms, AVX2 0.31 ms.
+// scalar; these use xsimd's polynomial kernels, compiled three times (SSE2, AVX2+FMA, AVX-512)
+// and chosen at run time from the CPU (vecmath_isa.hpp), so the library still runs on any x86-64.
+// Measured on a 491,520-float array: std::tanh 5.9 ms, SSE2 1.5 ms, AVX2 0.31 ms; on 24,576
+// floats AVX-512 took 0.70x the AVX2 time for tanh, 0.72x for sigmoid, and one Bahdanau step's
+// energies (32 x 30 x 256) 0.64x.
 #include <cstdint>
 
 namespace xg::vecmath {

@@ -1,0 +1,159 @@
+// The vectorised kernels behind tanh, sigmoid, exp, the GRU gates and the Bahdanau energies, once
+// per instruction set this CPU runs (SSE2, AVX2, AVX-512), against std:: in long double. The ops'
+// tests only reach the widest set; these reach the others too.
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+
+#include "core/detail/vecmath.hpp"
+#include "core/detail/vecmath_isa.hpp"
+#include "helpers.hpp"
+
+using namespace xg;
+using vecmath::Isa;
+
+namespace {
+
+template <class T>
+struct Kernels {
+  std::string name;
+  void (*tanh)(const T*, T*, int64_t);
+  void (*exp)(const T*, T*, int64_t);
+  void (*sigmoid)(const T*, T*, int64_t);
+  T (*dot)(const T*, const T*, int64_t);
+  T (*additive_energy)(const T*, const T*, const T*, T*, int64_t);
+  void (*additive_energy_backward)(T, const T*, const T*, T*, T*, int64_t);
+};
+
+#define XG_KERNELS_OF(NS, T)                                                                      \
+  Kernels<T> {                                                                                    \
+    #NS, vecmath::NS::tanh, vecmath::NS::exp, vecmath::NS::sigmoid, vecmath::NS::dot,              \
+        vecmath::NS::additive_energy, vecmath::NS::additive_energy_backward                       \
+  }
+
+template <class T>
+std::vector<Kernels<T>> kernels_this_cpu_runs() {
+  std::vector<Kernels<T>> out{XG_KERNELS_OF(sse2, T)};
+  if (vecmath::cpu_runs(Isa::Avx2)) out.push_back(XG_KERNELS_OF(avx2, T));
+  if (vecmath::cpu_runs(Isa::Avx512)) out.push_back(XG_KERNELS_OF(avx512, T));
+  return out;
+}
+#undef XG_KERNELS_OF
+
+// Lengths around every vector width (2, 4, 8, 16 lanes) so each tail path runs.
+const std::vector<int64_t> kLengths{0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 256, 257};
+
+template <class T>
+std::vector<T> values(int64_t n, double scale, unsigned seed) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<double> u(-scale, scale);
+  std::vector<T> v(static_cast<std::size_t>(n));
+  for (auto& x : v) x = static_cast<T>(u(g));
+  return v;
+}
+
+// Tolerances: a few units in the last place of T, relative to max(|expected|, floor).
+template <class T>
+void check_close(const char* what, const std::string& isa, int64_t n, long double got, long double expected,
+                 long double floor = 1) {
+  const long double tol = (sizeof(T) == 4 ? 4e-7L : 2e-15L) * std::max(std::fabs(expected), floor);
+  INFO(what << " on " << isa << ", n = " << n << ": got " << static_cast<double>(got) << ", expected "
+            << static_cast<double>(expected));
+  CHECK(std::fabs(got - expected) <= tol);
+}
+
+// A sum of n products in T, in any order: |error| <= n·u·Σ|a·b| (Higham's bound, u the unit roundoff).
+template <class T>
+void check_sum_close(const char* what, const std::string& isa, int64_t n, long double got, long double expected,
+                     long double sum_abs) {
+  const long double u = std::numeric_limits<T>::epsilon() / 2;
+  INFO(what << " on " << isa << ", n = " << n << ": got " << static_cast<double>(got) << ", expected "
+            << static_cast<double>(expected));
+  CHECK(std::fabs(got - expected) <= (n + 1) * u * sum_abs);
+}
+
+template <class T>
+void check_elementwise_kernels() {
+  for (const auto& k : kernels_this_cpu_runs<T>())
+    for (int64_t n : kLengths) {
+      // Out to ±30 for tanh and ±120 for sigmoid: both saturate, and sigmoid clamps e^-x at 80.
+      const auto x = values<T>(n, 30, 1), wide = values<T>(n, 120, 2), small = values<T>(n, 0.7, 3);
+      std::vector<T> y(static_cast<std::size_t>(n));
+      k.tanh(x.data(), y.data(), n);
+      for (int64_t i = 0; i < n; ++i) check_close<T>("tanh", k.name, n, y[i], std::tanh((long double)x[i]), 1e-3L);
+      k.tanh(small.data(), y.data(), n);  // below 0.625 xsimd takes its polynomial branch
+      for (int64_t i = 0; i < n; ++i)
+        check_close<T>("tanh (small)", k.name, n, y[i], std::tanh((long double)small[i]), 0);
+      k.sigmoid(wide.data(), y.data(), n);
+      for (int64_t i = 0; i < n; ++i)
+        check_close<T>("sigmoid", k.name, n, y[i], 1 / (1 + std::exp(-(long double)wide[i])), 1e-3L);
+      k.exp(x.data(), y.data(), n);
+      for (int64_t i = 0; i < n; ++i) check_close<T>("exp", k.name, n, y[i], std::exp((long double)x[i]), 0);
+    }
+}
+
+template <class T>
+void check_reduction_kernels() {
+  for (const auto& k : kernels_this_cpu_runs<T>())
+    for (int64_t n : kLengths) {
+      const auto a = values<T>(n, 1, 4), b = values<T>(n, 1, 5), q = values<T>(n, 2, 6), key = values<T>(n, 2, 7);
+      long double dot = 0, sum_abs = 0;
+      for (int64_t i = 0; i < n; ++i) dot += (long double)a[i] * b[i], sum_abs += std::fabs((long double)a[i] * b[i]);
+      check_sum_close<T>("dot", k.name, n, k.dot(a.data(), b.data(), n), dot, sum_abs);
+
+      std::vector<T> e(static_cast<std::size_t>(n), T(-7));
+      long double score = 0, score_abs = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const long double t = std::tanh((long double)q[i] + key[i]);
+        score += (long double)b[i] * t, score_abs += std::fabs((long double)b[i] * t);
+      }
+      // Each tanh is off by a few units too: 4 more per term in the bound.
+      check_sum_close<T>("additive_energy", k.name, n,
+                         k.additive_energy(q.data(), key.data(), b.data(), e.data(), n), score, score_abs * 5);
+      for (int64_t i = 0; i < n; ++i)
+        check_close<T>("additive_energy's tanh", k.name, n, e[i], std::tanh((long double)q[i] + key[i]), 1e-3L);
+
+      // Backward adds g·v·(1 − e²) onto what dq and dk hold; either may be absent.
+      const T g = T(0.37);
+      std::vector<T> dq(a), dk(q);
+      k.additive_energy_backward(g, b.data(), e.data(), dq.data(), dk.data(), n);
+      for (int64_t i = 0; i < n; ++i) {
+        const long double de = (long double)g * b[i] * (1 - (long double)e[i] * e[i]);
+        check_close<T>("additive_energy_backward dq", k.name, n, dq[i], a[i] + de);
+        check_close<T>("additive_energy_backward dk", k.name, n, dk[i], q[i] + de);
+      }
+      std::vector<T> only_dk(q);
+      k.additive_energy_backward(g, b.data(), e.data(), nullptr, only_dk.data(), n);
+      for (int64_t i = 0; i < n; ++i) CHECK(only_dk[i] == dk[i]);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("vecmath: tanh, sigmoid and exp of every instruction set this CPU runs match std::", "[vecmath]") {
+  check_elementwise_kernels<float>();
+  check_elementwise_kernels<double>();
+}
+
+TEST_CASE("vecmath: dot and the additive-attention energy of every instruction set match long double", "[vecmath]") {
+  check_reduction_kernels<float>();
+  check_reduction_kernels<double>();
+}
+
+TEST_CASE("vecmath: the widest instruction set is the one the CPU reports", "[vecmath]") {
+  const Isa best = vecmath::best_isa();
+  CHECK(vecmath::cpu_runs(best));
+  CHECK(vecmath::cpu_runs(Isa::Sse2));
+  if (best != Isa::Avx512) CHECK_FALSE(vecmath::cpu_runs(Isa::Avx512));
+  if (best == Isa::Sse2) CHECK_FALSE(vecmath::cpu_runs(Isa::Avx2));
+  // The public entry points give the widest set's numbers bit for bit.
+  const auto x = values<float>(37, 5, 8);
+  std::vector<float> via_dispatch(x.size()), direct(x.size());
+  vecmath::tanh(x.data(), via_dispatch.data(), 37);
+  const auto widest = kernels_this_cpu_runs<float>().back();
+  CHECK(widest.name == (best == Isa::Avx512 ? "avx512" : best == Isa::Avx2 ? "avx2" : "sse2"));
+  widest.tanh(x.data(), direct.data(), 37);
+  CHECK(via_dispatch == direct);
+}
