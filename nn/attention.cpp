@@ -269,13 +269,51 @@ void KeyValues::select_rows(const std::vector<int64_t>& rows) {
 
 AttentionOutput MultiHeadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
                                             const Tensor& attn_mask, const Tensor& key_padding_mask, bool causal) {
+  check_key_value(key, value);
+  if (attends_in_place(key.shape()[1], attn_mask, causal))
+    return attend_in_place(query, key, value, attn_mask, key_padding_mask, causal);
   return attend(query, project_key_values(key, value), attn_mask, key_padding_mask, causal);
 }
 
-KeyValues MultiHeadAttention::project_key_values(const Tensor& key, const Tensor& value, int64_t position) {
+bool MultiHeadAttention::attends_in_place(int64_t key_length, const Tensor& attn_mask, bool causal) const {
+  const double attention_dropout = is_training() ? dropout : 0.0;
+  return config.kind == AttentionKind::Standard && !config.rotary && num_kv_heads == num_heads &&
+         !(config.memory_efficient_from > 0 && key_length >= config.memory_efficient_from) &&
+         !(causal && attn_mask.defined()) && attention_dropout < 1.0;
+}
+
+AttentionOutput MultiHeadAttention::attend_in_place(const Tensor& query, const Tensor& key, const Tensor& value,
+                                                    const Tensor& attn_mask, const Tensor& key_padding_mask,
+                                                    bool causal) {
+  check_query(query);
+  if (key.shape()[0] != query.shape()[0])
+    throw ShapeError(fmt::format("MultiHeadAttention: query {} and key {} (batch sizes differ)",
+                                 shape_str(query.shape()), shape_str(key.shape())));
+  const int64_t Tq = query.shape()[1], Tk = key.shape()[1];
+  const Tensor q = q_proj->forward(query), k = k_proj->forward(key), v = v_proj->forward(value);  // (B, T, D)
+  const Tensor mask = causal && Tq > 1 ? causal_mask_aligned_to_end(Tq, Tk, q.dtype()) : attn_mask;
+  // The same multipliers, drawn in the same order, as scaled_dot_product_attention would draw.
+  const double attention_dropout = is_training() ? dropout : 0.0;
+  const Tensor keep = attention_dropout > 0
+                          ? dropout_multipliers({query.shape()[0], num_heads, Tq, Tk}, attention_dropout, q.dtype())
+                          : Tensor();
+  const FusedAttentionResult r = fused_attention_heads_last(q, k, v, num_heads, mask, key_padding_mask, keep);
+  return {out_proj->forward(r.context), r.weights};  // context (B, Tq, D)
+}
+
+void MultiHeadAttention::check_query(const Tensor& query) const {
+  if (query.dim() != 3 || query.shape()[2] != d_model)
+    throw ShapeError(fmt::format("MultiHeadAttention: query {} (needs (B, T, {}))", shape_str(query.shape()), d_model));
+}
+
+void MultiHeadAttention::check_key_value(const Tensor& key, const Tensor& value) const {
   if (key.dim() != 3 || key.shape()[2] != d_model || value.shape() != key.shape())
     throw ShapeError(fmt::format("MultiHeadAttention: key {} and value {} (need (B, T, {}))", shape_str(key.shape()),
                                  shape_str(value.shape()), d_model));
+}
+
+KeyValues MultiHeadAttention::project_key_values(const Tensor& key, const Tensor& value, int64_t position) {
+  check_key_value(key, value);
   Tensor k = split_heads(k_proj->forward(key), num_kv_heads);  // (B, H_kv, Tk, dh)
   if (config.rotary) k = apply_rotary(k, position);
   return {k, split_heads(v_proj->forward(value), num_kv_heads)};

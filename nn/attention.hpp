@@ -144,6 +144,13 @@ class MultiHeadAttention : public Module {
   Tensor expand_kv_heads(const Tensor& x) const;              // (B, H_kv, T, dh) -> (B, H, T, dh)
   Tensor attention_context(const Tensor& q, const KeyValues& kv, const Tensor& attn_mask,
                            const Tensor& key_padding_mask, bool causal, Tensor& weights);
+  // forward() of the standard kernel with as many key/value heads as query heads and no rotary
+  // positions: fused_attention_heads_last reads the projections where they are.
+  bool attends_in_place(int64_t key_length, const Tensor& attn_mask, bool causal) const;
+  AttentionOutput attend_in_place(const Tensor& query, const Tensor& key, const Tensor& value,
+                                  const Tensor& attn_mask, const Tensor& key_padding_mask, bool causal);
+  void check_query(const Tensor& query) const;
+  void check_key_value(const Tensor& key, const Tensor& value) const;
 };
 
 }  // namespace xg::nn

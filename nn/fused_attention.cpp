@@ -25,6 +25,16 @@ struct Dims {
   }
 };
 
+// Where head h's (T, width) matrix sits in its tensor: (N, T, width) with the heads as an axis,
+// or (B, T, M·width) with the heads side by side in each position's row (a projection's output,
+// read in place instead of permuted into heads and back).
+struct HeadLayout {
+  int64_t T, width, M;  // M heads per batch row
+  bool heads_last;
+  int64_t offset(int64_t h) const { return heads_last ? ((h / M) * T * M + h % M) * width : h * T * width; }
+  int64_t row_stride() const { return heads_last ? M * width : width; }
+};
+
 // Hidden positions of every (batch row, query, key) as 0/1, or empty when nothing is hidden.
 std::vector<char> hidden_positions(const Tensor& attn_mask, const Tensor& key_padding, int64_t B, const Dims& n) {
   if (!attn_mask.defined() && !key_padding.defined()) return {};
@@ -76,7 +86,8 @@ void for_each_head(const Dims& n, Body&& body) {
 // From dP (the gradient of head h's softmax weights P, in ds) to the gradients of its queries
 // and keys: dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale (in place), dQ = dS K, dK = dSᵀ Q.
 template <class T>
-void scores_backward(const Dims& n, int64_t h, const T* w, T* ds, T scale, const T* q, const T* k, T* dq, T* dk) {
+void scores_backward(const Dims& n, int64_t h, const T* w, T* ds, T scale, const T* q, const HeadLayout& lq,
+                     const T* k, const HeadLayout& lk, T* dq, T* dk) {
   for (int64_t i = 0; i < n.Tq; ++i) {
     T* r = ds + i * n.Tk;
     const T* p = w + i * n.Tk;
@@ -84,44 +95,59 @@ void scores_backward(const Dims& n, int64_t h, const T* w, T* ds, T scale, const
     for (int64_t j = 0; j < n.Tk; ++j) dot += p[j] * r[j];
     for (int64_t j = 0; j < n.Tk; ++j) r[j] = p[j] * (r[j] - dot) * scale;
   }
-  blas::gemm<T>(false, false, n.Tq, n.d, n.Tk, T(1), ds, n.Tk, k + h * n.Tk * n.d, n.d, T(0), dq + h * n.Tq * n.d, n.d);
-  blas::gemm<T>(true, false, n.Tk, n.d, n.Tq, T(1), ds, n.Tk, q + h * n.Tq * n.d, n.d, T(0), dk + h * n.Tk * n.d, n.d);
+  blas::gemm<T>(false, false, n.Tq, n.d, n.Tk, T(1), ds, n.Tk, k + lk.offset(h), lk.row_stride(), T(0),
+                dq + lq.offset(h), lq.row_stride());
+  blas::gemm<T>(true, false, n.Tk, n.d, n.Tq, T(1), ds, n.Tk, q + lq.offset(h), lq.row_stride(), T(0),
+                dk + lk.offset(h), lk.row_stride());
 }
-}  // namespace
 
-FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
-                                     const Tensor& key_padding, const Tensor& keep) {
+// Both layouts' forward and backward. heads = 0: q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv);
+// heads > 0: q (B, Tq, heads·d), k (B, Tk, heads·d), v (B, Tk, heads·dv).
+FusedAttentionResult attention_in_layout(const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
+                                         int64_t heads, const Tensor& attn_mask, const Tensor& key_padding,
+                                         const Tensor& keep) {
   const auto fail = [&](const std::string& why) {
-    return ShapeError(fmt::format("fused_attention: q {}, k {}, v {}: {}", shape_str(q.shape()), shape_str(k.shape()),
+    return ShapeError(fmt::format("{}: q {}, k {}, v {}: {}", op, shape_str(q.shape()), shape_str(k.shape()),
                                   shape_str(v.shape()), why));
   };
-  if (q.dim() < 3 || k.dim() != q.dim() || v.dim() != q.dim()) throw fail("need (B, ..., T, d) for all three");
-  const Shape lead(q.shape().begin(), q.shape().end() - 2);
-  if (Shape(k.shape().begin(), k.shape().end() - 2) != lead || Shape(v.shape().begin(), v.shape().end() - 2) != lead)
-    throw fail("leading axes differ");
-  check_same_dtype("fused_attention", q, k);
-  check_same_dtype("fused_attention", q, v);
+  const bool heads_last = heads > 0;
+  if (heads_last) {
+    if (q.dim() != 3 || k.dim() != 3 || v.dim() != 3) throw fail("need (B, T, heads·d) for all three");
+    if (k.shape()[0] != q.shape()[0] || v.shape()[0] != q.shape()[0]) throw fail("batch sizes differ");
+    if (q.shape()[2] % heads != 0 || v.shape()[2] % heads != 0)
+      throw fail(fmt::format("{} heads do not divide the last axis", heads));
+  } else {
+    if (q.dim() < 3 || k.dim() != q.dim() || v.dim() != q.dim()) throw fail("need (B, ..., T, d) for all three");
+    const Shape lead(q.shape().begin(), q.shape().end() - 2);
+    if (Shape(k.shape().begin(), k.shape().end() - 2) != lead || Shape(v.shape().begin(), v.shape().end() - 2) != lead)
+      throw fail("leading axes differ");
+  }
+  check_same_dtype(op, q, k);
+  check_same_dtype(op, q, v);
   const int64_t B = q.shape()[0];
-  Dims n{numel_of(lead), 0, q.shape()[q.dim() - 2], k.shape()[k.dim() - 2], q.shape().back(), v.shape().back()};
+  // (..., Tq, Tk) weights: the leading axes, or (B, heads)
+  Shape weight_shape = heads_last ? Shape{B, heads} : Shape(q.shape().begin(), q.shape().end() - 2);
+  Dims n{numel_of(weight_shape), 0, q.shape()[q.dim() - 2], k.shape()[k.dim() - 2],
+         q.shape().back() / std::max<int64_t>(heads, 1), v.shape().back() / std::max<int64_t>(heads, 1)};
   n.M = B > 0 ? n.N / B : 0;
-  if (k.shape().back() != n.d) throw fail("q and k head sizes differ");
+  if (k.shape().back() != q.shape().back()) throw fail("q and k head sizes differ");
   if (v.shape()[v.dim() - 2] != n.Tk) throw fail("k and v lengths differ");
   if (attn_mask.defined() && attn_mask.shape() != Shape{n.Tq, n.Tk})
-    throw ShapeError(fmt::format("fused_attention: attn_mask {} for q {} and k {} (needs [{}, {}])",
+    throw ShapeError(fmt::format("{}: attn_mask {} for q {} and k {} (needs [{}, {}])", op,
                                  shape_str(attn_mask.shape()), shape_str(q.shape()), shape_str(k.shape()), n.Tq, n.Tk));
-  detail::checked_key_padding("fused_attention", key_padding, k, B, n.Tk, q.dtype());
-  Shape weight_shape = lead;
+  detail::checked_key_padding(op, key_padding, k, B, n.Tk, q.dtype());
   weight_shape.push_back(n.Tq);
   weight_shape.push_back(n.Tk);
   if (keep.defined() && keep.shape() != weight_shape)
-    throw ShapeError(fmt::format("fused_attention: dropout multipliers {} for weights {}", shape_str(keep.shape()),
+    throw ShapeError(fmt::format("{}: dropout multipliers {} for weights {}", op, shape_str(keep.shape()),
                                  shape_str(weight_shape)));
+  const HeadLayout lq{n.Tq, n.d, n.M, heads_last}, lk{n.Tk, n.d, n.M, heads_last}, lv{n.Tk, n.dv, n.M, heads_last},
+      lo{n.Tq, n.dv, n.M, heads_last};
   const std::vector<char> hidden = hidden_positions(attn_mask, key_padding, B, n);  // the forward needs it, the backward not
-  Shape out_shape = lead;
-  out_shape.push_back(n.Tq);
-  out_shape.push_back(n.dv);
+  Shape out_shape = q.shape();
+  out_shape.back() = heads_last ? heads * n.dv : n.dv;
   Tensor weights = Tensor::uninitialized(weight_shape, q.dtype());  // (N, Tq, Tk)
-  Tensor out = Tensor::uninitialized(out_shape, q.dtype());         // (N, Tq, dv)
+  Tensor out = Tensor::uninitialized(out_shape, q.dtype());         // q's layout, with dv for d
   const double scale = 1.0 / std::sqrt(static_cast<double>(n.d));
   dispatch(q.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -129,8 +155,8 @@ FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Ten
     T *pw = weights.data<T>(), *po = out.data<T>();
     for_each_head<T>(n, [&](int64_t h, T* dropped) {
       T* w = pw + h * n.Tq * n.Tk;  // (Tq, Tk) = scale · Q Kᵀ, then its softmax
-      blas::gemm<T>(false, true, n.Tq, n.Tk, n.d, T(scale), pq + h * n.Tq * n.d, n.d, pk + h * n.Tk * n.d, n.d, T(0),
-                    w, n.Tk);
+      blas::gemm<T>(false, true, n.Tq, n.Tk, n.d, T(scale), pq + lq.offset(h), lq.row_stride(), pk + lk.offset(h),
+                    lk.row_stride(), T(0), w, n.Tk);
       const char* hid = hidden.empty() ? nullptr : hidden.data() + (h / n.M) * n.Tq * n.Tk;
       for (int64_t i = 0; i < n.Tq; ++i) softmax_row(w + i * n.Tk, hid ? hid + i * n.Tk : nullptr, n.Tk);
       const T* used = w;
@@ -139,13 +165,13 @@ FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Ten
         for (int64_t i = 0; i < n.Tq * n.Tk; ++i) dropped[i] = w[i] * kp[i];
         used = dropped;
       }
-      blas::gemm<T>(false, false, n.Tq, n.dv, n.Tk, T(1), used, n.Tk, pv + h * n.Tk * n.dv, n.dv, T(0),
-                    po + h * n.Tq * n.dv, n.dv);  // (Tq, dv) = P V
+      blas::gemm<T>(false, false, n.Tq, n.dv, n.Tk, T(1), used, n.Tk, pv + lv.offset(h), lv.row_stride(), T(0),
+                    po + lo.offset(h), lo.row_stride());  // (Tq, dv) = P V
     });
   });
   const Tensor qd = q.detach(), kd = k.detach(), vd = v.detach(), wd = weights.detach();
   const Tensor keepd = keep.defined() ? keep.detach() : Tensor();
-  Tensor context = record("fused_attention", out, {q, k, v}, [=](const Tensor& g, GradSink& sink) {
+  Tensor context = record(op, out, {q, k, v}, [=](const Tensor& g, GradSink& sink) {
     Tensor dq = Tensor::uninitialized(qd.shape(), g.dtype()), dk = Tensor::uninitialized(kd.shape(), g.dtype()),
            dv = Tensor::uninitialized(vd.shape(), g.dtype());
     dispatch(g.dtype(), [&](auto tag) {
@@ -155,7 +181,7 @@ FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Ten
       T* pdv = dv.data<T>();
       for_each_head<T>(n, [&](int64_t h, T* ds) {
         const T* w = pw + h * n.Tq * n.Tk;
-        const T* gh = pg + h * n.Tq * n.dv;
+        const T* gh = pg + lo.offset(h);
         const T* kp = pkeep ? pkeep + h * n.Tq * n.Tk : nullptr;
         // dV = Pdᵀ dO, with Pd the weights after dropout (built in ds, which is free until dP)
         const T* used = w;
@@ -163,12 +189,14 @@ FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Ten
           for (int64_t i = 0; i < n.Tq * n.Tk; ++i) ds[i] = w[i] * kp[i];
           used = ds;
         }
-        blas::gemm<T>(true, false, n.Tk, n.dv, n.Tq, T(1), used, n.Tk, gh, n.dv, T(0), pdv + h * n.Tk * n.dv, n.dv);
+        blas::gemm<T>(true, false, n.Tk, n.dv, n.Tq, T(1), used, n.Tk, gh, lo.row_stride(), T(0), pdv + lv.offset(h),
+                      lv.row_stride());
         // dP = dO Vᵀ, through the dropout multipliers
-        blas::gemm<T>(false, true, n.Tq, n.Tk, n.dv, T(1), gh, n.dv, pv + h * n.Tk * n.dv, n.dv, T(0), ds, n.Tk);
+        blas::gemm<T>(false, true, n.Tq, n.Tk, n.dv, T(1), gh, lo.row_stride(), pv + lv.offset(h), lv.row_stride(),
+                      T(0), ds, n.Tk);
         if (kp)
           for (int64_t i = 0; i < n.Tq * n.Tk; ++i) ds[i] *= kp[i];
-        scores_backward(n, h, w, ds, T(scale), qd.data<T>(), kd.data<T>(), dq.data<T>(), dk.data<T>());
+        scores_backward(n, h, w, ds, T(scale), qd.data<T>(), lq, kd.data<T>(), lk, dq.data<T>(), dk.data<T>());
       });
     });
     sink.add(0, std::move(dq));
@@ -184,7 +212,7 @@ FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Ten
       const T *pw = wd.data<T>(), *pg = g.data<T>();
       for_each_head<T>(n, [&](int64_t h, T* ds) {
         std::copy(pg + h * n.Tq * n.Tk, pg + (h + 1) * n.Tq * n.Tk, ds);
-        scores_backward(n, h, pw + h * n.Tq * n.Tk, ds, T(scale), qd.data<T>(), kd.data<T>(), dq.data<T>(),
+        scores_backward(n, h, pw + h * n.Tq * n.Tk, ds, T(scale), qd.data<T>(), lq, kd.data<T>(), lk, dq.data<T>(),
                         dk.data<T>());
       });
     });
@@ -192,6 +220,19 @@ FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Ten
     sink.add(1, std::move(dk));
   });
   return {context, weights};
+}
+}  // namespace
+
+FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
+                                     const Tensor& key_padding, const Tensor& keep) {
+  return attention_in_layout("fused_attention", q, k, v, 0, attn_mask, key_padding, keep);
+}
+
+FusedAttentionResult fused_attention_heads_last(const Tensor& q, const Tensor& k, const Tensor& v, int64_t heads,
+                                                const Tensor& attn_mask, const Tensor& key_padding,
+                                                const Tensor& keep) {
+  if (heads < 1) throw ShapeError(fmt::format("fused_attention_heads_last: {} heads (need at least 1)", heads));
+  return attention_in_layout("fused_attention_heads_last", q, k, v, heads, attn_mask, key_padding, keep);
 }
 
 FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buffer, const Tensor& v_buffer,

@@ -22,6 +22,16 @@ struct FusedAttentionResult {
 FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
                                      const Tensor& key_padding, const Tensor& keep);
 
+// The same with the heads side by side in the last axis, as the q/k/v projections produce them:
+// q (B, Tq, heads·d), k (B, Tk, heads·d), v (B, Tk, heads·dv); head h of a position is columns
+// [h·d, (h+1)·d). The context comes back as (B, Tq, heads·dv), ready for the output projection,
+// the weights as (B, heads, Tq, Tk); the masks and keep as above. Multi-head attention reads its
+// projections in place instead of permuting them into (B, heads, T, d) and the context back (eight
+// copies per attention layer in a training step, forward and backward).
+FusedAttentionResult fused_attention_heads_last(const Tensor& q, const Tensor& k, const Tensor& v, int64_t heads,
+                                                const Tensor& attn_mask, const Tensor& key_padding,
+                                                const Tensor& keep);
+
 // One query per head against the first `length` positions of key/value buffers with room to
 // grow: an incremental decoder's self-attention cache (KeyValues), read in place instead of
 // copied out each step. q (B, H, 1, d); k_buffer (B, H_kv, C, d) and v_buffer (B, H_kv, C, dv)

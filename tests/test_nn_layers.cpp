@@ -281,6 +281,97 @@ TEST_CASE("fused attention equals the composed ops: values, both outputs' gradie
                     Catch::Matchers::Contains("leading axes differ"));
 }
 
+TEST_CASE("fused attention with the heads side by side equals it with the heads as an axis", "[nn][attention]") {
+  // (B, T, H·d) tensors against the same values permuted to (B, H, T, d): context, weights and
+  // the gradients of q, k and v, with a causal mask, key padding (row 2 all padding) and dropout
+  // multipliers; on 1 and 2 threads (B·H·Tq·Tk·dv = 46,800: the heads run in parallel on 2).
+  const int64_t B = 3, H = 4, Tq = 10, Tk = 13, d = 5, dv = 6;
+  const Tensor q = leaf(seq({B, Tq, H * d}, 0.11)), k = leaf(seq({B, Tk, H * d}, 0.27)),
+               v = leaf(seq({B, Tk, H * dv}, 0.53));
+  std::vector<double> pad(B * Tk, 0.0);
+  for (int64_t j = 9; j < Tk; ++j) pad[j] = 1.0;
+  for (int64_t j = 0; j < Tk; ++j) pad[2 * Tk + j] = 1.0;
+  const Tensor padding = tensor(pad, {B, Tk}, DType::Float64);
+  std::vector<double> kv(B * H * Tq * Tk);
+  for (std::size_t i = 0; i < kv.size(); ++i) kv[i] = (i * 5) % 7 == 0 ? 0.0 : 1.0 / 0.8;
+  const Tensor keep = tensor(kv, {B, H, Tq, Tk}, DType::Float64);
+  std::vector<double> am(Tq * Tk, 0.0);
+  for (int64_t i = 0; i < Tq; ++i)
+    for (int64_t j = i + (Tk - Tq) + 1; j < Tk; ++j) am[i * Tk + j] = 1.0;  // causal, aligned to the end
+  const Tensor mask = tensor(am, {Tq, Tk}, DType::Float64);
+  const auto heads_axis = [&](const Tensor& x) { return permute(reshape(x, {B, x.shape()[1], H, -1}), {0, 2, 1, 3}); };
+  const Tensor gc = seq({B, Tq, H * dv}, 0.7), gw = seq({B, H, Tq, Tk}, 0.2);
+  const int saved_threads = num_threads();
+  for (const int threads : {1, 2})
+    for (const bool with_keep : {false, true}) {
+      set_num_threads(threads);
+      const Tensor kp = with_keep ? keep : Tensor();
+      const FusedAttentionResult last = fused_attention_heads_last(q, k, v, H, mask, padding, kp);
+      const FusedAttentionResult axis = fused_attention(heads_axis(q), heads_axis(k), heads_axis(v), mask, padding, kp);
+      const Tensor axis_context = reshape(permute(axis.context, {0, 2, 1, 3}), {B, Tq, H * dv});
+      REQUIRE(last.context.shape() == Shape{B, Tq, H * dv});
+      REQUIRE(last.weights.shape() == Shape{B, H, Tq, Tk});
+      require_close(last.context, axis_context.to_vector(), 1e-14);
+      require_close(last.weights, axis.weights.to_vector(), 1e-14);
+      CHECK(sum(abs(narrow(last.context, 0, 2, 1))).item() == 0.0);
+      auto grads = [&](const Tensor& ctx, const Tensor& w) {
+        for (const Tensor* t : {&q, &k, &v}) const_cast<Tensor&>(*t).zero_grad();
+        (sum(ctx * gc) + sum(w * gw)).backward();
+        return std::vector<std::vector<double>>{q.grad().to_vector(), k.grad().to_vector(), v.grad().to_vector()};
+      };
+      const auto g_last = grads(last.context, last.weights), g_axis = grads(axis_context, axis.weights);
+      for (int i = 0; i < 3; ++i) xgtest::require_close(g_last[i], g_axis[i], 1e-13);
+    }
+  set_num_threads(saved_threads);
+  require_gradcheck([&](const Inputs& x) {
+    const FusedAttentionResult f = fused_attention_heads_last(x[0], x[1], x[2], 2, Tensor(), narrow(padding, 0, 0, 2),
+                                                              Tensor());
+    return concat({flatten(f.context), flatten(f.weights)}, 0);
+  }, {leaf(seq({2, 3, 4}, 0.4)), leaf(seq({2, Tk, 4}, 0.8)), leaf(seq({2, Tk, 6}, 0.3))});
+  CHECK_THROWS_WITH(fused_attention_heads_last(q, k, v, 3, Tensor(), Tensor(), Tensor()),
+                    Catch::Matchers::Contains("3 heads do not divide the last axis"));
+  CHECK_THROWS_WITH(fused_attention_heads_last(q, narrow(k, 0, 0, 2), v, H, Tensor(), Tensor(), Tensor()),
+                    Catch::Matchers::Contains("batch sizes differ"));
+  CHECK_THROWS_WITH(fused_attention_heads_last(q, k, v, 0, Tensor(), Tensor(), Tensor()),
+                    Catch::Matchers::Contains("0 heads"));
+  CHECK_THROWS_WITH(fused_attention_heads_last(q, k, v, H, Tensor(), Tensor(), narrow(keep, 0, 0, 2)),
+                    Catch::Matchers::Contains("dropout multipliers [2, 4, 10, 13]"));
+}
+
+TEST_CASE("MultiHeadAttention reads its projections in place and equals attending through KeyValues",
+          "[nn][attention]") {
+  // forward() takes fused_attention_heads_last for the standard kernel; attend() with projected
+  // KeyValues is the (B, H, T, d) path. Same values and parameter gradients, with masks, causal
+  // self-attention and dropout (the same multipliers for a seed).
+  manual_seed(4);
+  MultiHeadAttention mha(8, 2, 0.25);
+  mha.to(DType::Float64);
+  const Tensor x = seq({2, 5, 8}, 0.3, 1.0), mem = seq({2, 7, 8}, 0.6, 1.0);
+  const Tensor pad = tensor({0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0}, {2, 7}, DType::Float64);
+  struct Case {
+    bool self, causal, train;
+  };
+  for (const Case c : {Case{true, true, false}, Case{false, false, false}, Case{false, false, true}, Case{true, true, true}}) {
+    mha.train(c.train);
+    const Tensor& kv = c.self ? x : mem;
+    const Tensor padding = c.self ? Tensor() : pad;
+    auto run = [&](bool in_place) {
+      mha.zero_grad();
+      manual_seed(99);
+      const AttentionOutput a = in_place ? mha.forward(x, kv, kv, Tensor(), padding, c.causal)
+                                         : mha.attend(x, mha.project_key_values(kv, kv), Tensor(), padding, c.causal);
+      (sum(a.context * seq({2, 5, 8}, 0.9)) + sum(a.weights * seq({2, 2, 5, kv.shape()[1]}, 0.4))).backward();
+      std::vector<std::vector<double>> out{a.context.to_vector(), a.weights.to_vector()};
+      for (auto& [name, p] : mha.named_parameters()) out.push_back(p.grad().to_vector());
+      return out;
+    };
+    const auto in_place = run(true), through_kv = run(false);
+    INFO("self " << c.self << ", causal " << c.causal << ", training " << c.train);
+    REQUIRE(in_place.size() == through_kv.size());
+    for (std::size_t i = 0; i < in_place.size(); ++i) xgtest::require_close(in_place[i], through_kv[i], 1e-13);
+  }
+}
+
 TEST_CASE("transformer encoder and decoder layers match PyTorch (post-LN and pre-LN)", "[nn][transformer]") {
   for (bool pre : {false, true}) {
     TransformerConfig c;
