@@ -11,17 +11,20 @@
 namespace xg {
 
 namespace {
-// Σ term(j) for j < n in double, with 8 independent partial sums: one running sum makes every
-// addition wait for the one before (the compiler may not reorder floating-point sums), which
-// made the row statistics 8% of a transformer training step.
-template <class Term>
+// Σ term(j) for j < n: 16 partial sums in T, one per SIMD lane of the compiler's vector loop, then
+// added in double. The sums used to run in double with 8 partials, float converted element by
+// element: measured on a (960, 128) float32 input, the forward took 115 us and the backward
+// 267 us, 5% of a transformer training step; a single running sum would also make every
+// addition wait for the one before (the compiler may not reorder floating-point sums).
+template <class T, class Term>
 double row_sum(int64_t n, Term&& term) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  T acc[16] = {};
   int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int k = 0; k < 8; ++k) acc[k] += term(j + k);
-  double total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; j < n; ++j) total += term(j);
+  for (; j + 16 <= n; j += 16)
+    for (int k = 0; k < 16; ++k) acc[k] += term(j + k);
+  double total = 0;
+  for (int k = 0; k < 16; ++k) total += static_cast<double>(acc[k]);
+  for (; j < n; ++j) total += static_cast<double>(term(j));
   return total;
 }
 }  // namespace
@@ -51,11 +54,12 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
     const T* w = pw ? pw : ones.data();
     const T* bb = pb ? pb : zeros.data();
     XG_PRAGMA(omp parallel for if (x.numel() > kParallelGrain) schedule(static))
-    for (int64_t r = 0; r < rows; ++r) {  // statistics in double, the normalisation in T
+    for (int64_t r = 0; r < rows; ++r) {  // statistics: lanes in T, added in double
       const T* xr = px + r * c;
       T* yr = py + r * c;
-      const double m = row_sum(c, [&](int64_t j) { return static_cast<double>(xr[j]); }) / static_cast<double>(c);
-      const double v = row_sum(c, [&](int64_t j) { return (xr[j] - m) * (xr[j] - m); }) / static_cast<double>(c);
+      const double m = row_sum<T>(c, [&](int64_t j) { return xr[j]; }) / static_cast<double>(c);
+      const T mf = static_cast<T>(m);
+      const double v = row_sum<T>(c, [&](int64_t j) { return (xr[j] - mf) * (xr[j] - mf); }) / static_cast<double>(c);
       const double rs = 1.0 / std::sqrt(v + eps);
       (*mean)[r] = m;
       (*rstd)[r] = rs;
@@ -101,8 +105,8 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
         const T* gr = pg + r * c;
         T* gxr = pgx + r * c;
         const T mt = static_cast<T>((*mean)[r]), rst = static_cast<T>((*rstd)[r]);
-        const double sum_dxhat = row_sum(c, [&](int64_t j) { return static_cast<double>(gr[j] * w[j]); });
-        const double sum_dxhat_xhat = row_sum(c, [&](int64_t j) { return static_cast<double>(gr[j] * w[j] * ((xr[j] - mt) * rst)); });
+        const double sum_dxhat = row_sum<T>(c, [&](int64_t j) { return gr[j] * w[j]; });
+        const double sum_dxhat_xhat = row_sum<T>(c, [&](int64_t j) { return gr[j] * w[j] * ((xr[j] - mt) * rst); });
         const T a = static_cast<T>(sum_dxhat / static_cast<double>(c));
         const T b = static_cast<T>(sum_dxhat_xhat / static_cast<double>(c));
         for (int64_t j = 0; j < c; ++j) gxr[j] = rst * (gr[j] * w[j] - a - ((xr[j] - mt) * rst) * b);

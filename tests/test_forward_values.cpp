@@ -108,6 +108,35 @@ TEST_CASE("layer_norm matches PyTorch", "[forward][layer_norm]") {
                  1.7356002569106352, 0.5198772109680112, -0.6657019743930893, -0.7200202770836426});
 }
 
+TEST_CASE("layer_norm over rows wider than its 16 partial sums equals the formula in float64", "[forward][layer_norm]") {
+  // Rows of 16, 37 and 128 (the transformer's width) with a mean of 3 and a spread of about 1,
+  // in float32 and float64, against mean, variance and normalisation written out in double.
+  for (const int64_t c : {16, 37, 128}) {
+    const int64_t rows = 5;
+    const Tensor x64 = seq({rows, c}, 0.37, 2.0, 3.0), w64 = seq({c}, 1.1, 0.5, 1.0), b64 = seq({c}, 0.8, 0.2);
+    const auto xv = x64.to_vector(), wv = w64.to_vector(), bv = b64.to_vector();
+    std::vector<double> want(xv.size());
+    for (int64_t r = 0; r < rows; ++r) {
+      double m = 0, v = 0;
+      for (int64_t j = 0; j < c; ++j) m += xv[r * c + j] / static_cast<double>(c);
+      for (int64_t j = 0; j < c; ++j) v += (xv[r * c + j] - m) * (xv[r * c + j] - m) / static_cast<double>(c);
+      for (int64_t j = 0; j < c; ++j) want[r * c + j] = (xv[r * c + j] - m) / std::sqrt(v + 1e-5) * wv[j] + bv[j];
+    }
+    INFO("row width " << c);
+    require_close(layer_norm(x64, w64, b64, 1e-5), want, 1e-12);
+    // float32 inputs are the float64 values rounded; the reference is computed from the rounded ones.
+    const Tensor x32 = x64.to(DType::Float32), w32 = w64.to(DType::Float32), b32 = b64.to(DType::Float32);
+    const auto xr = x32.to_vector(), wr = w32.to_vector(), br = b32.to_vector();
+    for (int64_t r = 0; r < rows; ++r) {
+      double m = 0, v = 0;
+      for (int64_t j = 0; j < c; ++j) m += xr[r * c + j] / static_cast<double>(c);
+      for (int64_t j = 0; j < c; ++j) v += (xr[r * c + j] - m) * (xr[r * c + j] - m) / static_cast<double>(c);
+      for (int64_t j = 0; j < c; ++j) want[r * c + j] = (xr[r * c + j] - m) / std::sqrt(v + 1e-5) * wr[j] + br[j];
+    }
+    require_close(layer_norm(x32, w32, b32, 1e-5), want, 2e-6);
+  }
+}
+
 TEST_CASE("cross_entropy matches PyTorch with ignore_index and label smoothing", "[forward][loss]") {
   const Tensor logits = seq({5, 3}, 0.45, 2.5, 0.1);
   const std::vector<int64_t> t = {0, 2, 1, -100, 2};

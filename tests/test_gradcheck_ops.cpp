@@ -130,6 +130,9 @@ TEST_CASE("gradcheck: layer_norm with and without affine parameters", "[gradchec
   const Tensor x = leaf(seq({3, 5}, 0.9)), w = leaf(seq({5}, 0.4) + 1.0), b = leaf(seq({5}, 1.7));
   require_gradcheck([](const Inputs& v) { return layer_norm(v[0], v[1], v[2]); }, {x, w, b});
   require_gradcheck([](const Inputs& v) { return layer_norm(v[0], Tensor(), Tensor()); }, {x});
+  // Rows wider than the 16 partial sums of the row statistics, with a tail of 5.
+  const Tensor xw = leaf(seq({3, 37}, 0.3, 2.0, 1.5)), ww = leaf(seq({37}, 0.6) + 1.0), bw = leaf(seq({37}, 0.2));
+  require_gradcheck([](const Inputs& v) { return layer_norm(v[0], v[1], v[2]); }, {xw, ww, bw});
 }
 
 TEST_CASE("gradcheck: dropout with a fixed mask", "[gradcheck][dropout]") {
