@@ -1,6 +1,7 @@
 // Forward values against numbers computed independently by PyTorch 1.13 in float64
 // (tests/reference/core_forward.py prints them) or by hand.
 #include <algorithm>
+#include <thread>
 
 #include "core/detail/blas.hpp"
 #include "helpers.hpp"
@@ -221,4 +222,17 @@ TEST_CASE("matrix_product_flops counts 2mnk for every product, split across thre
     CHECK(matrix_product_flops() - before == 2u * 1 * 7 * 5);
   }
   set_num_threads(saved_threads);
+}
+
+TEST_CASE("matrix_product_flops adds up the counts of more threads than it has slots", "[forward][matmul]") {
+  // 70 threads, 64 counter slots: some threads share a slot; every product is still counted.
+  const Tensor a = seq({2, 3}), b = seq({3, 4}, 0.3);
+  const uint64_t before = matrix_product_flops();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 70; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) matmul(a, b);
+    });
+  for (auto& t : threads) t.join();
+  CHECK(matrix_product_flops() - before == 70u * 5 * 2 * 2 * 3 * 4);
 }
