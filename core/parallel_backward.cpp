@@ -9,6 +9,7 @@
 #include "core/errors.hpp"
 #include "core/linear.hpp"
 #include "core/random.hpp"
+#include "core/runtime.hpp"
 
 namespace xg {
 
@@ -37,6 +38,7 @@ std::vector<double> parallel_backward(int64_t parts, const std::function<Tensor(
   for (int64_t p = 0; p < parts; ++p) {
     const auto i = static_cast<std::size_t>(p);
     try {  // guards are per thread, and this one may be an OpenMP worker
+      one_thread_per_nested_region();
       std::optional<NoGradGuard> no_grad;
       if (!grad_mode) no_grad.emplace();
       std::optional<FixedWeightsGuard> fixed;

@@ -20,6 +20,9 @@ void set_num_threads(int n) {
 
 int num_threads() { return omp_get_max_threads(); }
 
+// nthreads-var belongs to the calling thread's implicit task, which ends with the region.
+void one_thread_per_nested_region() { omp_set_num_threads(1); }
+
 void tune_runtime(char** argv) {
   // Flush denormals to zero and treat denormal inputs as zero (MXCSR FTZ | DAZ) in this thread;
   // threads it creates later (OpenMP's pool) inherit the setting.

@@ -38,6 +38,12 @@ const char* blas_core_name();
 void set_num_threads(int n);
 int num_threads();
 
+// Called by a thread that runs one part of a batch inside a parallel region (parallel_backward,
+// the decoding parts): the parallel regions of the operations it runs get one thread each, also
+// when the user allows nested parallelism (OMP_MAX_ACTIVE_LEVELS > 1), which would otherwise give
+// every part's every operation a full team of its own. Lasts until the enclosing region ends.
+void one_thread_per_nested_region();
+
 // Floating-point operations (2·m·n·k each) of all matrix products run so far, in every thread.
 // The difference across a training step, over the step's time, is the rate its products
 // reached; over the machine's sgemm rate, the time the products alone need at that rate.

@@ -1,4 +1,5 @@
 // parallel_backward: parts of a batch on several threads, their gradients added in part order.
+#include <omp.h>
 #include <stdexcept>
 
 #include "helpers.hpp"
@@ -117,5 +118,30 @@ TEST_CASE("parallel_backward: a part that throws adds no gradient and the error 
   for (const auto& g : grads_of(m)) CHECK(g.empty());
   CHECK_THROWS_AS(parallel_backward(2, [&](int64_t) { return m.table * 2.0; }), ShapeError);  // not a scalar
   CHECK_THROWS_AS(parallel_backward(0, [&](int64_t) { return m.loss(ids, 0, 3); }), Error);
+  set_num_threads(saved_threads);
+}
+
+TEST_CASE("parallel_backward: with nested parallelism allowed, a part's operations get one thread", "[autograd][threads]") {
+  // OMP_MAX_ACTIVE_LEVELS=2 would give each part's parallel regions a team of their own (2 parts
+  // x 2 threads on 2 cores); one_thread_per_nested_region keeps them at one.
+  const int saved_threads = num_threads(), saved_levels = omp_get_max_active_levels();
+  set_num_threads(2);
+  omp_set_max_active_levels(2);
+  std::vector<int> team_sizes(2, -1), max_threads(2, -1);
+  const TinyModel m;
+  const std::vector<int64_t> ids{1, 2, 3, 4};
+  parallel_backward(2, [&](int64_t p) {
+    max_threads[static_cast<std::size_t>(p)] = omp_get_max_threads();
+#pragma omp parallel
+    {
+#pragma omp single
+      team_sizes[static_cast<std::size_t>(p)] = omp_get_num_threads();
+    }
+    return m.loss(ids, 2 * p, 2 * p + 2);
+  });
+  omp_set_max_active_levels(saved_levels);
+  CHECK(max_threads == std::vector<int>{1, 1});
+  CHECK(team_sizes == std::vector<int>{1, 1});
+  CHECK(num_threads() == 2);  // the caller's own setting is untouched
   set_num_threads(saved_threads);
 }

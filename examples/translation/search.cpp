@@ -186,6 +186,7 @@ std::vector<Hypothesis> translate_batch(Seq2Seq& model, const data::Batch& batch
   for (int64_t p = 0; p < n; ++p) {
     const auto i = static_cast<std::size_t>(p);
     try {  // guards are per thread, and this one may be an OpenMP worker
+      if (n > 1) one_thread_per_nested_region();  // a lone part keeps every thread for its operations
       NoGradGuard part_no_grad;
       FixedWeightsGuard part_fixed_weights(scope);
       results[i] = n == 1 ? search(model, batch, options)
