@@ -102,8 +102,13 @@ void GradSink::add(std::size_t i, Tensor g) {
                                     shape_str(input.shape()), dtype_name(input.dtype())));
   Tensor& slot = grad_slot(input);
   if (slot.defined()) {
-    kernels::add_into(slot, g);
-  } else if (uniquely_owned(g)) {
+    if (uniquely_owned(slot)) kernels::add_into(slot, g);
+    else slot = kernels::sum_of(slot, g);  // the slot shares its storage: a new tensor, never written into
+  } else if (uniquely_owned(g) || !input.is_leaf()) {
+    // A non-leaf's gradient is only read (by its node's backward) or replaced, so it may share
+    // storage with g (reshape's backward hands on its gradient's storage; a custom op may pass
+    // one gradient to two inputs). A leaf's .grad belongs to the user and the optimiser, which
+    // change it in place: it gets its own copy.
     slot = std::move(g);
   } else {
     slot = Tensor::uninitialized(g.shape(), g.dtype());
@@ -117,6 +122,7 @@ Tensor& GradSink::buffer(std::size_t i) {
   const Tensor& input = node_.inputs[i];
   Tensor& slot = grad_slot(input);
   if (!slot.defined()) slot = Tensor::empty(input.shape(), input.dtype());
+  else if (!uniquely_owned(slot)) slot = slot.clone();  // written in place: copy on write
   return slot;
 }
 

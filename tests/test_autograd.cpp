@@ -165,6 +165,54 @@ TEST_CASE("GradSink::add takes over a gradient nothing else holds, and copies on
   require_close(y.grad(), {2.0, 2.0, 2.0, 2.0});
 }
 
+TEST_CASE("a non-leaf's gradient may share storage with another's, and is copied before anything writes it",
+          "[autograd]") {
+  // "both" hands one gradient to both its inputs m and w (non-leaves), which keep it without a
+  // copy (as reshape's backward hands on its gradient's storage); narrow's backward then adds into
+  // m's gradient in place (GradSink::buffer), and a second use of w adds to w's: each must first
+  // get storage of its own, or the other's gradient changes too. Both orders of the branches,
+  // since either may run its backward first.
+  const auto both = [](const Tensor& a, const Tensor& b) {
+    return record("both", a.detach() + b.detach(), {a, b}, [](const Tensor& g, GradSink& sink) {
+      sink.add(0, g);
+      sink.add(1, g);
+    });
+  };
+  for (const bool shared_first : {true, false}) {
+    const Tensor x = leaf(seq({3, 5})), y = leaf(seq({3, 5}, 0.3));
+    const Tensor m = x * 1.0, w = y * 1.0;
+    const Tensor shared = sum(both(m, w)), narrowed = sum(narrow(m, 1, 0, 2) * 2.0), again = sum(w * 3.0);
+    (shared_first ? shared + narrowed + again : again + narrowed + shared).backward();
+    std::vector<double> want_x(15, 1.0), want_y(15, 4.0);
+    for (int r = 0; r < 3; ++r) want_x[r * 5] = want_x[r * 5 + 1] = 3.0;
+    INFO("shared branch first: " << shared_first);
+    require_close(x.grad(), want_x, 0);
+    require_close(y.grad(), want_y, 0);
+  }
+  // w's gradient shared with m's, then a second contribution to w: a sum in a new tensor, m's
+  // unchanged. The order is forced: "both, after u" takes u = w · 3 as a third input (it passes
+  // it no gradient), so its backward runs before u's.
+  {
+    const Tensor x = leaf(seq({3, 5})), y = leaf(seq({3, 5}, 0.3));
+    const Tensor m = x * 1.0, w = y * 1.0;
+    const Tensor u = w * 3.0;
+    const Tensor both_after_u = record("both, after u", m.detach() + w.detach(), {m, w, u},
+                                       [](const Tensor& g, GradSink& sink) {
+                                         sink.add(0, g);
+                                         sink.add(1, g);
+                                       });
+    (sum(both_after_u) + sum(u)).backward();
+    require_close(x.grad(), std::vector<double>(15, 1.0), 0);
+    require_close(y.grad(), std::vector<double>(15, 4.0), 0);
+  }
+  // The same input twice: the second contribution to a shared slot is a sum in a new tensor.
+  const Tensor z = leaf(seq({4}));
+  const Tensor h = z * 1.0;
+  sum(both(h, h) * seq({4}, 0.9)).backward();
+  const auto c = seq({4}, 0.9).to_vector();
+  require_close(z.grad(), {2 * c[0], 2 * c[1], 2 * c[2], 2 * c[3]}, 0);
+}
+
 TEST_CASE("random tensors are reproducible from a seed", "[random]") {
   Generator g1(42), g2(42);
   CHECK(randn({10}, DType::Float32, g1).to_vector() == randn({10}, DType::Float32, g2).to_vector());

@@ -23,6 +23,20 @@ inline void add_into(Tensor& dst, const Tensor& src) {
   });
 }
 
+// a + b into a new tensor, for two tensors of one shape and dtype (the same sums as add_into).
+inline Tensor sum_of(const Tensor& a, const Tensor& b) {
+  Tensor out = Tensor::uninitialized(a.shape(), a.dtype());
+  dispatch(a.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T *pa = a.data<T>(), *pb = b.data<T>();
+    T* po = out.data<T>();
+    const int64_t n = a.numel();
+    XG_PARALLEL_FOR(n)
+    for (int64_t i = 0; i < n; ++i) po[i] = pa[i] + pb[i];
+  });
+  return out;
+}
+
 template <class T>
 inline bool all_finite(const T* p, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
