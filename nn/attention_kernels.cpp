@@ -70,9 +70,7 @@ Tensor weighted_sum(const Tensor& w, const Tensor& values) {
     XG_PRAGMA(omp parallel for if (B * S * D > kParallelGrain) schedule(static))
     for (int64_t b = 0; b < B; ++b)
       for (int64_t s = 0; s < S; ++s) {
-        const T ws = pw[b * S + s];
-        const T* vr = pv + (b * S + s) * D;
-        for (int64_t d = 0; d < D; ++d) po[b * D + d] += ws * vr[d];
+        vecmath::axpy(pw[b * S + s], pv + (b * S + s) * D, po + b * D, D);
       }
   });
   const Tensor wd = w.detach(), vd = values.detach();
@@ -89,12 +87,9 @@ Tensor weighted_sum(const Tensor& w, const Tensor& values) {
         for (int64_t s = 0; s < S; ++s) {
           const T* vr = pv + (b * S + s) * D;
           const T* gr = pg + b * D;
-          if (dw) dw[b * S + s] += vecmath::dot(gr, vr, D);
-          if (dv) {
-            const T ws = pw[b * S + s];
-            T* dvr = dv + (b * S + s) * D;
-            for (int64_t d = 0; d < D; ++d) dvr[d] += ws * gr[d];
-          }
+          if (dw && dv) dw[b * S + s] += vecmath::dot_and_axpy(gr, vr, pw[b * S + s], dv + (b * S + s) * D, D);
+          else if (dw) dw[b * S + s] += vecmath::dot(gr, vr, D);
+          else if (dv) vecmath::axpy(pw[b * S + s], gr, dv + (b * S + s) * D, D);
         }
     });
   });

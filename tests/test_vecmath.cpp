@@ -25,12 +25,15 @@ struct Kernels {
   T (*dot)(const T*, const T*, int64_t);
   T (*additive_energy)(const T*, const T*, const T*, T*, int64_t);
   void (*additive_energy_backward)(T, const T*, const T*, T*, T*, int64_t);
+  void (*axpy)(T, const T*, T*, int64_t);
+  T (*dot_and_axpy)(const T*, const T*, T, T*, int64_t);
 };
 
 #define XG_KERNELS_OF(NS, T)                                                                      \
   Kernels<T> {                                                                                    \
     #NS, vecmath::NS::tanh, vecmath::NS::exp, vecmath::NS::sigmoid, vecmath::NS::dot,              \
-        vecmath::NS::additive_energy, vecmath::NS::additive_energy_backward                       \
+        vecmath::NS::additive_energy, vecmath::NS::additive_energy_backward, vecmath::NS::axpy,    \
+        vecmath::NS::dot_and_axpy                                                                  \
   }
 
 template <class T>
@@ -127,6 +130,14 @@ void check_reduction_kernels() {
       std::vector<T> only_dk(q);
       k.additive_energy_backward(g, b.data(), e.data(), nullptr, only_dk.data(), n);
       for (int64_t i = 0; i < n; ++i) CHECK(only_dk[i] == dk[i]);
+
+      // axpy adds a·x; dot_and_axpy returns what dot does, bit for bit, and adds w·g like axpy.
+      std::vector<T> y(q), y2(q);
+      k.axpy(g, a.data(), y.data(), n);
+      for (int64_t i = 0; i < n; ++i) check_close<T>("axpy", k.name, n, y[i], q[i] + (long double)g * a[i]);
+      const T both = k.dot_and_axpy(a.data(), b.data(), g, y2.data(), n);
+      CHECK(both == k.dot(a.data(), b.data(), n));
+      for (int64_t i = 0; i < n; ++i) CHECK(y2[i] == y[i]);
     }
 }
 

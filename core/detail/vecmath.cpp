@@ -41,6 +41,14 @@ XG_DISPATCH(sigmoid, double)
 
 float dot(const float* a, const float* b, int64_t n) { return XG_ON_BEST_ISA(dot, a, b, n); }
 double dot(const double* a, const double* b, int64_t n) { return XG_ON_BEST_ISA(dot, a, b, n); }
+void axpy(float a, const float* x, float* y, int64_t n) { XG_ON_BEST_ISA(axpy, a, x, y, n); }
+void axpy(double a, const double* x, double* y, int64_t n) { XG_ON_BEST_ISA(axpy, a, x, y, n); }
+float dot_and_axpy(const float* g, const float* v, float w, float* dv, int64_t n) {
+  return XG_ON_BEST_ISA(dot_and_axpy, g, v, w, dv, n);
+}
+double dot_and_axpy(const double* g, const double* v, double w, double* dv, int64_t n) {
+  return XG_ON_BEST_ISA(dot_and_axpy, g, v, w, dv, n);
+}
 
 #define XG_DISPATCH_ENERGY(T)                                                           \
   T additive_energy(const T* q, const T* k, const T* v, T* e, int64_t n) {              \

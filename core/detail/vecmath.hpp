@@ -20,6 +20,14 @@ void sigmoid(const double* x, double* y, int64_t n);
 float dot(const float* a, const float* b, int64_t n);
 double dot(const double* a, const double* b, int64_t n);
 
+// y += a·x over n entries.
+void axpy(float a, const float* x, float* y, int64_t n);
+void axpy(double a, const double* x, double* y, int64_t n);
+// Σ g·v returned (summed like dot) and dv += w·g, in one pass: one source position of an
+// attention-weighted sum's backward.
+float dot_and_axpy(const float* g, const float* v, float w, float* dv, int64_t n);
+double dot_and_axpy(const double* g, const double* v, double w, double* dv, int64_t n);
+
 // e = tanh(q + k) over n entries, returning Σ v·e (one additive-attention score), and its
 // backward for a score gradient g: dq += g·v·(1 − e²), dk += the same (either may be null).
 float additive_energy(const float* q, const float* k, const float* v, float* e, int64_t n);

@@ -77,6 +77,34 @@ T dot(const T* a, const T* b, int64_t n) {
   return total;
 }
 
+// y += a·x over n entries.
+template <class T, class Arch>
+void axpy(T a, const T* x, T* y, int64_t n) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int64_t w = static_cast<int64_t>(B::size);
+  int64_t i = 0;
+  for (; i + w <= n; i += w) xsimd::fma(B(a), B::load_unaligned(x + i), B::load_unaligned(y + i)).store_unaligned(y + i);
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+// One source position of an attention-weighted sum's backward in one pass over the row: returns
+// Σ g·v (the weight's gradient; summed like dot) and adds w·g into dv (the value's gradient).
+template <class T, class Arch>
+T dot_and_axpy(const T* g, const T* v, T w, T* dv, int64_t n) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int64_t width = static_cast<int64_t>(B::size);
+  B acc(T(0));
+  int64_t i = 0;
+  for (; i + width <= n; i += width) {
+    const B gi = B::load_unaligned(g + i);
+    acc = xsimd::fma(gi, B::load_unaligned(v + i), acc);
+    xsimd::fma(B(w), gi, B::load_unaligned(dv + i)).store_unaligned(dv + i);
+  }
+  T total = xsimd::hadd(acc);
+  for (; i < n; ++i) total += g[i] * v[i], dv[i] += w * g[i];
+  return total;
+}
+
 // e = tanh(q + k), returning Σ v·e: one Bahdanau score (nn/attention_kernels.cpp). The tail
 // runs as one more zero-padded batch (tanh(0) · 0 adds nothing), like apply's.
 template <class T, class Arch>
@@ -131,6 +159,14 @@ void additive_energy_backward(T g, const T* v, const T* e, T* dq, T* dk, int64_t
   void sigmoid(const float* x, float* y, int64_t n) { impl::sigmoid<float, ARCH>(x, y, n); }       \
   void sigmoid(const double* x, double* y, int64_t n) { impl::sigmoid<double, ARCH>(x, y, n); }    \
   float dot(const float* a, const float* b, int64_t n) { return impl::dot<float, ARCH>(a, b, n); }  \
+  void axpy(float a, const float* x, float* y, int64_t n) { impl::axpy<float, ARCH>(a, x, y, n); }  \
+  void axpy(double a, const double* x, double* y, int64_t n) { impl::axpy<double, ARCH>(a, x, y, n); } \
+  float dot_and_axpy(const float* g, const float* v, float w, float* dv, int64_t n) {              \
+    return impl::dot_and_axpy<float, ARCH>(g, v, w, dv, n);                                         \
+  }                                                                                                 \
+  double dot_and_axpy(const double* g, const double* v, double w, double* dv, int64_t n) {         \
+    return impl::dot_and_axpy<double, ARCH>(g, v, w, dv, n);                                        \
+  }                                                                                                 \
   double dot(const double* a, const double* b, int64_t n) { return impl::dot<double, ARCH>(a, b, n); } \
   float additive_energy(const float* q, const float* k, const float* v, float* e, int64_t n) {      \
     return impl::additive_energy<float, ARCH>(q, k, v, e, n);                                       \

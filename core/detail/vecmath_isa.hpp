@@ -14,6 +14,10 @@
   void sigmoid(const double*, double*, int64_t);                                                   \
   float dot(const float*, const float*, int64_t);                                                  \
   double dot(const double*, const double*, int64_t);                                               \
+  void axpy(float, const float*, float*, int64_t);                                                 \
+  void axpy(double, const double*, double*, int64_t);                                              \
+  float dot_and_axpy(const float*, const float*, float, float*, int64_t);                          \
+  double dot_and_axpy(const double*, const double*, double, double*, int64_t);                     \
   float additive_energy(const float*, const float*, const float*, float*, int64_t);                \
   double additive_energy(const double*, const double*, const double*, double*, int64_t);           \
   void additive_energy_backward(float, const float*, const float*, float*, float*, int64_t);       \
