@@ -27,13 +27,15 @@ struct Kernels {
   void (*additive_energy_backward)(T, const T*, const T*, T*, T*, int64_t);
   void (*axpy)(T, const T*, T*, int64_t);
   T (*dot_and_axpy)(const T*, const T*, T, T*, int64_t);
+  void (*gru_cell_forward)(const T*, const T*, const T*, T*, T*, int64_t);
+  void (*gru_cell_backward)(const T*, const T*, const T*, T*, T*, T*, int64_t);
 };
 
 #define XG_KERNELS_OF(NS, T)                                                                      \
   Kernels<T> {                                                                                    \
     #NS, vecmath::NS::tanh, vecmath::NS::exp, vecmath::NS::sigmoid, vecmath::NS::dot,              \
         vecmath::NS::additive_energy, vecmath::NS::additive_energy_backward, vecmath::NS::axpy,    \
-        vecmath::NS::dot_and_axpy                                                                  \
+        vecmath::NS::dot_and_axpy, vecmath::NS::gru_cell_forward, vecmath::NS::gru_cell_backward   \
   }
 
 template <class T>
@@ -141,6 +143,38 @@ void check_reduction_kernels() {
     }
 }
 
+// The GRU cell row against its formulas in long double, for row widths around every vector width.
+template <class T>
+void check_gru_cell_kernels() {
+  for (const auto& k : kernels_this_cpu_runs<T>())
+    for (int64_t H : kLengths) {
+      if (H == 0) continue;
+      const auto gi = values<T>(3 * H, 2, 10), gh = values<T>(3 * H, 2, 11), h = values<T>(H, 1, 12);
+      const auto go = values<T>(H, 1, 13);
+      std::vector<T> saved(static_cast<std::size_t>(4 * H)), out(static_cast<std::size_t>(H));
+      k.gru_cell_forward(gi.data(), gh.data(), h.data(), saved.data(), out.data(), H);
+      std::vector<T> dgi(static_cast<std::size_t>(3 * H)), dgh(dgi.size()), dh(static_cast<std::size_t>(H));
+      k.gru_cell_backward(saved.data(), go.data(), h.data(), dgi.data(), dgh.data(), dh.data(), H);
+      using L = long double;
+      for (int64_t j = 0; j < H; ++j) {
+        const L r = 1 / (1 + std::exp(-((L)gi[j] + gh[j]))), z = 1 / (1 + std::exp(-((L)gi[H + j] + gh[H + j])));
+        const L n = std::tanh((L)gi[2 * H + j] + r * gh[2 * H + j]);
+        check_close<T>("gru r", k.name, H, saved[j], r);
+        check_close<T>("gru z", k.name, H, saved[H + j], z);
+        check_close<T>("gru n", k.name, H, saved[2 * H + j], n);
+        CHECK(saved[3 * H + j] == gh[2 * H + j]);
+        check_close<T>("gru h'", k.name, H, out[j], n + z * (h[j] - n), 1);
+        // Backward from the saved values (as the op runs it), each product a few roundings.
+        const L sr = saved[j], sz = saved[H + j], sn = saved[2 * H + j], g = go[j];
+        const L dan = g * (1 - sz) * (1 - sn * sn), dar = dan * gh[2 * H + j] * sr * (1 - sr);
+        const L daz = g * (h[j] - sn) * sz * (1 - sz);
+        for (const auto& [got, want] : {std::pair<T, L>{dgi[j], dar}, {dgi[H + j], daz}, {dgi[2 * H + j], dan},
+                                         {dgh[j], dar}, {dgh[H + j], daz}, {dgh[2 * H + j], dan * sr}, {dh[j], g * sz}})
+          check_close<T>("gru backward", k.name, H, got, want, 1);
+      }
+    }
+}
+
 }  // namespace
 
 TEST_CASE("vecmath: tanh, sigmoid and exp of every instruction set this CPU runs match std::", "[vecmath]") {
@@ -151,6 +185,11 @@ TEST_CASE("vecmath: tanh, sigmoid and exp of every instruction set this CPU runs
 TEST_CASE("vecmath: dot and the additive-attention energy of every instruction set match long double", "[vecmath]") {
   check_reduction_kernels<float>();
   check_reduction_kernels<double>();
+}
+
+TEST_CASE("vecmath: the GRU cell row of every instruction set matches its formulas", "[vecmath]") {
+  check_gru_cell_kernels<float>();
+  check_gru_cell_kernels<double>();
 }
 
 TEST_CASE("vecmath: the widest instruction set is the one the CPU reports", "[vecmath]") {

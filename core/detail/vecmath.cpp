@@ -41,6 +41,17 @@ XG_DISPATCH(sigmoid, double)
 
 float dot(const float* a, const float* b, int64_t n) { return XG_ON_BEST_ISA(dot, a, b, n); }
 double dot(const double* a, const double* b, int64_t n) { return XG_ON_BEST_ISA(dot, a, b, n); }
+#define XG_DISPATCH_GRU(T)                                                                      \
+  void gru_cell_forward(const T* gi, const T* gh, const T* h, T* saved, T* out, int64_t H) {      \
+    XG_ON_BEST_ISA(gru_cell_forward, gi, gh, h, saved, out, H);                                   \
+  }                                                                                               \
+  void gru_cell_backward(const T* saved, const T* go, const T* h, T* dgi, T* dgh, T* dh, int64_t H) { \
+    XG_ON_BEST_ISA(gru_cell_backward, saved, go, h, dgi, dgh, dh, H);                             \
+  }
+XG_DISPATCH_GRU(float)
+XG_DISPATCH_GRU(double)
+#undef XG_DISPATCH_GRU
+
 void axpy(float a, const float* x, float* y, int64_t n) { XG_ON_BEST_ISA(axpy, a, x, y, n); }
 void axpy(double a, const double* x, double* y, int64_t n) { XG_ON_BEST_ISA(axpy, a, x, y, n); }
 float dot_and_axpy(const float* g, const float* v, float w, float* dv, int64_t n) {

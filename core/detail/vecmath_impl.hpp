@@ -50,6 +50,80 @@ xsimd::batch<double, Arch> tanh_batch(xsimd::batch<double, Arch> x) {
 }
 
 template <class T, class Arch>
+xsimd::batch<T, Arch> sigmoid_batch(xsimd::batch<T, Arch> x) {
+  using B = xsimd::batch<T, Arch>;
+  return B(T(1)) / (B(T(1)) + xsimd::exp(xsimd::min(-x, B(T(80)))));
+}
+
+// Runs body(offset, count) over [0, n) in whole batches, then once more for the last n % width
+// entries; body reads and writes through Rows, which hands it unaligned loads and stores for a
+// whole batch and zero-padded copies for the last one, so every entry goes through the same SIMD
+// code wherever it sits.
+template <class T, class Arch, class Body>
+void over_batches(int64_t n, Body&& body) {
+  constexpr int64_t w = static_cast<int64_t>(xsimd::batch<T, Arch>::size);
+  int64_t i = 0;
+  for (; i + w <= n; i += w) body(i, w);
+  if (i < n) body(i, n - i);
+}
+
+// A batch of `count` entries from p (zeros past count), and its store back.
+template <class T, class Arch>
+xsimd::batch<T, Arch> load_part(const T* p, int64_t count) {
+  using B = xsimd::batch<T, Arch>;
+  if (count == static_cast<int64_t>(B::size)) return B::load_unaligned(p);
+  alignas(64) T tmp[B::size] = {};
+  std::copy(p, p + count, tmp);
+  return B::load_aligned(tmp);
+}
+template <class T, class Arch>
+void store_part(xsimd::batch<T, Arch> b, T* p, int64_t count) {
+  using B = xsimd::batch<T, Arch>;
+  if (count == static_cast<int64_t>(B::size)) return b.store_unaligned(p);
+  alignas(64) T tmp[B::size];
+  b.store_aligned(tmp);
+  std::copy(tmp, tmp + count, p);
+}
+
+// One batch row of a GRU cell after both projections, gi and gh (3H each: r, z, n blocks):
+// r, z = σ(gi + gh), n = tanh(gi_n + r·gh_n), h' = n + z·(h − n); saved (4H): r, z, n, gh_n.
+template <class T, class Arch>
+void gru_cell_forward(const T* gi, const T* gh, const T* h, T* saved, T* out, int64_t H) {
+  using B = xsimd::batch<T, Arch>;
+  over_batches<T, Arch>(H, [&](int64_t j, int64_t c) {
+    const auto ld = [&](const T* p) { return load_part<T, Arch>(p + j, c); };
+    const B r = sigmoid_batch<T, Arch>(ld(gi) + ld(gh));
+    const B z = sigmoid_batch<T, Arch>(ld(gi + H) + ld(gh + H));
+    const B ghn = ld(gh + 2 * H);
+    const B n = tanh_batch(ld(gi + 2 * H) + r * ghn);
+    store_part<T, Arch>(r, saved + j, c);
+    store_part<T, Arch>(z, saved + H + j, c);
+    store_part<T, Arch>(n, saved + 2 * H + j, c);
+    store_part<T, Arch>(ghn, saved + 3 * H + j, c);
+    store_part<T, Arch>(n + z * (ld(h) - n), out + j, c);
+  });
+}
+
+// Its backward from dh' (grad_out): the pre-activation gradients dgi, dgh (3H each) and dh.
+template <class T, class Arch>
+void gru_cell_backward(const T* saved, const T* grad_out, const T* h, T* dgi, T* dgh, T* dh, int64_t H) {
+  using B = xsimd::batch<T, Arch>;
+  over_batches<T, Arch>(H, [&](int64_t j, int64_t c) {
+    const auto ld = [&](const T* p) { return load_part<T, Arch>(p + j, c); };
+    const B r = ld(saved), z = ld(saved + H), n = ld(saved + 2 * H), ghn = ld(saved + 3 * H);
+    const B go = ld(grad_out), one(T(1));
+    const B dan = go * (one - z) * (one - n * n);
+    const B dar = dan * ghn * r * (one - r);
+    const B daz = go * (ld(h) - n) * z * (one - z);
+    store_part<T, Arch>(dar, dgi + j, c), store_part<T, Arch>(daz, dgi + H + j, c);
+    store_part<T, Arch>(dan, dgi + 2 * H + j, c);
+    store_part<T, Arch>(dar, dgh + j, c), store_part<T, Arch>(daz, dgh + H + j, c);
+    store_part<T, Arch>(dan * r, dgh + 2 * H + j, c);
+    store_part<T, Arch>(go * z, dh + j, c);
+  });
+}
+
+template <class T, class Arch>
 void tanh(const T* x, T* y, int64_t n) {
   apply<T, Arch>(x, y, n, [](auto b) { return tanh_batch(b); });
 }
@@ -60,8 +134,7 @@ void exp(const T* x, T* y, int64_t n) {
 // 1 / (1 + e^-x), with e^-x clamped so it never overflows to inf (sigmoid(-100) = 3.7e-44 anyway).
 template <class T, class Arch>
 void sigmoid(const T* x, T* y, int64_t n) {
-  using B = xsimd::batch<T, Arch>;
-  apply<T, Arch>(x, y, n, [](B b) { return B(T(1)) / (B(T(1)) + xsimd::exp(xsimd::min(-b, B(T(80))))); });
+  apply<T, Arch>(x, y, n, [](auto b) { return sigmoid_batch<T, Arch>(b); });
 }
 
 // Σ a·b with one partial sum per SIMD lane: a single running sum waits 4 cycles per element.
@@ -159,6 +232,21 @@ void additive_energy_backward(T g, const T* v, const T* e, T* dq, T* dk, int64_t
   void sigmoid(const float* x, float* y, int64_t n) { impl::sigmoid<float, ARCH>(x, y, n); }       \
   void sigmoid(const double* x, double* y, int64_t n) { impl::sigmoid<double, ARCH>(x, y, n); }    \
   float dot(const float* a, const float* b, int64_t n) { return impl::dot<float, ARCH>(a, b, n); }  \
+  void gru_cell_forward(const float* gi, const float* gh, const float* h, float* saved, float* out, int64_t H) { \
+    impl::gru_cell_forward<float, ARCH>(gi, gh, h, saved, out, H);                                 \
+  }                                                                                                 \
+  void gru_cell_forward(const double* gi, const double* gh, const double* h, double* saved, double* out,   \
+                        int64_t H) {                                                                \
+    impl::gru_cell_forward<double, ARCH>(gi, gh, h, saved, out, H);                                \
+  }                                                                                                 \
+  void gru_cell_backward(const float* saved, const float* go, const float* h, float* dgi, float* dgh,       \
+                         float* dh, int64_t H) {                                                    \
+    impl::gru_cell_backward<float, ARCH>(saved, go, h, dgi, dgh, dh, H);                           \
+  }                                                                                                 \
+  void gru_cell_backward(const double* saved, const double* go, const double* h, double* dgi, double* dgh,  \
+                         double* dh, int64_t H) {                                                   \
+    impl::gru_cell_backward<double, ARCH>(saved, go, h, dgi, dgh, dh, H);                          \
+  }                                                                                                 \
   void axpy(float a, const float* x, float* y, int64_t n) { impl::axpy<float, ARCH>(a, x, y, n); }  \
   void axpy(double a, const double* x, double* y, int64_t n) { impl::axpy<double, ARCH>(a, x, y, n); } \
   float dot_and_axpy(const float* g, const float* v, float w, float* dv, int64_t n) {              \
