@@ -102,8 +102,10 @@ void GradSink::add(std::size_t i, Tensor g) {
                                     shape_str(input.shape()), dtype_name(input.dtype())));
   Tensor& slot = grad_slot(input);
   if (slot.defined()) {
-    if (uniquely_owned(slot)) kernels::add_into(slot, g);
-    else slot = kernels::sum_of(slot, g);  // the slot shares its storage: a new tensor, never written into
+    // A leaf's .grad accumulates in place (a handle the user holds sees the sum); a non-leaf's
+    // may share its storage (below), and then the sum goes to a new tensor.
+    if (input.is_leaf() || uniquely_owned(slot)) kernels::add_into(slot, g);
+    else slot = kernels::sum_of(slot, g);
   } else if (uniquely_owned(g) || !input.is_leaf()) {
     // A non-leaf's gradient is only read (by its node's backward) or replaced, so it may share
     // storage with g (reshape's backward hands on its gradient's storage; a custom op may pass
@@ -122,7 +124,7 @@ Tensor& GradSink::buffer(std::size_t i) {
   const Tensor& input = node_.inputs[i];
   Tensor& slot = grad_slot(input);
   if (!slot.defined()) slot = Tensor::empty(input.shape(), input.dtype());
-  else if (!uniquely_owned(slot)) slot = slot.clone();  // written in place: copy on write
+  else if (!input.is_leaf() && !uniquely_owned(slot)) slot = slot.clone();  // written in place: copy on write
   return slot;
 }
 

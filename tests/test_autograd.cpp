@@ -13,8 +13,10 @@ TEST_CASE("gradients accumulate across backward calls until zero_grad", "[autogr
   Tensor x = leaf(tensor({1, 2, 3}, {3}, DType::Float64));
   sum(x * x).backward();
   require_close(x.grad(), {2, 4, 6});
+  const Tensor held = x.grad();  // a leaf's gradient accumulates in place: this handle sees the sum
   sum(x * 3.0).backward();
   require_close(x.grad(), {5, 7, 9});
+  require_close(held, {5, 7, 9});
   x.zero_grad();
   CHECK_FALSE(x.grad().defined());
   sum(x).backward();
