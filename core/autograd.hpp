@@ -37,10 +37,13 @@ class GradSink {
   explicit GradSink(Node& node) : node_(node) {}
   bool needs(std::size_t i) const;
   // Adds g (of exactly the input's shape) into input i's gradient. Takes ownership of g's
-  // buffer when nothing else holds it, so the common case copies nothing.
+  // buffer when nothing else holds it, so the common case copies nothing; a non-leaf input's
+  // gradient may also share g's storage (it is only read later; a second contribution then
+  // sums into a new tensor), a leaf's .grad always gets its own and accumulates in place.
   void add(std::size_t i, Tensor g);
   // The gradient buffer of input i, zero-filled on first use, for closures that scatter into
-  // part of it (narrow, index_select, embedding) instead of building a full-size tensor.
+  // part of it (narrow, index_select, embedding) instead of building a full-size tensor; a
+  // buffer that shares its storage is copied first (copy on write), so writing into it is safe.
   Tensor& buffer(std::size_t i);
 
  private:
