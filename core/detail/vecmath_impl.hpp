@@ -7,19 +7,41 @@
 
 namespace xg::vecmath::impl {
 
-// The last n % width entries go through the same SIMD code from a zero-padded copy, so an entry's
-// value never depends on where it sits in the array (x and y may be the same array).
+// Runs body(offset, count) over [0, n): whole batches, then once for the last n % width entries.
+// Bodies read and write through load_part and store_part, which use zero-padded copies for that
+// last batch, so every entry goes through the same SIMD code wherever it sits in the array.
+template <class T, class Arch, class Body>
+void over_batches(int64_t n, Body&& body) {
+  constexpr int64_t w = static_cast<int64_t>(xsimd::batch<T, Arch>::size);
+  int64_t i = 0;
+  for (; i + w <= n; i += w) body(i, w);
+  if (i < n) body(i, n - i);
+}
+
+// A batch of `count` entries from p (zeros past count), and its store back.
+template <class T, class Arch>
+xsimd::batch<T, Arch> load_part(const T* p, int64_t count) {
+  using B = xsimd::batch<T, Arch>;
+  if (count == static_cast<int64_t>(B::size)) return B::load_unaligned(p);
+  alignas(64) T tmp[B::size] = {};
+  std::copy(p, p + count, tmp);
+  return B::load_aligned(tmp);
+}
+template <class T, class Arch>
+void store_part(xsimd::batch<T, Arch> b, T* p, int64_t count) {
+  using B = xsimd::batch<T, Arch>;
+  if (count == static_cast<int64_t>(B::size)) return b.store_unaligned(p);
+  alignas(64) T tmp[B::size];
+  b.store_aligned(tmp);
+  std::copy(tmp, tmp + count, p);
+}
+
+// y = op(x) batch by batch (x and y may be the same array).
 template <class T, class Arch, class Op>
 inline void apply(const T* x, T* y, int64_t n, Op op) {
-  using B = xsimd::batch<T, Arch>;
-  constexpr int64_t w = static_cast<int64_t>(B::size);
-  int64_t i = 0;
-  for (; i + w <= n; i += w) op(B::load_unaligned(x + i)).store_unaligned(y + i);
-  if (i == n) return;
-  alignas(64) T tail[w] = {};
-  std::copy(x + i, x + n, tail);
-  op(B::load_aligned(tail)).store_aligned(tail);
-  std::copy(tail, tail + (n - i), y + i);
+  over_batches<T, Arch>(n, [&](int64_t i, int64_t c) {
+    store_part<T, Arch>(op(load_part<T, Arch>(x + i, c)), y + i, c);
+  });
 }
 
 // tanh of a float32 batch: Eigen's published 13/6-degree rational approximant (odd numerator,
@@ -53,36 +75,6 @@ template <class T, class Arch>
 xsimd::batch<T, Arch> sigmoid_batch(xsimd::batch<T, Arch> x) {
   using B = xsimd::batch<T, Arch>;
   return B(T(1)) / (B(T(1)) + xsimd::exp(xsimd::min(-x, B(T(80)))));
-}
-
-// Runs body(offset, count) over [0, n) in whole batches, then once more for the last n % width
-// entries; body reads and writes through Rows, which hands it unaligned loads and stores for a
-// whole batch and zero-padded copies for the last one, so every entry goes through the same SIMD
-// code wherever it sits.
-template <class T, class Arch, class Body>
-void over_batches(int64_t n, Body&& body) {
-  constexpr int64_t w = static_cast<int64_t>(xsimd::batch<T, Arch>::size);
-  int64_t i = 0;
-  for (; i + w <= n; i += w) body(i, w);
-  if (i < n) body(i, n - i);
-}
-
-// A batch of `count` entries from p (zeros past count), and its store back.
-template <class T, class Arch>
-xsimd::batch<T, Arch> load_part(const T* p, int64_t count) {
-  using B = xsimd::batch<T, Arch>;
-  if (count == static_cast<int64_t>(B::size)) return B::load_unaligned(p);
-  alignas(64) T tmp[B::size] = {};
-  std::copy(p, p + count, tmp);
-  return B::load_aligned(tmp);
-}
-template <class T, class Arch>
-void store_part(xsimd::batch<T, Arch> b, T* p, int64_t count) {
-  using B = xsimd::batch<T, Arch>;
-  if (count == static_cast<int64_t>(B::size)) return b.store_unaligned(p);
-  alignas(64) T tmp[B::size];
-  b.store_aligned(tmp);
-  std::copy(tmp, tmp + count, p);
 }
 
 // One batch row of a GRU cell after both projections, gi and gh (3H each: r, z, n blocks):
@@ -178,27 +170,17 @@ T dot_and_axpy(const T* g, const T* v, T w, T* dv, int64_t n) {
   return total;
 }
 
-// e = tanh(q + k), returning Σ v·e: one Bahdanau score (nn/attention_kernels.cpp). The tail
-// runs as one more zero-padded batch (tanh(0) · 0 adds nothing), like apply's.
+// e = tanh(q + k), returning Σ v·e: one Bahdanau score (nn/attention_kernels.cpp). The last
+// batch is zero-padded like apply's (tanh(0) · 0 adds nothing).
 template <class T, class Arch>
 T additive_energy(const T* q, const T* k, const T* v, T* e, int64_t n) {
   using B = xsimd::batch<T, Arch>;
-  constexpr int64_t w = static_cast<int64_t>(B::size);
   B acc(T(0));
-  int64_t i = 0;
-  for (; i + w <= n; i += w) {
-    const B t = tanh_batch(B::load_unaligned(q + i) + B::load_unaligned(k + i));
-    t.store_unaligned(e + i);
-    acc = xsimd::fma(B::load_unaligned(v + i), t, acc);
-  }
-  if (i < n) {
-    alignas(64) T sum[w] = {}, weight[w] = {};
-    for (int64_t j = i; j < n; ++j) sum[j - i] = q[j] + k[j], weight[j - i] = v[j];
-    const B t = tanh_batch(B::load_aligned(sum));
-    t.store_aligned(sum);
-    std::copy(sum, sum + (n - i), e + i);
-    acc = xsimd::fma(B::load_aligned(weight), t, acc);
-  }
+  over_batches<T, Arch>(n, [&](int64_t i, int64_t c) {
+    const B t = tanh_batch(load_part<T, Arch>(q + i, c) + load_part<T, Arch>(k + i, c));
+    store_part<T, Arch>(t, e + i, c);
+    acc = xsimd::fma(load_part<T, Arch>(v + i, c), t, acc);
+  });
   return xsimd::hadd(acc);
 }
 // Its backward for one score with gradient g: de = g·v·(1 − e²), added into dq and into dk
