@@ -269,8 +269,7 @@ void KeyValues::select_rows(const std::vector<int64_t>& rows) {
 
 AttentionOutput MultiHeadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
                                             const Tensor& attn_mask, const Tensor& key_padding_mask, bool causal) {
-  check_key_value(key, value);
-  if (attends_in_place(key.shape()[1], attn_mask, causal))
+  if (attends_in_place(key.dim() == 3 ? key.shape()[1] : 0, attn_mask, causal))
     return attend_in_place(query, key, value, attn_mask, key_padding_mask, causal);
   return attend(query, project_key_values(key, value), attn_mask, key_padding_mask, causal);
 }
@@ -285,6 +284,7 @@ bool MultiHeadAttention::attends_in_place(int64_t key_length, const Tensor& attn
 AttentionOutput MultiHeadAttention::attend_in_place(const Tensor& query, const Tensor& key, const Tensor& value,
                                                     const Tensor& attn_mask, const Tensor& key_padding_mask,
                                                     bool causal) {
+  check_key_value(key, value);  // the other path checks them in project_key_values
   check_query(query);
   if (key.shape()[0] != query.shape()[0])
     throw ShapeError(fmt::format("MultiHeadAttention: query {} and key {} (batch sizes differ)",

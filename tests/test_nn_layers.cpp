@@ -370,6 +370,16 @@ TEST_CASE("MultiHeadAttention reads its projections in place and equals attendin
     REQUIRE(in_place.size() == through_kv.size());
     for (std::size_t i = 0; i < in_place.size(); ++i) xgtest::require_close(in_place[i], through_kv[i], 1e-13);
   }
+  // Shape errors name both tensors on either path (in place, and rotary through KeyValues).
+  AttentionConfig rotary;
+  rotary.rotary = true;
+  MultiHeadAttention with_rotary(8, 2, 0.0, rotary);
+  with_rotary.to(DType::Float64);
+  for (MultiHeadAttention* m : {&mha, &with_rotary}) {
+    CHECK_THROWS_WITH(m->forward(x, mem, seq({2, 6, 8}, 0.2)), Catch::Matchers::Contains("key [2, 7, 8] and value [2, 6, 8]"));
+    CHECK_THROWS_WITH(m->forward(x, seq({2, 7}, 0.2), seq({2, 7}, 0.2)), Catch::Matchers::Contains("need (B, T, 8)"));
+    CHECK_THROWS_WITH(m->forward(seq({2, 5, 4}, 0.2), mem, mem), Catch::Matchers::Contains("query [2, 5, 4]"));
+  }
 }
 
 TEST_CASE("transformer encoder and decoder layers match PyTorch (post-LN and pre-LN)", "[nn][transformer]") {
