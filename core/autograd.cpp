@@ -128,6 +128,11 @@ Tensor& GradSink::buffer(std::size_t i) {
   return slot;
 }
 
+Tensor* GradSink::partial(std::size_t i) {
+  if (!needs(i) || !grad_slot(node_.inputs[i]).defined()) return nullptr;
+  return &buffer(i);
+}
+
 Tensor record(const char* op_name, Tensor output, const std::vector<Tensor>& inputs,
               BackwardFn backward) {
   if (g_anomaly && !kernels::all_finite(output))

@@ -45,6 +45,11 @@ class GradSink {
   // part of it (narrow, index_select, embedding) instead of building a full-size tensor; a
   // buffer that shares its storage is copied first (copy on write), so writing into it is safe.
   Tensor& buffer(std::size_t i);
+  // Input i's gradient so far, writable like buffer(i), or null while nothing has been added to
+  // it. A closure whose contribution comes out of a BLAS product (beta = 1) or a row kernel can
+  // add it in place there instead of writing a new tensor that add() then sums in: the second
+  // of the three projections reading one layer_norm output, a residual branch's input gradient.
+  Tensor* partial(std::size_t i);
 
  private:
   Node& node_;

@@ -21,32 +21,34 @@ void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
 namespace {
 
 // Each binary rule: forward f, and the partial derivatives times the incoming gradient g.
+// passes_a/passes_b: that partial derivative is g itself, so the backward hands g on (summed
+// over broadcast axes) instead of computing it element by element into a new tensor.
 struct AddOp {
-  static constexpr bool uses_inputs = false, uses_output = false;
+  static constexpr bool uses_inputs = false, uses_output = false, passes_a = true, passes_b = true;
   template <class T> static T f(T a, T b) { return a + b; }
   template <class T> static T da(T, T, T, T g) { return g; }
   template <class T> static T db(T, T, T, T g) { return g; }
 };
 struct SubOp {
-  static constexpr bool uses_inputs = false, uses_output = false;
+  static constexpr bool uses_inputs = false, uses_output = false, passes_a = true, passes_b = false;
   template <class T> static T f(T a, T b) { return a - b; }
   template <class T> static T da(T, T, T, T g) { return g; }
   template <class T> static T db(T, T, T, T g) { return -g; }
 };
 struct MulOp {
-  static constexpr bool uses_inputs = true, uses_output = false;
+  static constexpr bool uses_inputs = true, uses_output = false, passes_a = false, passes_b = false;
   template <class T> static T f(T a, T b) { return a * b; }
   template <class T> static T da(T, T b, T, T g) { return g * b; }
   template <class T> static T db(T a, T, T, T g) { return g * a; }
 };
 struct DivOp {
-  static constexpr bool uses_inputs = true, uses_output = false;
+  static constexpr bool uses_inputs = true, uses_output = false, passes_a = false, passes_b = false;
   template <class T> static T f(T a, T b) { return a / b; }
   template <class T> static T da(T, T b, T, T g) { return g / b; }
   template <class T> static T db(T a, T b, T, T g) { return -g * a / (b * b); }
 };
 struct PowOp {
-  static constexpr bool uses_inputs = true, uses_output = true;
+  static constexpr bool uses_inputs = true, uses_output = true, passes_a = false, passes_b = false;
   template <class T> static T f(T a, T b) { return std::pow(a, b); }
   template <class T> static T da(T a, T b, T, T g) {
     return b == T(0) ? T(0) : g * b * std::pow(a, b - T(1));
@@ -85,6 +87,10 @@ Tensor binary(const char* name, const Tensor& a, const Tensor& b) {
                 [=](const Tensor& g, GradSink& sink) {
                   for (std::size_t side = 0; side < 2; ++side) {
                     if (!sink.needs(side)) continue;
+                    if (side == 0 ? Op::passes_a : Op::passes_b) {  // a residual connection's two branches
+                      sink.add(side, sum_to(g, side == 0 ? a_shape : b_shape));
+                      continue;
+                    }
                     Tensor full = Tensor::uninitialized(out_shape, g.dtype());
                     dispatch(g.dtype(), [&](auto tag) {
                       using T = typename decltype(tag)::type;

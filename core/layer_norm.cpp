@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include <omp.h>
+
 #include "core/autograd.hpp"
 #include "core/detail/checks.hpp"
 #include "core/detail/parallel.hpp"
@@ -77,11 +79,15 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
       T* pgw = sink.needs(1) ? sink.buffer(1).data<T>() : nullptr;
       T* pgb = sink.needs(2) ? sink.buffer(2).data<T>() : nullptr;
       // Parameter gradients sum over rows, each column in row order whatever the thread count:
-      // the threads split the columns, in blocks of 16.
+      // the threads split the columns into contiguous ranges (multiples of 16) and walk the rows
+      // inside, so each reads whole stretches of a row. (Ranges of 16 columns for every thread
+      // made each row a separate 64-byte read: 2.5% of a transformer training step.)
       if (pgw || pgb) {
-        XG_PRAGMA(omp parallel for if (g.numel() > kParallelGrain) schedule(static))
-        for (int64_t j0 = 0; j0 < c; j0 += 16) {
-          const int64_t j1 = std::min(c, j0 + 16);
+        const int64_t ranges = g.numel() > kParallelGrain ? std::max<int64_t>(1, omp_get_max_threads()) : 1;
+        const int64_t width = (((c + ranges - 1) / ranges) + 15) / 16 * 16;
+        XG_PRAGMA(omp parallel for if (ranges > 1) schedule(static))
+        for (int64_t j0 = 0; j0 < c; j0 += width) {
+          const int64_t j1 = std::min(c, j0 + width);
           for (int64_t r = 0; r < rows; ++r) {
             const T* xr = px + r * c;
             const T* gr = pg + r * c;
@@ -94,8 +100,11 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
         }
       }
       if (!sink.needs(0)) return;
-      Tensor gx = Tensor::uninitialized(xd.shape(), g.dtype());
-      T* pgx = gx.data<T>();
+      // dx is added onto the gradient x already has when there is one (x is a residual stream's
+      // value in a pre-LN transformer: the residual branch's gradient arrives first).
+      Tensor* sum = sink.partial(0);
+      Tensor gx = sum ? Tensor() : Tensor::uninitialized(xd.shape(), g.dtype());
+      T* pgx = sum ? sum->data<T>() : gx.data<T>();
       const std::vector<T> ones(pw ? 0 : static_cast<std::size_t>(c), T(1));
       const T* w = pw ? pw : ones.data();
       // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = g * w
@@ -109,9 +118,12 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
         const double sum_dxhat_xhat = row_sum<T>(c, [&](int64_t j) { return gr[j] * w[j] * ((xr[j] - mt) * rst); });
         const T a = static_cast<T>(sum_dxhat / static_cast<double>(c));
         const T b = static_cast<T>(sum_dxhat_xhat / static_cast<double>(c));
-        for (int64_t j = 0; j < c; ++j) gxr[j] = rst * (gr[j] * w[j] - a - ((xr[j] - mt) * rst) * b);
+        if (sum)
+          for (int64_t j = 0; j < c; ++j) gxr[j] += rst * (gr[j] * w[j] - a - ((xr[j] - mt) * rst) * b);
+        else
+          for (int64_t j = 0; j < c; ++j) gxr[j] = rst * (gr[j] * w[j] - a - ((xr[j] - mt) * rst) * b);
       }
-      sink.add(0, std::move(gx));
+      if (!sum) sink.add(0, std::move(gx));
     });
   });
 }

@@ -7,6 +7,7 @@
 #include "core/detail/blas.hpp"
 #include "core/detail/checks.hpp"
 #include "core/detail/packed_gemm.hpp"
+#include "core/detail/vecmath.hpp"
 
 namespace xg {
 
@@ -34,6 +35,18 @@ Tensor output_for(const Tensor& x, const Tensor& weight) {
   return Tensor::uninitialized(out_shape, x.dtype());
 }
 
+// Input 0's gradient from product(dst, accumulate): added onto the gradient it already holds when
+// there is one (a GEMM with beta = 1 costs nothing extra), else written into a new tensor. The
+// three projections of one layer_norm output, in a pre-LN transformer, then share one buffer
+// instead of two fresh (zero-filled by OpenBLAS) products and two additions.
+template <class T, class Product>
+void add_input_grad(GradSink& sink, const Tensor& xd, Product product) {
+  if (Tensor* sum = sink.partial(0)) return product(sum->data<T>(), true);
+  Tensor gx = Tensor::uninitialized(xd.shape(), xd.dtype());
+  product(gx.data<T>(), false);
+  sink.add(0, std::move(gx));
+}
+
 // dW += gᵀ · x (out, in) and db += column sums of g: the same for both forms of the product.
 template <class T>
 void add_parameter_grads(const T* pg, const Tensor& xd, int64_t rows, int64_t out_features, int64_t in,
@@ -41,11 +54,7 @@ void add_parameter_grads(const T* pg, const Tensor& xd, int64_t rows, int64_t ou
   if (sink.needs(1))
     blas::gemm<T>(true, false, out_features, in, rows, T(1), pg, out_features, xd.data<T>(), in, T(1),
                   sink.buffer(1).data<T>(), in);
-  if (sink.needs(2)) {
-    T* pgb = sink.buffer(2).data<T>();
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < out_features; ++j) pgb[j] += pg[r * out_features + j];
-  }
+  if (sink.needs(2)) vecmath::add_column_sums(pg, rows, out_features, sink.buffer(2).data<T>());
 }
 }  // namespace
 
@@ -70,12 +79,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* pg = g.data<T>();  // (rows, out)
-      if (sink.needs(0)) {        // dx = g · W   (rows, in)
-        Tensor gx = Tensor::uninitialized(xd.shape(), g.dtype());
-        blas::gemm<T>(false, false, rows, in, out_features, T(1), pg, out_features, wd.data<T>(), in,
-                      T(0), gx.data<T>(), in);
-        sink.add(0, std::move(gx));
-      }
+      if (sink.needs(0))          // dx = g · W   (rows, in)
+        add_input_grad<T>(sink, xd, [&](T* gx, bool accumulate) {
+          blas::gemm<T>(false, false, rows, in, out_features, T(1), pg, out_features, wd.data<T>(), in,
+                        accumulate ? T(1) : T(0), gx, in);
+        });
       add_parameter_grads(pg, xd, rows, out_features, in, sink);
     });
   });
@@ -113,9 +121,9 @@ Tensor PackedLinear::operator()(const Tensor& x) const {
       std::call_once(layout->backward_once, [&] {
         layout->backward = packed_gemm::Panels::of_plain(wd.data<float>(), out_features, in);
       });
-      Tensor gx = Tensor::uninitialized(xd.shape(), g.dtype());
-      layout->backward.multiply(pg, out_features, rows, gx.data<float>(), in, nullptr, 0);
-      sink.add(0, std::move(gx));
+      add_input_grad<float>(sink, xd, [&](float* gx, bool accumulate) {
+        layout->backward.multiply(pg, out_features, rows, gx, in, accumulate ? gx : nullptr, in);
+      });
     }
     add_parameter_grads(pg, xd, rows, out_features, in, sink);
   });

@@ -1,4 +1,5 @@
 // Graph semantics: accumulation, freeing, retain_graph, no-grad, detach, errors, anomaly mode.
+#include <functional>
 #include <map>
 
 #include "helpers.hpp"
@@ -7,6 +8,7 @@ using namespace xg;
 using xgtest::leaf;
 using xgtest::require_close;
 using xgtest::seq;
+using xgtest::require_gradcheck;
 using Catch::Matchers::Contains;
 
 TEST_CASE("gradients accumulate across backward calls until zero_grad", "[autograd]") {
@@ -213,6 +215,47 @@ TEST_CASE("a non-leaf's gradient may share storage with another's, and is copied
   sum(both(h, h) * seq({4}, 0.9)).backward();
   const auto c = seq({4}, 0.9).to_vector();
   require_close(z.grad(), {2 * c[0], 2 * c[1], 2 * c[2], 2 * c[3]}, 0);
+}
+
+TEST_CASE("GradSink::partial: contributions added in place onto an input's gradient so far", "[autograd]") {
+  // u feeds a residual addition (which hands its gradient to both branches, sharing storage), two
+  // linear layers and a layer_norm: the linears' products and layer_norm's rows then add onto u's
+  // gradient in place. The first in-place write meets storage still shared with the residual
+  // branch's gradient and must copy it first. Each order of the consumers, float64 and float32
+  // (float32 linears take the packed kernel, which accumulates by starting from C).
+  for (const DType dtype : {DType::Float64, DType::Float32}) {
+    for (const int order : {0, 1, 2}) {
+      INFO("dtype " << dtype_name(dtype) << " order " << order);
+      const Tensor x = leaf(seq({6, 4}, 0.7, 1.0, 0.2, dtype));
+      const Tensor w1 = seq({5, 4}, 0.3, 1.0, 0.0, dtype), w2 = seq({5, 4}, 0.9, 1.0, 0.4, dtype);
+      const Tensor b = seq({5}, 0.2, 1.0, 0.0, dtype), r = seq({6, 4}, 1.3, 1.0, 0.0, dtype);
+      const Tensor r5 = seq({6, 5}, 0.5, 1.0, 0.1, dtype);
+      const Tensor u = x * 1.0;
+      const Tensor a = sum(linear(u, w1, b) * r5), c = sum(linear(u, w2) * r5);
+      const Tensor n = sum(layer_norm(u, Tensor(), Tensor(), 1e-5) * r), res = sum((u + u * 2.0) * r);
+      const Tensor loss = order == 0 ? a + c + n + res : order == 1 ? res + n + c + a : n + res + a + c;
+      loss.backward();
+      // The same gradient from separate backward passes, each into a fresh gradient.
+      std::vector<double> want(24, 0.0);
+      for (const auto& part : std::vector<std::function<Tensor(const Tensor&)>>{
+               [&](const Tensor& v) { return sum(linear(v, w1, b) * r5); },
+               [&](const Tensor& v) { return sum(linear(v, w2) * r5); },
+               [&](const Tensor& v) { return sum(layer_norm(v, Tensor(), Tensor(), 1e-5) * r); },
+               [&](const Tensor& v) { return sum((v + v * 2.0) * r); }}) {
+        const Tensor xs = leaf(seq({6, 4}, 0.7, 1.0, 0.2, dtype));
+        part(xs * 1.0).backward();
+        const auto g = xs.grad().to_vector();
+        for (std::size_t i = 0; i < want.size(); ++i) want[i] += g[i];
+      }
+      require_close(x.grad(), want, dtype == DType::Float64 ? 1e-12 : 2e-5);
+    }
+  }
+  require_gradcheck(
+      [](const std::vector<Tensor>& v) {
+        const Tensor u = v[0] * 1.0;
+        return linear(u, v[1]) + linear(u, v[2], v[3]) + layer_norm(u, Tensor(), Tensor(), 1e-5) + u;
+      },
+      {leaf(seq({3, 4}, 0.7)), leaf(seq({4, 4}, 0.3)), leaf(seq({4, 4}, 0.9, 1.0, 0.4)), leaf(seq({4}, 0.2))});
 }
 
 TEST_CASE("random tensors are reproducible from a seed", "[random]") {

@@ -23,6 +23,8 @@ TEST_CASE("gradcheck: binary ops with broadcasting", "[gradcheck][elementwise]")
 TEST_CASE("gradcheck: an input used more than once accumulates", "[gradcheck][autograd]") {
   const Tensor a = leaf(seq({3, 2}));
   require_gradcheck([](const Inputs& x) { return x[0] * x[0] + exp(x[0]) * x[0]; }, {a});
+  // add hands its gradient to both sides unchanged: here twice to one input, then once more.
+  require_gradcheck([](const Inputs& x) { return (x[0] + x[0]) * 3.0 + x[0]; }, {a});
   require_gradcheck([](const Inputs& x) { return matmul(x[0], transpose(x[0], 0, 1)); }, {a});
 }
 

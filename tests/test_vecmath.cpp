@@ -29,13 +29,15 @@ struct Kernels {
   T (*dot_and_axpy)(const T*, const T*, T, T*, int64_t);
   void (*gru_cell_forward)(const T*, const T*, const T*, T*, T*, int64_t);
   void (*gru_cell_backward)(const T*, const T*, const T*, T*, T*, T*, int64_t);
+  void (*add_column_sums)(const T*, int64_t, int64_t, T*);
 };
 
 #define XG_KERNELS_OF(NS, T)                                                                      \
   Kernels<T> {                                                                                    \
     #NS, vecmath::NS::tanh, vecmath::NS::exp, vecmath::NS::sigmoid, vecmath::NS::dot,              \
         vecmath::NS::additive_energy, vecmath::NS::additive_energy_backward, vecmath::NS::axpy,    \
-        vecmath::NS::dot_and_axpy, vecmath::NS::gru_cell_forward, vecmath::NS::gru_cell_backward   \
+        vecmath::NS::dot_and_axpy, vecmath::NS::gru_cell_forward, vecmath::NS::gru_cell_backward,  \
+        vecmath::NS::add_column_sums                                                              \
   }
 
 template <class T>
@@ -190,6 +192,28 @@ TEST_CASE("vecmath: dot and the additive-attention energy of every instruction s
 TEST_CASE("vecmath: the GRU cell row of every instruction set matches its formulas", "[vecmath]") {
   check_gru_cell_kernels<float>();
   check_gru_cell_kernels<double>();
+}
+
+// Column sums of a (rows, cols) array added onto out: bit for bit the sums of a loop over rows
+// (each column in row order), for widths around every vector width and the four-batch blocks.
+template <class T>
+void check_column_sums() {
+  for (const auto& k : kernels_this_cpu_runs<T>())
+    for (int64_t cols : kLengths)
+      for (int64_t rows : {0, 1, 5, 64}) {
+        const auto g = values<T>(rows * cols, 3, 20), start = values<T>(cols, 1, 21);
+        std::vector<T> got(start), want(start);
+        k.add_column_sums(g.data(), rows, cols, got.data());
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < cols; ++j) want[j] += g[r * cols + j];
+        INFO(k.name << " rows " << rows << " cols " << cols);
+        for (int64_t j = 0; j < cols; ++j) CHECK(got[j] == want[j]);
+      }
+}
+
+TEST_CASE("vecmath: column sums of every instruction set equal a loop over rows, bit for bit", "[vecmath]") {
+  check_column_sums<float>();
+  check_column_sums<double>();
 }
 
 TEST_CASE("vecmath: the widest instruction set is the one the CPU reports", "[vecmath]") {

@@ -54,6 +54,12 @@ XG_DISPATCH_GRU(double)
 
 void axpy(float a, const float* x, float* y, int64_t n) { XG_ON_BEST_ISA(axpy, a, x, y, n); }
 void axpy(double a, const double* x, double* y, int64_t n) { XG_ON_BEST_ISA(axpy, a, x, y, n); }
+void add_column_sums(const float* g, int64_t rows, int64_t cols, float* out) {
+  XG_ON_BEST_ISA(add_column_sums, g, rows, cols, out);
+}
+void add_column_sums(const double* g, int64_t rows, int64_t cols, double* out) {
+  XG_ON_BEST_ISA(add_column_sums, g, rows, cols, out);
+}
 float dot_and_axpy(const float* g, const float* v, float w, float* dv, int64_t n) {
   return XG_ON_BEST_ISA(dot_and_axpy, g, v, w, dv, n);
 }

@@ -33,6 +33,9 @@ void gru_cell_backward(const double* saved, const double* go, const double* h, d
 // y += a·x over n entries.
 void axpy(float a, const float* x, float* y, int64_t n);
 void axpy(double a, const double* x, double* y, int64_t n);
+// out[j] += Σ_r g[r·cols + j] for g (rows, cols) row-major: each column summed in row order.
+void add_column_sums(const float* g, int64_t rows, int64_t cols, float* out);
+void add_column_sums(const double* g, int64_t rows, int64_t cols, double* out);
 // Σ g·v returned (summed like dot) and dv += w·g, in one pass: one source position of an
 // attention-weighted sum's backward.
 float dot_and_axpy(const float* g, const float* v, float w, float* dv, int64_t n);

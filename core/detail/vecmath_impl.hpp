@@ -152,6 +152,33 @@ void axpy(T a, const T* x, T* y, int64_t n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
+// out[j] += Σ_r g[r·cols + j] (a bias gradient: the column sums of a (rows, cols) gradient), each
+// column summed in row order, as a loop over rows would: the same value on every instruction set.
+// Four batches of columns at a time stay in registers over all rows (a row-by-row loop waited on
+// out[j]'s store and load for every row: 1.6% of a transformer training step).
+template <class T, class Arch>
+void add_column_sums(const T* g, int64_t rows, int64_t cols, T* out) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int64_t w = static_cast<int64_t>(B::size);
+  int64_t j = 0;
+  for (; j + 4 * w <= cols; j += 4 * w) {
+    B s0 = B::load_unaligned(out + j), s1 = B::load_unaligned(out + j + w);
+    B s2 = B::load_unaligned(out + j + 2 * w), s3 = B::load_unaligned(out + j + 3 * w);
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* gr = g + r * cols + j;
+      s0 += B::load_unaligned(gr), s1 += B::load_unaligned(gr + w);
+      s2 += B::load_unaligned(gr + 2 * w), s3 += B::load_unaligned(gr + 3 * w);
+    }
+    s0.store_unaligned(out + j), s1.store_unaligned(out + j + w);
+    s2.store_unaligned(out + j + 2 * w), s3.store_unaligned(out + j + 3 * w);
+  }
+  over_batches<T, Arch>(cols - j, [&](int64_t i, int64_t c) {
+    B s = load_part<T, Arch>(out + j + i, c);
+    for (int64_t r = 0; r < rows; ++r) s += load_part<T, Arch>(g + r * cols + j + i, c);
+    store_part<T, Arch>(s, out + j + i, c);
+  });
+}
+
 // One source position of an attention-weighted sum's backward in one pass over the row: returns
 // Σ g·v (the weight's gradient; summed like dot) and adds w·g into dv (the value's gradient).
 template <class T, class Arch>
@@ -231,6 +258,12 @@ void additive_energy_backward(T g, const T* v, const T* e, T* dq, T* dk, int64_t
   }                                                                                                 \
   void axpy(float a, const float* x, float* y, int64_t n) { impl::axpy<float, ARCH>(a, x, y, n); }  \
   void axpy(double a, const double* x, double* y, int64_t n) { impl::axpy<double, ARCH>(a, x, y, n); } \
+  void add_column_sums(const float* g, int64_t rows, int64_t cols, float* out) {                  \
+    impl::add_column_sums<float, ARCH>(g, rows, cols, out);                                         \
+  }                                                                                                 \
+  void add_column_sums(const double* g, int64_t rows, int64_t cols, double* out) {                 \
+    impl::add_column_sums<double, ARCH>(g, rows, cols, out);                                        \
+  }                                                                                                 \
   float dot_and_axpy(const float* g, const float* v, float w, float* dv, int64_t n) {              \
     return impl::dot_and_axpy<float, ARCH>(g, v, w, dv, n);                                         \
   }                                                                                                 \

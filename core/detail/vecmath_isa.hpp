@@ -20,6 +20,8 @@
   void gru_cell_backward(const double*, const double*, const double*, double*, double*, double*, int64_t); \
   void axpy(float, const float*, float*, int64_t);                                                 \
   void axpy(double, const double*, double*, int64_t);                                              \
+  void add_column_sums(const float*, int64_t, int64_t, float*);                                    \
+  void add_column_sums(const double*, int64_t, int64_t, double*);                                  \
   float dot_and_axpy(const float*, const float*, float, float*, int64_t);                          \
   double dot_and_axpy(const double*, const double*, double, double*, int64_t);                     \
   float additive_energy(const float*, const float*, const float*, float*, int64_t);                \
