@@ -18,11 +18,10 @@ Linear::Linear(int64_t in, int64_t out, bool with_bias)
 }
 
 Tensor Linear::forward(const Tensor& x) {
-  // Many rows amortise OpenBLAS's packing of the weight by themselves (an encoder over a whole
-  // batch); a layout pays off for the few-row products of decoding steps.
-  constexpr int64_t kPackedRowsAtMost = 512;
-  if (FixedWeightsGuard::scope_id() == 0 || x.dim() < 1 || x.numel() > kPackedRowsAtMost * x.shape().back())
-    return linear(x, weight, bias);
+  // xgrad's packed product beat OpenBLAS at every shape these models use (960-1920 rows of a
+  // training step included: 0.86-0.98x its time, the layout costing 7-30 us); in a
+  // FixedWeightsGuard scope the layout is built once and shared.
+  if (FixedWeightsGuard::scope_id() == 0) return PackedLinear(weight, bias)(x);
   return layout_.get(weight, bias)(x);
 }
 

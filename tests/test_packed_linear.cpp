@@ -1,6 +1,7 @@
 // PackedLinear: linear() through xgrad's own float32 product kernel with the weight laid out once.
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "core/detail/packed_gemm.hpp"
 #include "helpers.hpp"
@@ -69,6 +70,23 @@ TEST_CASE("PackedLinear equals linear in values and gradients, every block edge"
   CHECK(p.y.shape() == Shape{3, 5, 48});
 }
 
+TEST_CASE("PackedLinear over several row blocks and depth blocks equals linear", "[linear][packed]") {
+  if (!packed_gemm::available()) return;
+  // multiply() walks rows in blocks of about 128 KB of x and the depth in steps of 256: rows
+  // past several blocks, depths past one and two steps (with and without a bias to start from).
+  for (const auto& [rows, in, out] : {std::tuple<int64_t, int64_t, int64_t>{300, 300, 40}, {130, 600, 33},
+                                      {1000, 128, 64}, {97, 513, 70}})
+    for (bool with_bias : {false, true}) {
+      INFO("rows " << rows << " in " << in << " out " << out << " bias " << with_bias);
+      const Grads p = run(true, {rows, in}, out, with_bias), l = run(false, {rows, in}, out, with_bias);
+      Tensor x = f32({rows, in}, 0.37, 0.1), w = f32({out, in}, 0.53, 0.7);
+      require_close(p.y, reference_linear(x, w, with_bias ? f32({out}, 0.91, 1.3) : Tensor()), 1e-5);
+      require_close(p.x, l.x, 1e-5);
+      require_close(p.w, l.w, 1e-6);
+      require_close(p.b, l.b, 1e-6);
+    }
+}
+
 TEST_CASE("PackedLinear gives the same bits on 1 and 2 threads and counts its flops", "[linear][packed]") {
   if (!packed_gemm::available()) return;
   const int saved = num_threads();
@@ -103,7 +121,8 @@ TEST_CASE("PackedLinear: float64 and a disabled kernel fall back to linear()", "
 
 TEST_CASE("packed_gemm: starting from C accumulates into it", "[linear][packed]") {
   if (!packed_gemm::available()) return;
-  const int64_t m = 10, k = 7, n = 35;
+  for (const auto& [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{10, 7, 35}, {300, 520, 40}}) {
+  INFO("m " << m << " k " << k << " n " << n);
   const std::vector<double> av = seq({m, k}, 0.4).to_vector(), bv = seq({k, n}, 0.6).to_vector();
   std::vector<float> a(av.begin(), av.end()), b(bv.begin(), bv.end()), c(static_cast<std::size_t>(m * n), 1.5f);
   const auto panels = packed_gemm::Panels::of_plain(b.data(), k, n);
@@ -112,7 +131,8 @@ TEST_CASE("packed_gemm: starting from C accumulates into it", "[linear][packed]"
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j)
       for (int64_t kk = 0; kk < k; ++kk) expected[i * n + j] += av[i * k + kk] * bv[kk * n + j];
-  require_close(got, expected, 2e-6);
+  require_close(got, expected, 2e-5);
+  }
 }
 
 TEST_CASE("PackedLinear rejects mismatched shapes with both of them in the message", "[linear][packed][errors]") {

@@ -21,6 +21,10 @@ const bool kHaveAvx512 = __builtin_cpu_supports("avx512f");
 std::atomic<bool> g_enabled{true};
 
 int64_t panels_for(int64_t n) { return (n + kPanel - 1) / kPanel; }
+// Rows in blocks of about this many bytes of A, and k in steps of this many (a 256 x 32 slice of
+// a panel is 32 KB): measured on 1920-row products with k = 128 and 512, 64-256 KB and depth 256
+// or none were within a few percent of each other; no blocking at all lost 10% at k = 512.
+constexpr int64_t kRowBlockBytes = 128 * 1024, kDepthBlock = 256;
 }  // namespace
 
 bool available() { return kHaveAvx512 && g_enabled.load(std::memory_order_relaxed); }
@@ -64,15 +68,27 @@ void Panels::multiply(const float* a, int64_t lda, int64_t m, float* c, int64_t 
   if (m == 0 || n_ == 0) return;
   blas::count_product_flops(m, n_, k_);
   const int64_t panels = panels_for(n_);
+  // Rows in blocks whose part of A stays in this core's cache while every panel passes over it:
+  // a panel at a time over all of a 1920 x 512 A read A from memory once per panel (125-132
+  // GFLOP/s against OpenBLAS's 142).
+  const int64_t block_rows = std::max<int64_t>(8, kRowBlockBytes / (4 * std::max<int64_t>(k_, 1)) / 8 * 8);
   // Panels are independent column blocks of C; each thread keeps its panels in its own cache.
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const double work = static_cast<double>(m) * static_cast<double>(n_) * static_cast<double>(k_);
   const bool parallel = threads > 1 && panels > 1 && work > blas::kThreadedFrom;
-#pragma omp parallel for if (parallel) schedule(static)
-  for (int64_t p = 0; p < panels; ++p) {
-    const int64_t col = p * kPanel;
-    avx512::panel_product(a, lda, m, k_, data_.get() + p * k_ * kPanel, std::min(kPanel, n_ - col), c + col, ldc,
-                          init_rows ? init_rows + col : nullptr, init_stride);
+#pragma omp parallel if (parallel)
+  for (int64_t i0 = 0; i0 < m; i0 += block_rows) {
+    const int64_t rows = std::min(block_rows, m - i0);
+#pragma omp for schedule(static) nowait
+    for (int64_t p = 0; p < panels; ++p) {
+      const int64_t col = p * kPanel;
+      for (int64_t k0 = 0; k0 == 0 || k0 < k_; k0 += kDepthBlock) {  // k = 0 still writes init
+        const int64_t depth = std::min(kDepthBlock, k_ - k0);
+        const float* init = k0 > 0 ? c + i0 * ldc + col : init_rows ? init_rows + i0 * init_stride + col : nullptr;
+        avx512::panel_product(a + i0 * lda + k0, lda, rows, depth, data_.get() + (p * k_ + k0) * kPanel,
+                              std::min(kPanel, n_ - col), c + i0 * ldc + col, ldc, init, k0 > 0 ? ldc : init_stride);
+      }
+    }
   }
 }
 
