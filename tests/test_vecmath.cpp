@@ -30,6 +30,11 @@ struct Kernels {
   void (*gru_cell_forward)(const T*, const T*, const T*, T*, T*, int64_t);
   void (*gru_cell_backward)(const T*, const T*, const T*, T*, T*, T*, int64_t);
   void (*add_column_sums)(const T*, int64_t, int64_t, T*);
+  void (*layer_norm_rows)(const T*, const T*, const T*, T*, int64_t, int64_t, double, double*, double*);
+  void (*layer_norm_backward_rows)(const T*, const T*, const T*, const double*, const double*, T*, int64_t, int64_t,
+                                   bool);
+  void (*layer_norm_param_grads)(const T*, const T*, const double*, const double*, int64_t, int64_t, int64_t, int64_t,
+                                 T*, T*);
 };
 
 #define XG_KERNELS_OF(NS, T)                                                                      \
@@ -37,7 +42,8 @@ struct Kernels {
     #NS, vecmath::NS::tanh, vecmath::NS::exp, vecmath::NS::sigmoid, vecmath::NS::dot,              \
         vecmath::NS::additive_energy, vecmath::NS::additive_energy_backward, vecmath::NS::axpy,    \
         vecmath::NS::dot_and_axpy, vecmath::NS::gru_cell_forward, vecmath::NS::gru_cell_backward,  \
-        vecmath::NS::add_column_sums                                                              \
+        vecmath::NS::add_column_sums, vecmath::NS::layer_norm_rows, vecmath::NS::layer_norm_backward_rows, \
+        vecmath::NS::layer_norm_param_grads                                                       \
   }
 
 template <class T>
@@ -214,6 +220,65 @@ void check_column_sums() {
 TEST_CASE("vecmath: column sums of every instruction set equal a loop over rows, bit for bit", "[vecmath]") {
   check_column_sums<float>();
   check_column_sums<double>();
+}
+
+// layer_norm's row kernels against its formulas in long double: forward with its saved mean and
+// 1/std, the input gradient written and added, the parameter gradients over a column range.
+template <class T>
+void check_layer_norm_kernels() {
+  const double tol = sizeof(T) == 4 ? 3e-6 : 1e-13;
+  for (const auto& k : kernels_this_cpu_runs<T>())
+    for (int64_t c : {1, 5, 16, 17, 37, 128}) {
+      const int64_t rows = 3;
+      INFO(k.name << " width " << c);
+      const auto x = values<T>(rows * c, 2, 30), w = values<T>(c, 1.5, 31), b = values<T>(c, 1, 32);
+      const auto g = values<T>(rows * c, 1, 33);
+      std::vector<T> y(static_cast<std::size_t>(rows * c));
+      std::vector<double> mean(rows), rstd(rows);
+      k.layer_norm_rows(x.data(), w.data(), b.data(), y.data(), rows, c, 1e-5, mean.data(), rstd.data());
+      std::vector<T> dx(static_cast<std::size_t>(rows * c)), dx_added(static_cast<std::size_t>(rows * c), T(0.5));
+      k.layer_norm_backward_rows(x.data(), g.data(), w.data(), mean.data(), rstd.data(), dx.data(), rows, c, false);
+      k.layer_norm_backward_rows(x.data(), g.data(), w.data(), mean.data(), rstd.data(), dx_added.data(), rows, c,
+                                 true);
+      std::vector<T> gw(static_cast<std::size_t>(c), T(1)), gb(static_cast<std::size_t>(c), T(-1));
+      const int64_t j0 = c > 4 ? 2 : 0, j1 = c > 4 ? c - 1 : c;  // a column range inside the row
+      k.layer_norm_param_grads(x.data(), g.data(), mean.data(), rstd.data(), rows, c, j0, j1, gw.data(), gb.data());
+      std::vector<long double> want_gw(static_cast<std::size_t>(c), 1.0L), want_gb(static_cast<std::size_t>(c), -1.0L);
+      for (int64_t r = 0; r < rows; ++r) {
+        long double m = 0, v = 0;
+        for (int64_t j = 0; j < c; ++j) m += x[r * c + j];
+        m /= c;
+        for (int64_t j = 0; j < c; ++j) v += (x[r * c + j] - m) * (x[r * c + j] - m);
+        v /= c;
+        const long double rs = 1.0L / std::sqrt(v + 1e-5L);
+        CHECK(std::fabs(static_cast<double>(mean[r] - m)) <= tol);
+        CHECK(std::fabs(static_cast<double>(rstd[r] - rs)) <= tol * (1 + static_cast<double>(rs)));
+        long double s1 = 0, s2 = 0;
+        for (int64_t j = 0; j < c; ++j) {
+          const long double xhat = (x[r * c + j] - m) * rs;
+          s1 += (long double)g[r * c + j] * w[j], s2 += (long double)g[r * c + j] * w[j] * xhat;
+          if (j >= j0 && j < j1) want_gw[j] += g[r * c + j] * xhat, want_gb[j] += g[r * c + j];
+        }
+        for (int64_t j = 0; j < c; ++j) {
+          const long double xhat = (x[r * c + j] - m) * rs;
+          const long double want_y = w[j] * xhat + b[j];
+          CHECK(std::fabs(static_cast<double>(y[r * c + j] - want_y)) <= tol * (1 + std::fabs(static_cast<double>(want_y))));
+          const long double d = rs * ((long double)g[r * c + j] * w[j] - s1 / c - xhat * s2 / c);
+          CHECK(std::fabs(static_cast<double>(dx[r * c + j] - d)) <= tol * 10 * (1 + std::fabs(static_cast<double>(d))));
+          CHECK(std::fabs(static_cast<double>(dx_added[r * c + j] - (d + 0.5L))) <=
+                tol * 10 * (1 + std::fabs(static_cast<double>(d))));
+        }
+      }
+      for (int64_t j = 0; j < c; ++j) {
+        CHECK(std::fabs(static_cast<double>(gw[j] - want_gw[j])) <= tol * 10);
+        CHECK(std::fabs(static_cast<double>(gb[j] - want_gb[j])) <= tol * 10);
+      }
+    }
+}
+
+TEST_CASE("vecmath: layer_norm's row kernels of every instruction set match its formulas", "[vecmath]") {
+  check_layer_norm_kernels<float>();
+  check_layer_norm_kernels<double>();
 }
 
 TEST_CASE("vecmath: the widest instruction set is the one the CPU reports", "[vecmath]") {

@@ -36,6 +36,22 @@ void axpy(double a, const double* x, double* y, int64_t n);
 // out[j] += Σ_r g[r·cols + j] for g (rows, cols) row-major: each column summed in row order.
 void add_column_sums(const float* g, int64_t rows, int64_t cols, float* out);
 void add_column_sums(const double* g, int64_t rows, int64_t cols, double* out);
+// layer_norm's row kernels (core/layer_norm.cpp): the forward over `rows` rows of c, saving each
+// row's mean and 1/sqrt(var + eps); the input gradient written or added (accumulate) into dx; the
+// weight and bias gradients over columns [j0, j1), summed in row order (gw or gb may be null).
+// Row sums run in 16 lanes of T, added in double.
+void layer_norm_rows(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t c, double eps,
+                     double* mean, double* rstd);
+void layer_norm_backward_rows(const float* x, const float* g, const float* w, const double* mean, const double* rstd,
+                              float* dx, int64_t rows, int64_t c, bool accumulate);
+void layer_norm_param_grads(const float* x, const float* g, const double* mean, const double* rstd, int64_t rows,
+                            int64_t c, int64_t j0, int64_t j1, float* gw, float* gb);
+void layer_norm_rows(const double* x, const double* w, const double* b, double* y, int64_t rows, int64_t c, double eps,
+                     double* mean, double* rstd);
+void layer_norm_backward_rows(const double* x, const double* g, const double* w, const double* mean, const double* rstd,
+                              double* dx, int64_t rows, int64_t c, bool accumulate);
+void layer_norm_param_grads(const double* x, const double* g, const double* mean, const double* rstd, int64_t rows,
+                            int64_t c, int64_t j0, int64_t j1, double* gw, double* gb);
 // Σ g·v returned (summed like dot) and dv += w·g, in one pass: one source position of an
 // attention-weighted sum's backward.
 float dot_and_axpy(const float* g, const float* v, float w, float* dv, int64_t n);

@@ -153,7 +153,8 @@ void axpy(T a, const T* x, T* y, int64_t n) {
 }
 
 // out[j] += Σ_r g[r·cols + j] (a bias gradient: the column sums of a (rows, cols) gradient), each
-// column summed in row order, as a loop over rows would: the same value on every instruction set.
+// column summed in row order, as a loop over rows would (additions only: the same value on every
+// instruction set).
 // Four batches of columns at a time stay in registers over all rows (a row-by-row loop waited on
 // out[j]'s store and load for every row: 1.6% of a transformer training step).
 template <class T, class Arch>
@@ -177,6 +178,120 @@ void add_column_sums(const T* g, int64_t rows, int64_t cols, T* out) {
     for (int64_t r = 0; r < rows; ++r) s += load_part<T, Arch>(g + r * cols + j + i, c);
     store_part<T, Arch>(s, out + j + i, c);
   });
+}
+
+// Σ over j < n of a row term: whole blocks of 16 in 16 lanes of T (lane k sums the terms at
+// j ≡ k mod 16, in order), the lanes then added pairwise in double, then the last n % 16 terms
+// in double. vector(j) gives the batch of terms at j, scalar(j) one term.
+template <class T, class Arch, class Vector, class Scalar>
+__attribute__((always_inline)) inline double sum16(int64_t n, Vector vector, Scalar scalar) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int64_t w = static_cast<int64_t>(B::size), parts = 16 / w;
+  static_assert(16 % w == 0, "a batch holds at most 16 lanes");
+  B acc[parts];
+  for (auto& a : acc) a = B(T(0));
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    for (int64_t p = 0; p < parts; ++p) acc[p] += vector(j + p * w);
+  alignas(64) T lanes[16];
+  for (int64_t p = 0; p < parts; ++p) acc[p].store_aligned(lanes + p * w);
+  // The lanes added pairwise (a chain of 16 dependent additions was most of a 128-wide row's time).
+  double d[16];
+  for (int k = 0; k < 16; ++k) d[k] = static_cast<double>(lanes[k]);
+  for (int step = 1; step < 16; step *= 2)
+    for (int k = 0; k < 16; k += 2 * step) d[k] += d[k + step];
+  double total = d[0];
+  for (; j < n; ++j) total += static_cast<double>(scalar(j));
+  return total;
+}
+
+// layer_norm over `rows` rows of c: y = w·(x − mean)·rstd + b, mean and 1/sqrt(var + eps) saved
+// per row (computed as sum16 sums). w and b hold c entries (ones and zeros when absent).
+template <class T, class Arch>
+void layer_norm_rows(const T* x, const T* w, const T* b, T* y, int64_t rows, int64_t c, double eps, double* mean,
+                     double* rstd) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int64_t width = static_cast<int64_t>(B::size);
+  const double inv_c = 1.0 / static_cast<double>(c);  // divisions were a tenth of a 128-wide row's time
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * c;
+    T* yr = y + r * c;
+    const double m = sum16<T, Arch>(c, [&](int64_t j) { return B::load_unaligned(xr + j); },
+                                    [&](int64_t j) { return xr[j]; }) * inv_c;
+    const T mt = static_cast<T>(m);
+    const double v = sum16<T, Arch>(
+                         c,
+                         [&](int64_t j) {
+                           const B d = B::load_unaligned(xr + j) - B(mt);
+                           return d * d;
+                         },
+                         [&](int64_t j) { return (xr[j] - mt) * (xr[j] - mt); }) *
+                     inv_c;
+    const double rs = 1.0 / std::sqrt(v + eps);
+    mean[r] = m, rstd[r] = rs;
+    const T rst = static_cast<T>(rs);
+    int64_t j = 0;
+    for (; j + width <= c; j += width)
+      (B::load_unaligned(w + j) * ((B::load_unaligned(xr + j) - B(mt)) * B(rst)) + B::load_unaligned(b + j))
+          .store_unaligned(yr + j);
+    for (; j < c; ++j) yr[j] = w[j] * ((xr[j] - mt) * rst) + b[j];
+  }
+}
+
+// Its input gradient for `rows` rows: dx = rstd·(g·w − mean(g·w) − x̂·mean(g·w·x̂)), x̂ = (x − mean)·rstd,
+// written into dx or added onto it (accumulate).
+template <class T, class Arch>
+void layer_norm_backward_rows(const T* x, const T* g, const T* w, const double* mean, const double* rstd, T* dx,
+                              int64_t rows, int64_t c, bool accumulate) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int64_t width = static_cast<int64_t>(B::size);
+  const double inv_c = 1.0 / static_cast<double>(c);
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * c;
+    const T* gr = g + r * c;
+    T* dr = dx + r * c;
+    const T mt = static_cast<T>(mean[r]), rst = static_cast<T>(rstd[r]);
+    const auto xhat = [&](int64_t j) { return (B::load_unaligned(xr + j) - B(mt)) * B(rst); };
+    const auto dxhat = [&](int64_t j) { return B::load_unaligned(gr + j) * B::load_unaligned(w + j); };
+    const double s1 = sum16<T, Arch>(c, dxhat, [&](int64_t j) { return gr[j] * w[j]; });
+    const double s2 = sum16<T, Arch>(c, [&](int64_t j) { return dxhat(j) * xhat(j); },
+                                     [&](int64_t j) { return gr[j] * w[j] * ((xr[j] - mt) * rst); });
+    const T a = static_cast<T>(s1 * inv_c), bm = static_cast<T>(s2 * inv_c);
+    int64_t j = 0;
+    for (; j + width <= c; j += width) {
+      B d = B(rst) * (dxhat(j) - B(a) - xhat(j) * B(bm));
+      if (accumulate) d = B::load_unaligned(dr + j) + d;
+      d.store_unaligned(dr + j);
+    }
+    for (; j < c; ++j) {
+      const T d = rst * (gr[j] * w[j] - a - ((xr[j] - mt) * rst) * bm);
+      dr[j] = accumulate ? dr[j] + d : d;
+    }
+  }
+}
+
+// Its parameter gradients over columns [j0, j1): gw[j] += Σ_r g·x̂, gb[j] += Σ_r g, each in row
+// order (either may be null).
+template <class T, class Arch>
+void layer_norm_param_grads(const T* x, const T* g, const double* mean, const double* rstd, int64_t rows, int64_t c,
+                            int64_t j0, int64_t j1, T* gw, T* gb) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int64_t width = static_cast<int64_t>(B::size);
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * c;
+    const T* gr = g + r * c;
+    const T mt = static_cast<T>(mean[r]), rst = static_cast<T>(rstd[r]);
+    int64_t j = j0;
+    for (; j + width <= j1; j += width) {
+      const B gv = B::load_unaligned(gr + j);
+      if (gw) (B::load_unaligned(gw + j) + gv * ((B::load_unaligned(xr + j) - B(mt)) * B(rst))).store_unaligned(gw + j);
+      if (gb) (B::load_unaligned(gb + j) + gv).store_unaligned(gb + j);
+    }
+    for (; j < j1; ++j) {
+      if (gw) gw[j] += gr[j] * ((xr[j] - mt) * rst);
+      if (gb) gb[j] += gr[j];
+    }
+  }
 }
 
 // One source position of an attention-weighted sum's backward in one pass over the row: returns
@@ -263,6 +378,30 @@ void additive_energy_backward(T g, const T* v, const T* e, T* dq, T* dk, int64_t
   }                                                                                                 \
   void add_column_sums(const double* g, int64_t rows, int64_t cols, double* out) {                 \
     impl::add_column_sums<double, ARCH>(g, rows, cols, out);                                        \
+  }                                                                                                 \
+  void layer_norm_rows(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t c, double eps, \
+                       double* mean, double* rstd) {                                                \
+    impl::layer_norm_rows<float, ARCH>(x, w, b, y, rows, c, eps, mean, rstd);                          \
+  }                                                                                                 \
+  void layer_norm_backward_rows(const float* x, const float* g, const float* w, const double* mean,          \
+                                const double* rstd, float* dx, int64_t rows, int64_t c, bool accumulate) { \
+    impl::layer_norm_backward_rows<float, ARCH>(x, g, w, mean, rstd, dx, rows, c, accumulate);          \
+  }                                                                                                 \
+  void layer_norm_param_grads(const float* x, const float* g, const double* mean, const double* rstd,     \
+                              int64_t rows, int64_t c, int64_t j0, int64_t j1, float* gw, float* gb) {     \
+    impl::layer_norm_param_grads<float, ARCH>(x, g, mean, rstd, rows, c, j0, j1, gw, gb);              \
+  }                                                                                                 \
+  void layer_norm_rows(const double* x, const double* w, const double* b, double* y, int64_t rows, int64_t c, double eps, \
+                       double* mean, double* rstd) {                                                \
+    impl::layer_norm_rows<double, ARCH>(x, w, b, y, rows, c, eps, mean, rstd);                          \
+  }                                                                                                 \
+  void layer_norm_backward_rows(const double* x, const double* g, const double* w, const double* mean,          \
+                                const double* rstd, double* dx, int64_t rows, int64_t c, bool accumulate) { \
+    impl::layer_norm_backward_rows<double, ARCH>(x, g, w, mean, rstd, dx, rows, c, accumulate);          \
+  }                                                                                                 \
+  void layer_norm_param_grads(const double* x, const double* g, const double* mean, const double* rstd,     \
+                              int64_t rows, int64_t c, int64_t j0, int64_t j1, double* gw, double* gb) {     \
+    impl::layer_norm_param_grads<double, ARCH>(x, g, mean, rstd, rows, c, j0, j1, gw, gb);              \
   }                                                                                                 \
   float dot_and_axpy(const float* g, const float* v, float w, float* dv, int64_t n) {              \
     return impl::dot_and_axpy<float, ARCH>(g, v, w, dv, n);                                         \

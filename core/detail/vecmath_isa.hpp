@@ -22,6 +22,16 @@
   void axpy(double, const double*, double*, int64_t);                                              \
   void add_column_sums(const float*, int64_t, int64_t, float*);                                    \
   void add_column_sums(const double*, int64_t, int64_t, double*);                                  \
+  void layer_norm_rows(const float*, const float*, const float*, float*, int64_t, int64_t, double, double*, double*); \
+  void layer_norm_backward_rows(const float*, const float*, const float*, const double*, const double*, float*, int64_t, \
+                                int64_t, bool);                                                    \
+  void layer_norm_param_grads(const float*, const float*, const double*, const double*, int64_t, int64_t, int64_t, \
+                              int64_t, float*, float*);                                                \
+  void layer_norm_rows(const double*, const double*, const double*, double*, int64_t, int64_t, double, double*, double*); \
+  void layer_norm_backward_rows(const double*, const double*, const double*, const double*, const double*, double*, int64_t, \
+                                int64_t, bool);                                                    \
+  void layer_norm_param_grads(const double*, const double*, const double*, const double*, int64_t, int64_t, int64_t, \
+                              int64_t, double*, double*);                                                \
   float dot_and_axpy(const float*, const float*, float, float*, int64_t);                          \
   double dot_and_axpy(const double*, const double*, double, double*, int64_t);                     \
   float additive_energy(const float*, const float*, const float*, float*, int64_t);                \
