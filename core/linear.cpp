@@ -6,8 +6,7 @@
 #include "core/autograd.hpp"
 #include "core/detail/blas.hpp"
 #include "core/detail/checks.hpp"
-#include "core/detail/packed_gemm.hpp"
-#include "core/detail/vecmath.hpp"
+#include "core/detail/linear_parts.hpp"
 
 namespace xg {
 
@@ -19,47 +18,29 @@ void check_bias(const char* op, const Tensor& weight, const Tensor& bias) {
   check_same_dtype(op, weight, bias);
 }
 
-// Shapes checked on entry to linear() and PackedLinear; returns the number of rows of x.
-int64_t check_linear(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  if (weight.dim() != 2 || x.dim() < 1 || x.shape().back() != weight.shape()[1])
-    throw ShapeError(fmt::format("{}: input {} and weight {} (needs weight (out, {}))", op, shape_str(x.shape()),
-                                 shape_str(weight.shape()), x.dim() ? x.shape().back() : 0));
-  check_same_dtype(op, x, weight);
-  check_bias(op, weight, bias);
-  return numel_of(Shape(x.shape().begin(), x.shape().end() - 1));  // all leading axes
-}
-
 Tensor output_for(const Tensor& x, const Tensor& weight) {
   Shape out_shape = x.shape();
   out_shape.back() = weight.shape()[0];
   return Tensor::uninitialized(out_shape, x.dtype());
 }
 
-// Input 0's gradient from product(dst, accumulate): added onto the gradient it already holds when
-// there is one (a GEMM with beta = 1 costs nothing extra), else written into a new tensor. The
-// three projections of one layer_norm output, in a pre-LN transformer, then share one buffer
-// instead of two fresh (zero-filled by OpenBLAS) products and two additions.
-template <class T, class Product>
-void add_input_grad(GradSink& sink, const Tensor& xd, Product product) {
-  if (Tensor* sum = sink.partial(0)) return product(sum->data<T>(), true);
-  Tensor gx = Tensor::uninitialized(xd.shape(), xd.dtype());
-  product(gx.data<T>(), false);
-  sink.add(0, std::move(gx));
-}
-
-// dW += gᵀ · x (out, in) and db += column sums of g: the same for both forms of the product.
-template <class T>
-void add_parameter_grads(const T* pg, const Tensor& xd, int64_t rows, int64_t out_features, int64_t in,
-                         GradSink& sink) {
-  if (sink.needs(1))
-    blas::gemm<T>(true, false, out_features, in, rows, T(1), pg, out_features, xd.data<T>(), in, T(1),
-                  sink.buffer(1).data<T>(), in);
-  if (sink.needs(2)) vecmath::add_column_sums(pg, rows, out_features, sink.buffer(2).data<T>());
-}
 }  // namespace
 
+namespace linear_parts {
+int64_t check(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (weight.dim() != 2 || x.dim() < 1 || x.shape().back() != weight.shape()[1])
+    throw ShapeError(fmt::format("{}: input {} and weight {} (needs weight (out, {}))", op, shape_str(x.shape()),
+                                 shape_str(weight.shape()), x.dim() ? x.shape().back() : 0));
+  check_same_dtype(op, x, weight);
+  check_bias(op, weight, bias);
+  return numel_of(Shape(x.shape().begin(), x.shape().end() - 1));
+}
+}  // namespace linear_parts
+using linear_parts::add_input_grad;
+using linear_parts::add_parameter_grads;
+
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  const int64_t rows = check_linear("linear", x, weight, bias);
+  const int64_t rows = linear_parts::check("linear", x, weight, bias);
   const int64_t in = weight.shape()[1], out_features = weight.shape()[0];
   Tensor out = output_for(x, weight);
   dispatch(x.dtype(), [&](auto tag) {
@@ -84,17 +65,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
           blas::gemm<T>(false, false, rows, in, out_features, T(1), pg, out_features, wd.data<T>(), in,
                         accumulate ? T(1) : T(0), gx, in);
         });
-      add_parameter_grads(pg, xd, rows, out_features, in, sink);
+      add_parameter_grads(pg, xd.data<T>(), rows, out_features, in, sink, 1, 2);
     });
   });
 }
-
-// Wᵀ laid out for the forward product; W itself for the input gradient g · W, laid out on the
-// first backward (decoding never needs it).
-struct PackedLinear::Layout {
-  packed_gemm::Panels forward, backward;
-  std::once_flag backward_once;
-};
 
 PackedLinear::PackedLinear(const Tensor& weight, const Tensor& bias) : weight_(weight), bias_(bias) {
   if (weight.dim() != 2)
@@ -108,7 +82,7 @@ PackedLinear::PackedLinear(const Tensor& weight, const Tensor& bias) : weight_(w
 Tensor PackedLinear::operator()(const Tensor& x) const {
   if (!weight_.defined()) throw Error("PackedLinear: used before it was given a weight");
   if (!layout_ || !packed_gemm::available()) return linear(x, weight_, bias_);
-  const int64_t rows = check_linear("PackedLinear", x, weight_, bias_);
+  const int64_t rows = linear_parts::check("PackedLinear", x, weight_, bias_);
   const int64_t in = weight_.shape()[1], out_features = weight_.shape()[0];
   Tensor out = output_for(x, weight_);
   layout_->forward.multiply(x.data<float>(), in, rows, out.data<float>(), out_features,
@@ -118,14 +92,12 @@ Tensor PackedLinear::operator()(const Tensor& x) const {
   return record("linear", out, {x, weight_, bias_}, [=](const Tensor& g, GradSink& sink) {
     const float* pg = g.data<float>();  // (rows, out)
     if (sink.needs(0)) {                // dx = g · W   (rows, in)
-      std::call_once(layout->backward_once, [&] {
-        layout->backward = packed_gemm::Panels::of_plain(wd.data<float>(), out_features, in);
-      });
+      const packed_gemm::Panels& w = layout->for_backward(wd);
       add_input_grad<float>(sink, xd, [&](float* gx, bool accumulate) {
-        layout->backward.multiply(pg, out_features, rows, gx, in, accumulate ? gx : nullptr, in);
+        w.multiply(pg, out_features, rows, gx, in, accumulate ? gx : nullptr, in);
       });
     }
-    add_parameter_grads(pg, xd, rows, out_features, in, sink);
+    add_parameter_grads(pg, xd.data<float>(), rows, out_features, in, sink, 1, 2);
   });
 }
 

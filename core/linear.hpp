@@ -29,6 +29,7 @@ class PackedLinear {
   bool packed() const { return static_cast<bool>(layout_); }  // false: operator() is plain linear()
 
  private:
+  friend Tensor feed_forward(const Tensor&, const PackedLinear&, const PackedLinear&, const Tensor&);
   struct Layout;
   Tensor weight_, bias_;
   std::shared_ptr<Layout> layout_;

@@ -11,6 +11,7 @@
 #include "core/indexing.hpp"
 #include "core/layer_norm.hpp"
 #include "core/linear.hpp"
+#include "core/feed_forward.hpp"
 #include "core/loss.hpp"
 #include "core/matmul.hpp"
 #include "core/parallel_backward.hpp"

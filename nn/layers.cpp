@@ -17,12 +17,13 @@ Linear::Linear(int64_t in, int64_t out, bool with_bias)
   if (with_bias) bias = register_parameter("bias", init::uniform({out}, bound));
 }
 
-Tensor Linear::forward(const Tensor& x) {
-  // xgrad's packed product beat OpenBLAS at every shape these models use (960-1920 rows of a
-  // training step included: 0.86-0.98x its time, the layout costing 7-30 us); in a
-  // FixedWeightsGuard scope the layout is built once and shared.
-  if (FixedWeightsGuard::scope_id() == 0) return PackedLinear(weight, bias)(x);
-  return layout_.get(weight, bias)(x);
+Tensor Linear::forward(const Tensor& x) { return packed()(x); }
+
+// xgrad's packed product beat OpenBLAS at every shape these models use (960-1920 rows of a
+// training step included: 0.86-0.98x its time, the layout costing 7-30 us).
+PackedLinear Linear::packed() {
+  if (FixedWeightsGuard::scope_id() == 0) return PackedLinear(weight, bias);
+  return layout_.get(weight, bias);
 }
 
 std::string Linear::extra_repr() const {

@@ -45,7 +45,14 @@ FeedForward::FeedForward(int64_t d, int64_t ff_dim, double drop) : UnaryModule("
 }
 
 Tensor FeedForward::forward(const Tensor& x) {
-  return linear2->forward(dropout->forward(relu(linear1->forward(x))));
+  const bool drops = dropout->is_training() && dropout->p > 0.0;
+  if (drops && dropout->p >= 1.0) return linear2->forward(dropout->forward(relu(linear1->forward(x))));
+  // One op: ReLU and dropout applied as the products store their results (core/feed_forward.hpp);
+  // the multipliers come from the generator Dropout would draw them from, in the same order.
+  Shape hidden = x.shape();
+  if (!hidden.empty()) hidden.back() = linear1->out_features;
+  const Tensor multipliers = drops ? dropout_multipliers(hidden, dropout->p, x.dtype()) : Tensor();
+  return feed_forward(x, linear1->packed(), linear2->packed(), multipliers);
 }
 
 TransformerEncoderLayer::TransformerEncoderLayer(const TransformerConfig& c)

@@ -12,7 +12,8 @@ namespace xg::packed_gemm {
 
 namespace avx512 {
 void panel_product(const float* a, int64_t lda, int64_t m, int64_t k, const float* panel, int64_t cols, float* c,
-                   int64_t ldc, const float* init_rows, int64_t init_stride);
+                   int64_t ldc, const float* init_rows, int64_t init_stride, int finish_kind, const float* gate,
+                   const float* scale, int64_t ld);
 }
 
 namespace {
@@ -63,7 +64,7 @@ Panels Panels::of_plain(const float* b, int64_t k, int64_t n) {
 }
 
 void Panels::multiply(const float* a, int64_t lda, int64_t m, float* c, int64_t ldc, const float* init_rows,
-                      int64_t init_stride) const {
+                      int64_t init_stride, const Finish& finish) const {
   if (!kHaveAvx512) throw std::logic_error("packed_gemm: the kernel needs AVX-512F");
   if (m == 0 || n_ == 0) return;
   blas::count_product_flops(m, n_, k_);
@@ -85,8 +86,13 @@ void Panels::multiply(const float* a, int64_t lda, int64_t m, float* c, int64_t 
       for (int64_t k0 = 0; k0 == 0 || k0 < k_; k0 += kDepthBlock) {  // k = 0 still writes init
         const int64_t depth = std::min(kDepthBlock, k_ - k0);
         const float* init = k0 > 0 ? c + i0 * ldc + col : init_rows ? init_rows + i0 * init_stride + col : nullptr;
+        const bool last = k0 + depth >= k_;  // the sums are complete: finish them
+        const int kind = last ? static_cast<int>(finish.kind) : 0;
+        const int64_t at = i0 * finish.ld + col;
         avx512::panel_product(a + i0 * lda + k0, lda, rows, depth, data_.get() + (p * k_ + k0) * kPanel,
-                              std::min(kPanel, n_ - col), c + i0 * ldc + col, ldc, init, k0 > 0 ? ldc : init_stride);
+                              std::min(kPanel, n_ - col), c + i0 * ldc + col, ldc, init, k0 > 0 ? ldc : init_stride,
+                              kind, finish.gate ? finish.gate + at : nullptr, finish.scale ? finish.scale + at : nullptr,
+                              finish.ld);
       }
     }
   }

@@ -15,6 +15,15 @@ bool available();
 // Switch for tests and A/B measurements: with false, callers take their BLAS path instead.
 void set_enabled(bool enabled);
 
+// What multiply() does to each element of C once its sum is complete, before storing it.
+struct Finish {
+  enum class Kind { none, relu, gate };
+  Kind kind = Kind::none;  // relu: max(c, 0); gate: c where gate > 0 (times scale if given), else 0
+  const float* gate = nullptr;   // (m, n), row stride ld: a ReLU's output, for its backward
+  const float* scale = nullptr;  // (m, n), row stride ld, optional: dropout's multipliers
+  int64_t ld = 0;
+};
+
 class Panels {
  public:
   Panels() = default;
@@ -30,7 +39,7 @@ class Panels {
   // for every row; ldc with init_rows == c: accumulate into C). Counts 2mnk product flops. Each
   // element's sum runs over k in order on one thread, so results do not depend on the thread count.
   void multiply(const float* a, int64_t lda, int64_t m, float* c, int64_t ldc, const float* init_rows,
-                int64_t init_stride) const;
+                int64_t init_stride, const Finish& finish = Finish()) const;
 
  private:
   template <class CopyRow>
