@@ -26,17 +26,20 @@ Tensor gru_gates(const Tensor& gi, const Tensor& gh, const Tensor& h) {
   check_gates("gru_step", gi, gh, h, 3);
   const int64_t B = h.shape()[0], H = h.shape()[1];
   Tensor out = Tensor::uninitialized({B, H}, h.dtype());
-  Tensor saved = Tensor::uninitialized({B, 4, H}, h.dtype());  // r, z, n, gh_n per row
+  // r, z, n, gh_n per row, for the backward; decoding under NoGradGuard saves nothing (four of
+  // the kernel's five stores per element).
+  const bool saving = grad_mode_enabled() && (gi.requires_grad() || gh.requires_grad() || h.requires_grad());
+  Tensor saved = saving ? Tensor::uninitialized({B, 4, H}, h.dtype()) : Tensor();
   dispatch(h.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* pi = gi.data<T>();
     const T* pg = gh.data<T>();
     const T* ph = h.data<T>();
     T* po = out.data<T>();
-    T* ps = saved.data<T>();
+    T* ps = saving ? saved.data<T>() : nullptr;
     XG_PRAGMA(omp parallel for if (B * H > kParallelGrain / 8) schedule(static))
     for (int64_t b = 0; b < B; ++b)
-      vecmath::gru_cell_forward(pi + b * 3 * H, pg + b * 3 * H, ph + b * H, ps + b * 4 * H, po + b * H, H);
+      vecmath::gru_cell_forward(pi + b * 3 * H, pg + b * 3 * H, ph + b * H, ps ? ps + b * 4 * H : nullptr, po + b * H, H);
   });
   const Tensor hd = h.detach();
   return record("gru_step", out, {gi, gh, h}, [saved, hd, B, H](const Tensor& g, GradSink& sink) {

@@ -146,7 +146,7 @@ void check_reduction_kernels() {
       k.axpy(g, a.data(), y.data(), n);
       for (int64_t i = 0; i < n; ++i) check_close<T>("axpy", k.name, n, y[i], q[i] + (long double)g * a[i]);
       const T both = k.dot_and_axpy(a.data(), b.data(), g, y2.data(), n);
-      CHECK(both == k.dot(a.data(), b.data(), n));
+      { INFO(k.name << " n " << n); CHECK(both == k.dot(a.data(), b.data(), n)); }
       for (int64_t i = 0; i < n; ++i) CHECK(y2[i] == y[i]);
     }
 }
@@ -180,6 +180,10 @@ void check_gru_cell_kernels() {
                                          {dgh[j], dar}, {dgh[H + j], daz}, {dgh[2 * H + j], dan * sr}, {dh[j], g * sz}})
           check_close<T>("gru backward", k.name, H, got, want, 1);
       }
+      // Without a buffer for the saved values (no backward to come): the same new state.
+      std::vector<T> out_unsaved(static_cast<std::size_t>(H));
+      k.gru_cell_forward(gi.data(), gh.data(), h.data(), nullptr, out_unsaved.data(), H);
+      CHECK(out_unsaved == out);
     }
 }
 

@@ -22,7 +22,8 @@ double dot(const double* a, const double* b, int64_t n);
 
 // One batch row of a GRU cell after both projections gi, gh (3H each: the r, z, n blocks):
 // r, z = σ(gi + gh), n = tanh(gi_n + r·gh_n), out = h' = n + z·(h − n); saved (4H) = r, z, n, gh_n
-// for the backward, which turns dh' (go) into dgi, dgh (3H each) and dh (H). One pass per row.
+// for the backward (saved may be null when no backward will run), which turns dh' (go) into dgi,
+// dgh (3H each) and dh (H). One pass per row.
 void gru_cell_forward(const float* gi, const float* gh, const float* h, float* saved, float* out, int64_t H);
 void gru_cell_forward(const double* gi, const double* gh, const double* h, double* saved, double* out, int64_t H);
 void gru_cell_backward(const float* saved, const float* go, const float* h, float* dgi, float* dgh, float* dh,

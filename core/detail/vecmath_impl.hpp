@@ -3,9 +3,25 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <xsimd/xsimd.hpp>
 
 namespace xg::vecmath::impl {
+
+// a·b + c rounded once. xsimd 8.1 has no AVX-512 fma and writes it as a·b + c, which GCC fuses
+// or not depending on the code around it (dot and dot_and_axpy summed the same products
+// differently); the AVX-512 build calls the instruction itself.
+template <class T, class Arch>
+inline xsimd::batch<T, Arch> madd(const xsimd::batch<T, Arch>& a, const xsimd::batch<T, Arch>& b,
+                                  const xsimd::batch<T, Arch>& c) {
+#ifdef __AVX512F__
+  if constexpr (std::is_same_v<Arch, xsimd::avx512bw>) {
+    if constexpr (std::is_same_v<T, float>) return _mm512_fmadd_ps(a, b, c);
+    else return _mm512_fmadd_pd(a, b, c);
+  }
+#endif
+  return xsimd::fma(a, b, c);
+}
 
 // Runs body(offset, count) over [0, n): whole batches, then once for the last n % width entries.
 // Bodies read and write through load_part and store_part, which use zero-padded copies for that
@@ -54,15 +70,15 @@ xsimd::batch<float, Arch> tanh_batch(xsimd::batch<float, Arch> x) {
   const B bound(7.90531110763549805f);
   x = xsimd::min(xsimd::max(x, -bound), bound);
   const B x2 = x * x;
-  B p = xsimd::fma(x2, B(-2.76076847742355e-16f), B(2.00018790482477e-13f));
-  p = xsimd::fma(x2, p, B(-8.60467152213735e-11f));
-  p = xsimd::fma(x2, p, B(5.12229709037114e-08f));
-  p = xsimd::fma(x2, p, B(1.48572235717979e-05f));
-  p = xsimd::fma(x2, p, B(6.37261928875436e-04f));
-  p = xsimd::fma(x2, p, B(4.89352455891786e-03f));
-  B q = xsimd::fma(x2, B(1.19825839466702e-06f), B(1.18534705686654e-04f));
-  q = xsimd::fma(x2, q, B(2.26843463243900e-03f));
-  q = xsimd::fma(x2, q, B(4.89352518554385e-03f));
+  B p = madd(x2, B(-2.76076847742355e-16f), B(2.00018790482477e-13f));
+  p = madd(x2, p, B(-8.60467152213735e-11f));
+  p = madd(x2, p, B(5.12229709037114e-08f));
+  p = madd(x2, p, B(1.48572235717979e-05f));
+  p = madd(x2, p, B(6.37261928875436e-04f));
+  p = madd(x2, p, B(4.89352455891786e-03f));
+  B q = madd(x2, B(1.19825839466702e-06f), B(1.18534705686654e-04f));
+  q = madd(x2, q, B(2.26843463243900e-03f));
+  q = madd(x2, q, B(4.89352518554385e-03f));
   return x * p / q;
 }
 // float64 keeps xsimd's kernel: gradient checks run in float64 and want its accuracy.
@@ -78,7 +94,8 @@ xsimd::batch<T, Arch> sigmoid_batch(xsimd::batch<T, Arch> x) {
 }
 
 // One batch row of a GRU cell after both projections, gi and gh (3H each: r, z, n blocks):
-// r, z = σ(gi + gh), n = tanh(gi_n + r·gh_n), h' = n + z·(h − n); saved (4H): r, z, n, gh_n.
+// r, z = σ(gi + gh), n = tanh(gi_n + r·gh_n), h' = n + z·(h − n); saved (4H): r, z, n, gh_n
+// (null: nothing saved, no backward will run).
 template <class T, class Arch>
 void gru_cell_forward(const T* gi, const T* gh, const T* h, T* saved, T* out, int64_t H) {
   using B = xsimd::batch<T, Arch>;
@@ -88,10 +105,12 @@ void gru_cell_forward(const T* gi, const T* gh, const T* h, T* saved, T* out, in
     const B z = sigmoid_batch<T, Arch>(ld(gi + H) + ld(gh + H));
     const B ghn = ld(gh + 2 * H);
     const B n = tanh_batch(ld(gi + 2 * H) + r * ghn);
-    store_part<T, Arch>(r, saved + j, c);
-    store_part<T, Arch>(z, saved + H + j, c);
-    store_part<T, Arch>(n, saved + 2 * H + j, c);
-    store_part<T, Arch>(ghn, saved + 3 * H + j, c);
+    if (saved) {
+      store_part<T, Arch>(r, saved + j, c);
+      store_part<T, Arch>(z, saved + H + j, c);
+      store_part<T, Arch>(n, saved + 2 * H + j, c);
+      store_part<T, Arch>(ghn, saved + 3 * H + j, c);
+    }
     store_part<T, Arch>(n + z * (ld(h) - n), out + j, c);
   });
 }
@@ -130,26 +149,26 @@ void sigmoid(const T* x, T* y, int64_t n) {
 }
 
 // Σ a·b with one partial sum per SIMD lane: a single running sum waits 4 cycles per element.
+// The last n % width entries go through the same fused multiply-adds from a zero-padded batch
+// (a scalar tail's a·b + total is contracted into an FMA or not at the compiler's choice, which
+// differed between dot and dot_and_axpy).
 template <class T, class Arch>
 T dot(const T* a, const T* b, int64_t n) {
   using B = xsimd::batch<T, Arch>;
-  constexpr int64_t w = static_cast<int64_t>(B::size);
   B acc(T(0));
-  int64_t i = 0;
-  for (; i + w <= n; i += w) acc = xsimd::fma(B::load_unaligned(a + i), B::load_unaligned(b + i), acc);
-  T total = xsimd::hadd(acc);
-  for (; i < n; ++i) total += a[i] * b[i];
-  return total;
+  over_batches<T, Arch>(n, [&](int64_t i, int64_t c) {
+    acc = madd(load_part<T, Arch>(a + i, c), load_part<T, Arch>(b + i, c), acc);
+  });
+  return xsimd::hadd(acc);
 }
 
 // y += a·x over n entries.
 template <class T, class Arch>
 void axpy(T a, const T* x, T* y, int64_t n) {
   using B = xsimd::batch<T, Arch>;
-  constexpr int64_t w = static_cast<int64_t>(B::size);
-  int64_t i = 0;
-  for (; i + w <= n; i += w) xsimd::fma(B(a), B::load_unaligned(x + i), B::load_unaligned(y + i)).store_unaligned(y + i);
-  for (; i < n; ++i) y[i] += a * x[i];
+  over_batches<T, Arch>(n, [&](int64_t i, int64_t c) {
+    store_part<T, Arch>(madd(B(a), load_part<T, Arch>(x + i, c), load_part<T, Arch>(y + i, c)), y + i, c);
+  });
 }
 
 // out[j] += Σ_r g[r·cols + j] (a bias gradient: the column sums of a (rows, cols) gradient), each
@@ -295,21 +314,17 @@ void layer_norm_param_grads(const T* x, const T* g, const double* mean, const do
 }
 
 // One source position of an attention-weighted sum's backward in one pass over the row: returns
-// Σ g·v (the weight's gradient; summed like dot) and adds w·g into dv (the value's gradient).
+// Σ g·v (the weight's gradient; summed as dot sums) and adds w·g into dv (the value's gradient).
 template <class T, class Arch>
 T dot_and_axpy(const T* g, const T* v, T w, T* dv, int64_t n) {
   using B = xsimd::batch<T, Arch>;
-  constexpr int64_t width = static_cast<int64_t>(B::size);
   B acc(T(0));
-  int64_t i = 0;
-  for (; i + width <= n; i += width) {
-    const B gi = B::load_unaligned(g + i);
-    acc = xsimd::fma(gi, B::load_unaligned(v + i), acc);
-    xsimd::fma(B(w), gi, B::load_unaligned(dv + i)).store_unaligned(dv + i);
-  }
-  T total = xsimd::hadd(acc);
-  for (; i < n; ++i) total += g[i] * v[i], dv[i] += w * g[i];
-  return total;
+  over_batches<T, Arch>(n, [&](int64_t i, int64_t c) {
+    const B gi = load_part<T, Arch>(g + i, c);
+    acc = madd(gi, load_part<T, Arch>(v + i, c), acc);
+    store_part<T, Arch>(madd(B(w), gi, load_part<T, Arch>(dv + i, c)), dv + i, c);
+  });
+  return xsimd::hadd(acc);
 }
 
 // e = tanh(q + k), returning Σ v·e: one Bahdanau score (nn/attention_kernels.cpp). The last
@@ -321,7 +336,7 @@ T additive_energy(const T* q, const T* k, const T* v, T* e, int64_t n) {
   over_batches<T, Arch>(n, [&](int64_t i, int64_t c) {
     const B t = tanh_batch(load_part<T, Arch>(q + i, c) + load_part<T, Arch>(k + i, c));
     store_part<T, Arch>(t, e + i, c);
-    acc = xsimd::fma(load_part<T, Arch>(v + i, c), t, acc);
+    acc = madd(load_part<T, Arch>(v + i, c), t, acc);
   });
   return xsimd::hadd(acc);
 }
