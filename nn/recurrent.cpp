@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "core/detail/checks.hpp"
 #include "core/detail/parallel.hpp"
 #include "core/detail/vecmath.hpp"
 #include "core/ops.hpp"
@@ -19,30 +20,58 @@ void check_gates(const char* op, const Tensor& gi, const Tensor& gh, const Tenso
                                  shape_str(gi.shape()), shape_str(gh.shape()), shape_str(state.shape()), gates));
 }
 
+// The gates' input gi, row b: row b of `first` (or row ids[b] of it, a table, when ids is not
+// empty), plus row b of `second` when defined.
+struct GateInput {
+  Tensor first;
+  const std::vector<int64_t>* ids = nullptr;
+  Tensor second;
+};
+
 // The GRU gate arithmetic after both projections, fused: one pass forward, one backward, per
 // row in vecmath's SIMD kernels (gates, sigmoid and tanh as separate loops compiled for SSE2 took
 // 12% of a GRU greedy decode on this AVX-512 machine).
-Tensor gru_gates(const Tensor& gi, const Tensor& gh, const Tensor& h) {
-  check_gates("gru_step", gi, gh, h, 3);
-  const int64_t B = h.shape()[0], H = h.shape()[1];
+Tensor gru_gates(const GateInput& in, const Tensor& gh, const Tensor& h) {
+  const int64_t B = h.dim() == 2 ? h.shape()[0] : -1, H = h.dim() == 2 ? h.shape()[1] : -1;
+  const Tensor& gi_shaped = in.ids ? in.second : in.first;  // the (B, 3H) one, when there is one
+  if (gi_shaped.defined()) check_gates("gru_step", gi_shaped, gh, h, 3);
+  else check_gates("gru_step", gh, gh, h, 3);
+  if (in.ids) {
+    const int64_t rows = in.first.dim() == 2 ? in.first.shape()[0] : -1;
+    if (in.first.dim() != 2 || in.first.shape()[1] != 3 * H || static_cast<int64_t>(in.ids->size()) != B)
+      throw ShapeError(fmt::format("gru_step: table {} and {} ids for state {} (need (V, 3H) and B ids)",
+                                   shape_str(in.first.shape()), in.ids->size(), shape_str(h.shape())));
+    for (std::size_t b = 0; b < in.ids->size(); ++b)
+      if ((*in.ids)[b] < 0 || (*in.ids)[b] >= rows)
+        throw IndexError(fmt::format("gru_step: id {} of row {} is outside a table of {} rows", (*in.ids)[b], b, rows));
+  }
+  for (const Tensor* t : {&in.first, &in.second, &gh})
+    if (t->defined()) check_same_dtype("gru_step", h, *t);
   Tensor out = Tensor::uninitialized({B, H}, h.dtype());
   // r, z, n, gh_n per row, for the backward; decoding under NoGradGuard saves nothing (four of
   // the kernel's five stores per element).
-  const bool saving = grad_mode_enabled() && (gi.requires_grad() || gh.requires_grad() || h.requires_grad());
+  const bool saving = grad_mode_enabled() && (in.first.requires_grad() || (in.second.defined() && in.second.requires_grad()) ||
+                                              gh.requires_grad() || h.requires_grad());
   Tensor saved = saving ? Tensor::uninitialized({B, 4, H}, h.dtype()) : Tensor();
+  std::vector<int64_t> row_of(static_cast<std::size_t>(B));
+  for (int64_t b = 0; b < B; ++b) row_of[b] = in.ids ? (*in.ids)[b] : b;
   dispatch(h.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T* pi = gi.data<T>();
+    const T* pi = in.first.data<T>();
+    const T* pi2 = in.second.defined() ? in.second.data<T>() : nullptr;
     const T* pg = gh.data<T>();
     const T* ph = h.data<T>();
     T* po = out.data<T>();
     T* ps = saving ? saved.data<T>() : nullptr;
     XG_PRAGMA(omp parallel for if (B * H > kParallelGrain / 8) schedule(static))
     for (int64_t b = 0; b < B; ++b)
-      vecmath::gru_cell_forward(pi + b * 3 * H, pg + b * 3 * H, ph + b * H, ps ? ps + b * 4 * H : nullptr, po + b * H, H);
+      vecmath::gru_cell_forward(pi + row_of[b] * 3 * H, pi2 ? pi2 + b * 3 * H : nullptr, pg + b * 3 * H, ph + b * H,
+                                ps ? ps + b * 4 * H : nullptr, po + b * H, H);
   });
   const Tensor hd = h.detach();
-  return record("gru_step", out, {gi, gh, h}, [saved, hd, B, H](const Tensor& g, GradSink& sink) {
+  const bool gathered = in.ids != nullptr;
+  return record("gru_step", out, {in.first, in.second, gh, h},
+                [saved, hd, B, H, gathered, row_of](const Tensor& g, GradSink& sink) {
     Tensor dgi = Tensor::uninitialized({B, 3 * H}, g.dtype()), dgh = Tensor::uninitialized({B, 3 * H}, g.dtype());
     Tensor dh = Tensor::uninitialized({B, H}, g.dtype());
     dispatch(g.dtype(), [&](auto tag) {
@@ -57,10 +86,15 @@ Tensor gru_gates(const Tensor& gi, const Tensor& gh, const Tensor& h) {
       for (int64_t b = 0; b < B; ++b)
         vecmath::gru_cell_backward(ps + b * 4 * H, pgo + b * H, ph + b * H, pdi + b * 3 * H, pdg + b * 3 * H,
                                    pdh + b * H, H);
+      if (gathered && sink.needs(0)) {  // into the table's rows, in batch order (ids may repeat)
+        T* pt = sink.buffer(0).data<T>();
+        for (int64_t b = 0; b < B; ++b)
+          for (int64_t j = 0; j < 3 * H; ++j) pt[row_of[b] * 3 * H + j] += pdi[b * 3 * H + j];
+      }
     });
-    sink.add(0, std::move(dgi));
-    sink.add(1, std::move(dgh));
-    sink.add(2, std::move(dh));
+    sink.add(gathered ? 1 : 0, std::move(dgi));
+    sink.add(2, std::move(dgh));
+    sink.add(3, std::move(dh));
   });
 }
 
@@ -149,10 +183,17 @@ CellWeights register_cell_weights(Module& m, const std::string& suffix, int64_t 
 }  // namespace
 
 Tensor gru_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
-  return gru_gates(gi, linear(h, w_hh, b_hh), h);
+  return gru_gates({gi, nullptr, Tensor()}, linear(h, w_hh, b_hh), h);
 }
 
-Tensor gru_step(const Tensor& gi, const Tensor& h, const PackedLinear& hh) { return gru_gates(gi, hh(h), h); }
+Tensor gru_step(const Tensor& gi, const Tensor& h, const PackedLinear& hh) {
+  return gru_gates({gi, nullptr, Tensor()}, hh(h), h);
+}
+
+Tensor gru_step_gathered(const Tensor& table, const std::vector<int64_t>& ids, const Tensor& addend, const Tensor& h,
+                         const PackedLinear& hh) {
+  return gru_gates({table, &ids, addend}, hh(h), h);
+}
 
 Tensor gru_step_composed(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
   const int64_t H = h.shape()[1];

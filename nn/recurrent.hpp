@@ -16,6 +16,11 @@ namespace xg::nn {
 Tensor gru_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh);
 // The same with gh = hh(h): W_hh laid out once for a whole sequence (core/linear.hpp).
 Tensor gru_step(const Tensor& gi, const Tensor& h, const PackedLinear& hh);
+// The same with gi = index_select(table, 0, ids) + addend (addend (B, 3H) or undefined), read
+// row by row from table and addend rather than gathered and added first: a decoder's input, the
+// previous words' rows of the projected embedding table plus the context's share.
+Tensor gru_step_gathered(const Tensor& table, const std::vector<int64_t>& ids, const Tensor& addend, const Tensor& h,
+                         const PackedLinear& hh);
 // The same step composed of primitive ops: the reference the fused op is tested against.
 Tensor gru_step_composed(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh);
 

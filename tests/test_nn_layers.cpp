@@ -100,6 +100,50 @@ TEST_CASE("RNN padding: real positions and final states equal the unpadded run",
   require_close(narrow(b.output, 1, 4, 3), std::vector<double>(3 * 10, 0.0));
 }
 
+TEST_CASE("gru_step_gathered reads its input from table rows and an addend: equal to gathering first",
+          "[nn][rnn][gradcheck]") {
+  // ids repeat (two sentences with the same previous word): their rows' gradients add up.
+  const std::vector<int64_t> ids{3, 0, 3};
+  const Tensor table = leaf(seq({5, 9}, 0.3)), addend = leaf(seq({3, 9}, 0.7, 1.0, 0.2)), h = leaf(seq({3, 3}, 0.5));
+  const Tensor w = leaf(seq({9, 3}, 0.9, 0.5)), b = leaf(seq({9}, 1.1, 0.5));
+  for (const bool with_addend : {true, false}) {
+    INFO("addend " << with_addend);
+    const auto fused = [&](const Inputs& v) {
+      return gru_step_gathered(v[0], ids, with_addend ? v[1] : Tensor(), v[2], PackedLinear(v[3], v[4]));
+    };
+    const auto gathered_first = [&](const Inputs& v) {
+      const Tensor gi = index_select(v[0], 0, ids);
+      return gru_step(with_addend ? gi + v[1] : gi, v[2], v[3], v[4]);
+    };
+    const Inputs in{table, addend, h, w, b};
+    for (const Tensor& t : in) const_cast<Tensor&>(t).zero_grad();  // gradcheck of the last round left some
+    const Tensor r = seq({3, 3}, 1.3);
+    sum(fused(in) * r).backward();
+    std::vector<std::vector<double>> grads;
+    for (const Tensor& t : in) grads.push_back(t.grad().defined() ? t.grad().to_vector() : std::vector<double>());
+    for (const Tensor& t : in) const_cast<Tensor&>(t).zero_grad();
+    sum(gathered_first(in) * r).backward();
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      INFO("input " << i);
+      require_close(grads[i], in[i].grad().defined() ? in[i].grad().to_vector() : std::vector<double>(), 1e-12);
+    }
+    for (const Tensor& t : in) const_cast<Tensor&>(t).zero_grad();
+    require_close(fused(in), gathered_first(in).to_vector(), 1e-12);
+    require_gradcheck(fused, in);
+  }
+  // Float32 with the packed kernel (the decoders' case) against the same gathered first.
+  const Tensor t32 = seq({5, 48}, 0.3, 1.0, 0.0, DType::Float32), a32 = seq({3, 48}, 0.7, 1.0, 0.2, DType::Float32);
+  const Tensor h32 = seq({3, 16}, 0.5, 1.0, 0.0, DType::Float32), w32 = seq({48, 16}, 0.9, 0.5, 0.0, DType::Float32);
+  require_close(gru_step_gathered(t32, ids, a32, h32, PackedLinear(w32)),
+                gru_step(index_select(t32, 0, ids) + a32, h32, w32, Tensor()).to_vector(), 1e-5);
+  // Errors name what is wrong.
+  CHECK_THROWS_WITH(gru_step_gathered(table, {3, 0, 5}, addend, h, PackedLinear(w, b)),
+                    Catch::Matchers::Contains("id 5") && Catch::Matchers::Contains("5 rows"));
+  CHECK_THROWS_WITH(gru_step_gathered(seq({5, 8}), ids, addend, h, PackedLinear(w, b)),
+                    Catch::Matchers::Contains("[5, 8]"));
+  CHECK_THROWS_WITH(gru_step_gathered(table, {3, 0}, addend, h, PackedLinear(w, b)), Catch::Matchers::Contains("2 ids"));
+}
+
 TEST_CASE("fused GRU and LSTM steps equal their composed forms and pass gradcheck", "[nn][rnn][gradcheck]") {
   const Tensor gi = leaf(seq({2, 9}, 0.3)), h = leaf(seq({2, 3}, 0.5)), w = leaf(seq({9, 3}, 0.9, 0.5)),
                b = leaf(seq({9}, 1.1, 0.5));

@@ -27,7 +27,7 @@ struct Kernels {
   void (*additive_energy_backward)(T, const T*, const T*, T*, T*, int64_t);
   void (*axpy)(T, const T*, T*, int64_t);
   T (*dot_and_axpy)(const T*, const T*, T, T*, int64_t);
-  void (*gru_cell_forward)(const T*, const T*, const T*, T*, T*, int64_t);
+  void (*gru_cell_forward)(const T*, const T*, const T*, const T*, T*, T*, int64_t);
   void (*gru_cell_backward)(const T*, const T*, const T*, T*, T*, T*, int64_t);
   void (*add_column_sums)(const T*, int64_t, int64_t, T*);
   void (*layer_norm_rows)(const T*, const T*, const T*, T*, int64_t, int64_t, double, double*, double*);
@@ -160,7 +160,7 @@ void check_gru_cell_kernels() {
       const auto gi = values<T>(3 * H, 2, 10), gh = values<T>(3 * H, 2, 11), h = values<T>(H, 1, 12);
       const auto go = values<T>(H, 1, 13);
       std::vector<T> saved(static_cast<std::size_t>(4 * H)), out(static_cast<std::size_t>(H));
-      k.gru_cell_forward(gi.data(), gh.data(), h.data(), saved.data(), out.data(), H);
+      k.gru_cell_forward(gi.data(), nullptr, gh.data(), h.data(), saved.data(), out.data(), H);
       std::vector<T> dgi(static_cast<std::size_t>(3 * H)), dgh(dgi.size()), dh(static_cast<std::size_t>(H));
       k.gru_cell_backward(saved.data(), go.data(), h.data(), dgi.data(), dgh.data(), dh.data(), H);
       using L = long double;
@@ -182,8 +182,15 @@ void check_gru_cell_kernels() {
       }
       // Without a buffer for the saved values (no backward to come): the same new state.
       std::vector<T> out_unsaved(static_cast<std::size_t>(H));
-      k.gru_cell_forward(gi.data(), gh.data(), h.data(), nullptr, out_unsaved.data(), H);
+      k.gru_cell_forward(gi.data(), nullptr, gh.data(), h.data(), nullptr, out_unsaved.data(), H);
       CHECK(out_unsaved == out);
+      // gi as the sum of two rows (gi2 not null): the same state as from the summed row.
+      std::vector<T> half(gi.size()), rest(gi.size()), summed(gi.size()), out_split(static_cast<std::size_t>(H)),
+          out_summed(static_cast<std::size_t>(H));
+      for (std::size_t i = 0; i < gi.size(); ++i) half[i] = gi[i] * T(0.25), rest[i] = gi[i] - half[i], summed[i] = half[i] + rest[i];
+      k.gru_cell_forward(half.data(), rest.data(), gh.data(), h.data(), nullptr, out_split.data(), H);
+      k.gru_cell_forward(summed.data(), nullptr, gh.data(), h.data(), nullptr, out_summed.data(), H);
+      CHECK(out_split == out_summed);
     }
 }
 

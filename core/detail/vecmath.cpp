@@ -42,8 +42,8 @@ XG_DISPATCH(sigmoid, double)
 float dot(const float* a, const float* b, int64_t n) { return XG_ON_BEST_ISA(dot, a, b, n); }
 double dot(const double* a, const double* b, int64_t n) { return XG_ON_BEST_ISA(dot, a, b, n); }
 #define XG_DISPATCH_GRU(T)                                                                      \
-  void gru_cell_forward(const T* gi, const T* gh, const T* h, T* saved, T* out, int64_t H) {      \
-    XG_ON_BEST_ISA(gru_cell_forward, gi, gh, h, saved, out, H);                                   \
+  void gru_cell_forward(const T* gi, const T* gi2, const T* gh, const T* h, T* saved, T* out, int64_t H) { \
+    XG_ON_BEST_ISA(gru_cell_forward, gi, gi2, gh, h, saved, out, H);                              \
   }                                                                                               \
   void gru_cell_backward(const T* saved, const T* go, const T* h, T* dgi, T* dgh, T* dh, int64_t H) { \
     XG_ON_BEST_ISA(gru_cell_backward, saved, go, h, dgi, dgh, dh, H);                             \

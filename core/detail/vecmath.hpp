@@ -20,12 +20,15 @@ void sigmoid(const double* x, double* y, int64_t n);
 float dot(const float* a, const float* b, int64_t n);
 double dot(const double* a, const double* b, int64_t n);
 
-// One batch row of a GRU cell after both projections gi, gh (3H each: the r, z, n blocks):
+// One batch row of a GRU cell after both projections gi, gh (3H each: the r, z, n blocks; gi is
+// the sum gi + gi2 when gi2 is not null, a decoder's embedding row plus its context's share):
 // r, z = σ(gi + gh), n = tanh(gi_n + r·gh_n), out = h' = n + z·(h − n); saved (4H) = r, z, n, gh_n
 // for the backward (saved may be null when no backward will run), which turns dh' (go) into dgi,
 // dgh (3H each) and dh (H). One pass per row.
-void gru_cell_forward(const float* gi, const float* gh, const float* h, float* saved, float* out, int64_t H);
-void gru_cell_forward(const double* gi, const double* gh, const double* h, double* saved, double* out, int64_t H);
+void gru_cell_forward(const float* gi, const float* gi2, const float* gh, const float* h, float* saved, float* out,
+                      int64_t H);
+void gru_cell_forward(const double* gi, const double* gi2, const double* gh, const double* h, double* saved,
+                      double* out, int64_t H);
 void gru_cell_backward(const float* saved, const float* go, const float* h, float* dgi, float* dgh, float* dh,
                        int64_t H);
 void gru_cell_backward(const double* saved, const double* go, const double* h, double* dgi, double* dgh, double* dh,

@@ -97,14 +97,15 @@ xsimd::batch<T, Arch> sigmoid_batch(xsimd::batch<T, Arch> x) {
 // r, z = σ(gi + gh), n = tanh(gi_n + r·gh_n), h' = n + z·(h − n); saved (4H): r, z, n, gh_n
 // (null: nothing saved, no backward will run).
 template <class T, class Arch>
-void gru_cell_forward(const T* gi, const T* gh, const T* h, T* saved, T* out, int64_t H) {
+void gru_cell_forward(const T* gi, const T* gi2, const T* gh, const T* h, T* saved, T* out, int64_t H) {
   using B = xsimd::batch<T, Arch>;
   over_batches<T, Arch>(H, [&](int64_t j, int64_t c) {
     const auto ld = [&](const T* p) { return load_part<T, Arch>(p + j, c); };
-    const B r = sigmoid_batch<T, Arch>(ld(gi) + ld(gh));
-    const B z = sigmoid_batch<T, Arch>(ld(gi + H) + ld(gh + H));
+    const auto input = [&](int64_t gate) { return gi2 ? ld(gi + gate * H) + ld(gi2 + gate * H) : ld(gi + gate * H); };
+    const B r = sigmoid_batch<T, Arch>(input(0) + ld(gh));
+    const B z = sigmoid_batch<T, Arch>(input(1) + ld(gh + H));
     const B ghn = ld(gh + 2 * H);
-    const B n = tanh_batch(ld(gi + 2 * H) + r * ghn);
+    const B n = tanh_batch(input(2) + r * ghn);
     if (saved) {
       store_part<T, Arch>(r, saved + j, c);
       store_part<T, Arch>(z, saved + H + j, c);
@@ -371,12 +372,13 @@ void additive_energy_backward(T g, const T* v, const T* e, T* dq, T* dk, int64_t
   void sigmoid(const float* x, float* y, int64_t n) { impl::sigmoid<float, ARCH>(x, y, n); }       \
   void sigmoid(const double* x, double* y, int64_t n) { impl::sigmoid<double, ARCH>(x, y, n); }    \
   float dot(const float* a, const float* b, int64_t n) { return impl::dot<float, ARCH>(a, b, n); }  \
-  void gru_cell_forward(const float* gi, const float* gh, const float* h, float* saved, float* out, int64_t H) { \
-    impl::gru_cell_forward<float, ARCH>(gi, gh, h, saved, out, H);                                 \
+  void gru_cell_forward(const float* gi, const float* gi2, const float* gh, const float* h, float* saved, \
+                        float* out, int64_t H) {                                                    \
+    impl::gru_cell_forward<float, ARCH>(gi, gi2, gh, h, saved, out, H);                             \
   }                                                                                                 \
-  void gru_cell_forward(const double* gi, const double* gh, const double* h, double* saved, double* out,   \
-                        int64_t H) {                                                                \
-    impl::gru_cell_forward<double, ARCH>(gi, gh, h, saved, out, H);                                \
+  void gru_cell_forward(const double* gi, const double* gi2, const double* gh, const double* h, double* saved, \
+                        double* out, int64_t H) {                                                   \
+    impl::gru_cell_forward<double, ARCH>(gi, gi2, gh, h, saved, out, H);                            \
   }                                                                                                 \
   void gru_cell_backward(const float* saved, const float* go, const float* h, float* dgi, float* dgh,       \
                          float* dh, int64_t H) {                                                    \

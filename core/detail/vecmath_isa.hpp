@@ -14,8 +14,8 @@
   void sigmoid(const double*, double*, int64_t);                                                   \
   float dot(const float*, const float*, int64_t);                                                  \
   double dot(const double*, const double*, int64_t);                                               \
-  void gru_cell_forward(const float*, const float*, const float*, float*, float*, int64_t);         \
-  void gru_cell_forward(const double*, const double*, const double*, double*, double*, int64_t);    \
+  void gru_cell_forward(const float*, const float*, const float*, const float*, float*, float*, int64_t); \
+  void gru_cell_forward(const double*, const double*, const double*, const double*, double*, double*, int64_t); \
   void gru_cell_backward(const float*, const float*, const float*, float*, float*, float*, int64_t); \
   void gru_cell_backward(const double*, const double*, const double*, double*, double*, double*, int64_t); \
   void axpy(float, const float*, float*, int64_t);                                                 \

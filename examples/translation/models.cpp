@@ -106,8 +106,8 @@ std::unique_ptr<DecoderState> RnnSeq2Seq::start(const Batch& b) {
 
 Tensor RnnSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& previous) {
   auto& s = static_cast<RnnState&>(state);
-  const Tensor gi = index_select(s.embedding_input, 0, previous) + s.context_input;  // (N, 3H)
-  s.hidden = nn::gru_step(gi, s.hidden, s.hh);
+  // gi = W_e e + (W_c c + b_ih), (N, 3H), read from the table's rows by the cell itself
+  s.hidden = nn::gru_step_gathered(s.embedding_input, previous, s.context_input, s.hidden, s.hh);
   return log_softmax(output_->forward(s.hidden), -1);
 }
 
@@ -206,8 +206,8 @@ Tensor BahdanauSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& pr
   const int64_t n = static_cast<int64_t>(previous.size());
   const Tensor e = tgt_embedding_->forward(previous, {n});
   const nn::AttentionOutput a = attention_->forward(s.hidden, s.projected_keys, s.annotations, s.padding_mask);
-  const Tensor gi = index_select(s.embedding_input, 0, previous) + s.context_input(a.context);  // (N, 3H)
-  s.hidden = nn::gru_step(gi, s.hidden, s.hh);
+  // gi = W_e e + W_c c_t + b_ih, (N, 3H), the embedding's share read from the table's rows
+  s.hidden = nn::gru_step_gathered(s.embedding_input, previous, s.context_input(a.context), s.hidden, s.hh);
   s.last_attention = a.weights;
   return log_softmax(output_->forward(tanh(deep_output_->forward(concat({s.hidden, a.context, e}, 1)))), -1);
 }
