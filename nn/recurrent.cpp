@@ -330,14 +330,18 @@ RNNOutput RecurrentLayer::run(const Tensor& x, const std::vector<Tensor>& projec
       Tensor c = kind == Kind::LSTM ? (c0.defined() ? select(c0, 0, idx) : zeros({B, H}, dtype)) : Tensor();
       std::vector<Tensor> outs(static_cast<std::size_t>(T));
       const PackedLinear hh = hh_layouts_[idx]->get(w.w_hh, w.b_hh);  // the same W_hh for all T steps
+      // The GRU cell reads step t's rows (b·T + t) of gi_all in place, where select would copy
+      // them (and its backward scatter them back): one view for all steps, one gradient buffer.
+      const Tensor gi_rows = kind == Kind::GRU ? reshape(gi_all, {B * T, 3 * H}) : Tensor();
+      std::vector<int64_t> rows(static_cast<std::size_t>(B));
       for (int64_t s = 0; s < T; ++s) {
         const int64_t t = d == 0 ? s : T - 1 - s;
-        const Tensor gi = select(gi_all, 1, t);
         Tensor h_new, c_new;
         if (kind == Kind::GRU) {
-          h_new = gru_step(gi, h, hh);
+          for (int64_t b = 0; b < B; ++b) rows[b] = b * T + t;
+          h_new = gru_step_gathered(gi_rows, rows, Tensor(), h, hh);
         } else {
-          LSTMState st = lstm_step(gi, {h, c}, hh);
+          LSTMState st = lstm_step(select(gi_all, 1, t), {h, c}, hh);
           h_new = st.h, c_new = st.c;
         }
         if (padded) {
