@@ -267,7 +267,7 @@ RNNOutput RecurrentLayer::forward(const Tensor& x, const std::vector<int64_t>& l
                                   const Tensor& h0, const Tensor& c0) {
   if (x.dim() != 3 || x.shape()[2] != input_size)
     throw ShapeError(fmt::format("{}: input {} (needs (B, T, {}))", type_name(), shape_str(x.shape()), input_size));
-  return run(x, {}, lengths, h0, c0);
+  return run({x, {}, nullptr, 0, 0}, lengths, h0, c0);
 }
 
 RNNOutput RecurrentLayer::forward_projected(const std::vector<Tensor>& projected, const std::vector<int64_t>& lengths,
@@ -279,7 +279,27 @@ RNNOutput RecurrentLayer::forward_projected(const std::vector<Tensor>& projected
     if (p.dim() != 3 || p.shape()[2] != gates * hidden_size || p.shape() != projected[0].shape())
       throw ShapeError(fmt::format("{}: input projection {} (needs (B, T, {}), the same for every direction)",
                                    type_name(), shape_str(p.shape()), gates * hidden_size));
-  return run(Tensor(), projected, lengths, h0, c0);
+  return run({Tensor(), projected, nullptr, 0, 0}, lengths, h0, c0);
+}
+
+RNNOutput RecurrentLayer::forward_table_rows(const std::vector<Tensor>& tables, const std::vector<int64_t>& ids,
+                                             int64_t batch, int64_t steps, const std::vector<int64_t>& lengths,
+                                             const Tensor& h0, const Tensor& c0) {
+  const int64_t dirs = bidirectional ? 2 : 1, gates = kind == Kind::GRU ? 3 : 4;
+  if (static_cast<int64_t>(tables.size()) != dirs)
+    throw ShapeError(fmt::format("{}: {} projected tables for {} direction(s)", type_name(), tables.size(), dirs));
+  if (batch < 1 || steps < 1 || static_cast<int64_t>(ids.size()) != batch * steps)
+    throw ShapeError(fmt::format("{}: {} ids for {} sentences of {} steps", type_name(), ids.size(), batch, steps));
+  for (const Tensor& t : tables) {
+    if (t.dim() != 2 || t.shape()[1] != gates * hidden_size || t.shape() != tables[0].shape())
+      throw ShapeError(fmt::format("{}: projected table {} (needs (V, {}), the same for every direction)", type_name(),
+                                   shape_str(t.shape()), gates * hidden_size));
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      if (ids[i] < 0 || ids[i] >= t.shape()[0])
+        throw IndexError(fmt::format("{}: id {} at position {} is outside a table of {} rows", type_name(), ids[i], i,
+                                     t.shape()[0]));
+  }
+  return run({Tensor(), tables, &ids, batch, steps}, lengths, h0, c0);
 }
 
 const Tensor& RecurrentLayer::input_weight(int64_t layer, int64_t direction) const {
@@ -289,10 +309,13 @@ const Tensor& RecurrentLayer::input_bias(int64_t layer, int64_t direction) const
   return weights_.at(static_cast<std::size_t>(layer * (bidirectional ? 2 : 1) + direction)).b_ih;
 }
 
-RNNOutput RecurrentLayer::run(const Tensor& x, const std::vector<Tensor>& projected,
-                              const std::vector<int64_t>& lengths, const Tensor& h0, const Tensor& c0) {
+RNNOutput RecurrentLayer::run(const FirstInput& first, const std::vector<int64_t>& lengths, const Tensor& h0,
+                              const Tensor& c0) {
+  const Tensor& x = first.x;
+  const std::vector<Tensor>& projected = first.projected;
   const Tensor& shaped = x.defined() ? x : projected[0];
-  const int64_t B = shaped.shape()[0], T = shaped.shape()[1], H = hidden_size, dirs = bidirectional ? 2 : 1;
+  const int64_t B = first.ids ? first.batch : shaped.shape()[0], T = first.ids ? first.steps : shaped.shape()[1];
+  const int64_t H = hidden_size, dirs = bidirectional ? 2 : 1;
   const DType dtype = shaped.dtype();
   if (!lengths.empty() && static_cast<int64_t>(lengths.size()) != B)
     throw ShapeError(fmt::format("{}: {} lengths for a batch of {}", type_name(), lengths.size(), B));
@@ -324,21 +347,27 @@ RNNOutput RecurrentLayer::run(const Tensor& x, const std::vector<Tensor>& projec
     for (int64_t d = 0; d < dirs; ++d) {
       const Weights& w = weights_[l * dirs + d];
       const int64_t idx = l * dirs + d;
-      // (B, T, gates*H), all steps at once
-      const Tensor gi_all = l == 0 && !x.defined() ? projected[d] : linear(layer_input, w.w_ih, w.b_ih);
+      // (B, T, gates*H), all steps at once; or the rows of a projected table (first.ids)
+      const bool table_rows = l == 0 && first.ids;
+      const Tensor gi_all = table_rows ? (kind == Kind::GRU ? Tensor()
+                                                            : reshape(index_select(projected[d], 0, *first.ids),
+                                                                      {B, T, 4 * H}))
+                            : l == 0 && !x.defined() ? projected[d]
+                                                     : linear(layer_input, w.w_ih, w.b_ih);
       Tensor h = h0.defined() ? select(h0, 0, idx) : zeros({B, H}, dtype);
       Tensor c = kind == Kind::LSTM ? (c0.defined() ? select(c0, 0, idx) : zeros({B, H}, dtype)) : Tensor();
       std::vector<Tensor> outs(static_cast<std::size_t>(T));
       const PackedLinear hh = hh_layouts_[idx]->get(w.w_hh, w.b_hh);  // the same W_hh for all T steps
-      // The GRU cell reads step t's rows (b·T + t) of gi_all in place, where select would copy
-      // them (and its backward scatter them back): one view for all steps, one gradient buffer.
-      const Tensor gi_rows = kind == Kind::GRU ? reshape(gi_all, {B * T, 3 * H}) : Tensor();
+      // The GRU cell reads step t's rows (b·T + t) of gi_all, or the table rows of step t's ids, in
+      // place, where select would copy them (and its backward scatter them back): one view for
+      // all steps, one gradient buffer.
+      const Tensor gi_rows = kind != Kind::GRU ? Tensor() : table_rows ? projected[d] : reshape(gi_all, {B * T, 3 * H});
       std::vector<int64_t> rows(static_cast<std::size_t>(B));
       for (int64_t s = 0; s < T; ++s) {
         const int64_t t = d == 0 ? s : T - 1 - s;
         Tensor h_new, c_new;
         if (kind == Kind::GRU) {
-          for (int64_t b = 0; b < B; ++b) rows[b] = b * T + t;
+          for (int64_t b = 0; b < B; ++b) rows[b] = table_rows ? (*first.ids)[b * T + t] : b * T + t;
           h_new = gru_step_gathered(gi_rows, rows, Tensor(), h, hh);
         } else {
           LSTMState st = lstm_step(select(gi_all, 1, t), {h, c}, hh);

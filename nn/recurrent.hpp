@@ -78,6 +78,12 @@ class RecurrentLayer : public Module {
   RNNOutput forward_projected(const std::vector<Tensor>& first_layer_inputs,
                               const std::vector<int64_t>& lengths = {}, const Tensor& h0 = Tensor(),
                               const Tensor& c0 = Tensor());
+  // The same with those projections as rows of a table per direction: step t of sentence b is
+  // row ids[b·T + t] of tables[d] (V, gates*H), Embedding::projected_table(input_weight(0, d),
+  // input_bias(0, d)). A GRU's cell reads the rows in place; an LSTM gathers them first.
+  RNNOutput forward_table_rows(const std::vector<Tensor>& tables, const std::vector<int64_t>& ids, int64_t batch,
+                               int64_t steps, const std::vector<int64_t>& lengths = {}, const Tensor& h0 = Tensor(),
+                               const Tensor& c0 = Tensor());
   const Tensor& input_weight(int64_t layer, int64_t direction) const;  // W_ih (gates*H, in)
   const Tensor& input_bias(int64_t layer, int64_t direction) const;    // b_ih (gates*H)
   std::string extra_repr() const override;
@@ -93,9 +99,15 @@ class RecurrentLayer : public Module {
   };
   std::vector<Weights> weights_;  // index layer*directions + direction
   std::vector<std::unique_ptr<ScopedLayout>> hh_layouts_;  // W_hh laid out, the same index
-  // x (B, T, in) for the first layer, or undefined when `projected` holds its projections.
-  RNNOutput run(const Tensor& x, const std::vector<Tensor>& projected, const std::vector<int64_t>& lengths,
-                const Tensor& h0, const Tensor& c0);
+  // The first layer's input: x (B, T, in), or its projections (B, T, gates*H) per direction, or
+  // tables of projected rows looked up by ids (B·T of them).
+  struct FirstInput {
+    Tensor x;
+    std::vector<Tensor> projected;
+    const std::vector<int64_t>* ids = nullptr;
+    int64_t batch = 0, steps = 0;
+  };
+  RNNOutput run(const FirstInput& first, const std::vector<int64_t>& lengths, const Tensor& h0, const Tensor& c0);
 };
 
 class GRU : public RecurrentLayer {

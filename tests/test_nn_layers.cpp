@@ -144,6 +144,49 @@ TEST_CASE("gru_step_gathered reads its input from table rows and an addend: equa
   CHECK_THROWS_WITH(gru_step_gathered(table, {3, 0}, addend, h, PackedLinear(w, b)), Catch::Matchers::Contains("2 ids"));
 }
 
+TEST_CASE("forward_table_rows equals forward_projected from the gathered rows, values and gradients", "[nn][rnn]") {
+  // Tables of projected rows (V = 5) looked up by 3 sentences of 4 ids, two padded; GRU one and
+  // both directions, LSTM (which gathers first); float64.
+  const std::vector<int64_t> ids{1, 4, 4, 0, 2, 2, 3, 1, 0, 3, 1, 1}, lengths{4, 2, 3};
+  for (const auto& [lstm, bidirectional] : {std::pair<bool, bool>{false, false}, {false, true}, {true, true}}) {
+    INFO("lstm " << lstm << " bidirectional " << bidirectional);
+    manual_seed(3);
+    std::shared_ptr<RecurrentLayer> rnn;
+    if (lstm) rnn = std::make_shared<LSTM>(2, 3, 1, bidirectional);
+    else rnn = std::make_shared<GRU>(2, 3, 1, bidirectional);
+    rnn->to(DType::Float64);
+    const int64_t dirs = bidirectional ? 2 : 1, width = (lstm ? 4 : 3) * 3;
+    std::vector<Tensor> tables, gathered;
+    for (int64_t d = 0; d < dirs; ++d) {
+      tables.push_back(leaf(seq({5, width}, 0.3 + 0.2 * d)));
+      gathered.push_back(reshape(index_select(tables[d], 0, ids), {3, 4, width}));
+    }
+    const Tensor r = seq({3, 4, 3 * dirs}, 1.3);
+    const RNNOutput a = rnn->forward_table_rows(tables, ids, 3, 4, lengths);
+    sum(a.output * r).backward();
+    std::vector<std::vector<double>> table_grads, weight_grads;
+    for (const Tensor& t : tables) table_grads.push_back(t.grad().to_vector()), const_cast<Tensor&>(t).zero_grad();
+    // (W_ih and b_ih get none on either path: the tables stand for them.)
+    const auto grad_of = [](const Tensor& t) { return t.grad().defined() ? t.grad().to_vector() : std::vector<double>(); };
+    for (const Tensor& p : rnn->parameters()) weight_grads.push_back(grad_of(p));
+    rnn->zero_grad();
+    const RNNOutput b = rnn->forward_projected(gathered, lengths);
+    sum(b.output * r).backward();
+    require_close(a.output, b.output.to_vector(), 1e-12);
+    require_close(a.h_n, b.h_n.to_vector(), 1e-12);
+    for (int64_t d = 0; d < dirs; ++d) require_close(table_grads[d], tables[d].grad().to_vector(), 1e-12);
+    const auto params = rnn->parameters();
+    for (std::size_t i = 0; i < params.size(); ++i) require_close(weight_grads[i], grad_of(params[i]), 1e-12);
+  }
+  GRU gru(2, 3);
+  CHECK_THROWS_WITH(gru.forward_table_rows({seq({5, 9}, 0.3, 1.0, 0.0, DType::Float32)}, {1, 7}, 1, 2),
+                    Catch::Matchers::Contains("id 7") && Catch::Matchers::Contains("5 rows"));
+  CHECK_THROWS_WITH(gru.forward_table_rows({seq({5, 9}, 0.3, 1.0, 0.0, DType::Float32)}, {1, 2, 3}, 1, 2),
+                    Catch::Matchers::Contains("3 ids"));
+  CHECK_THROWS_WITH(gru.forward_table_rows({seq({5, 8}, 0.3, 1.0, 0.0, DType::Float32)}, {1, 2}, 1, 2),
+                    Catch::Matchers::Contains("[5, 8]"));
+}
+
 TEST_CASE("fused GRU and LSTM steps equal their composed forms and pass gradcheck", "[nn][rnn][gradcheck]") {
   const Tensor gi = leaf(seq({2, 9}, 0.3)), h = leaf(seq({2, 3}, 0.5)), w = leaf(seq({9, 3}, 0.9, 0.5)),
                b = leaf(seq({9}, 1.1, 0.5));

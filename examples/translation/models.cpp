@@ -39,8 +39,17 @@ SplitInput split_input_weight(const nn::GRUCell& cell, int64_t n1) {
 // The encoder over embedded source tokens, with each direction's input projection taken from
 // projected embedding rows (Embedding::project): the same function as encoder.forward(embedded).
 nn::RNNOutput encode_source(nn::Embedding& embedding, nn::GRU& encoder, const Batch& b) {
+  const int64_t dirs = encoder.bidirectional ? 2 : 1;
+  if (static_cast<int64_t>(b.src.size()) > embedding.num_embeddings) {
+    // Fewer table rows than source words: project the table once per direction; the GRU cell
+    // reads each word's row in place (no (B, S, 3H) gathered copy, forward or backward).
+    std::vector<Tensor> tables;
+    for (int64_t d = 0; d < dirs; ++d)
+      tables.push_back(embedding.projected_table(encoder.input_weight(0, d), encoder.input_bias(0, d)));
+    return encoder.forward_table_rows(tables, b.src, b.size, b.src_len, b.src_lengths);
+  }
   std::vector<Tensor> projected;
-  for (int64_t d = 0; d < (encoder.bidirectional ? 2 : 1); ++d)
+  for (int64_t d = 0; d < dirs; ++d)
     projected.push_back(embedding.project(b.src, {b.size, b.src_len}, encoder.input_weight(0, d), encoder.input_bias(0, d)));
   return encoder.forward_projected(projected, b.src_lengths);
 }
