@@ -43,6 +43,16 @@ Grads run(bool packed, const Shape& x_shape, int64_t out, bool with_bias) {
   sum(y * f32(y_shape, 0.29, 2.0)).backward();
   return {y, x.grad().to_vector(), w.grad().to_vector(), with_bias ? b.grad().to_vector() : std::vector<double>()};
 }
+// PackedLinear's output against the float64 reference and its gradients against linear()'s (tol:
+// relative, for the output and the input gradient, whose sums run over `in` and `out` terms).
+void check_against_linear(int64_t rows, int64_t in, int64_t out, bool with_bias, double tol) {
+  const Grads p = run(true, {rows, in}, out, with_bias), l = run(false, {rows, in}, out, with_bias);
+  Tensor x = f32({rows, in}, 0.37, 0.1), w = f32({out, in}, 0.53, 0.7);
+  require_close(p.y, reference_linear(x, w, with_bias ? f32({out}, 0.91, 1.3) : Tensor()), tol);
+  require_close(p.x, l.x, tol);
+  require_close(p.w, l.w, 1e-6);  // the weight gradient takes the same BLAS path: equal
+  require_close(p.b, l.b, 1e-6);
+}
 }  // namespace
 
 TEST_CASE("PackedLinear equals linear in values and gradients, every block edge", "[linear][packed]") {
@@ -56,12 +66,7 @@ TEST_CASE("PackedLinear equals linear in values and gradients, every block edge"
       for (int64_t in : {1, 5, 64})
         for (bool with_bias : {false, true}) {
           INFO("rows " << rows << " out " << out << " in " << in << " bias " << with_bias);
-          const Grads p = run(true, {rows, in}, out, with_bias), l = run(false, {rows, in}, out, with_bias);
-          Tensor x = f32({rows, in}, 0.37, 0.1), w = f32({out, in}, 0.53, 0.7);
-          require_close(p.y, reference_linear(x, w, with_bias ? f32({out}, 0.91, 1.3) : Tensor()), 2e-6);
-          require_close(p.x, l.x, 2e-6);
-          require_close(p.w, l.w, 1e-6);  // the weight gradient takes the same BLAS path: equal
-          require_close(p.b, l.b, 1e-6);
+          check_against_linear(rows, in, out, with_bias, 2e-6);
         }
   // Leading axes (B, T, in) as a transformer's projections have them.
   const Grads p = run(true, {3, 5, 40}, 48, true), l = run(false, {3, 5, 40}, 48, true);
@@ -78,12 +83,7 @@ TEST_CASE("PackedLinear over several row blocks and depth blocks equals linear",
                                       {1000, 128, 64}, {97, 513, 70}})
     for (bool with_bias : {false, true}) {
       INFO("rows " << rows << " in " << in << " out " << out << " bias " << with_bias);
-      const Grads p = run(true, {rows, in}, out, with_bias), l = run(false, {rows, in}, out, with_bias);
-      Tensor x = f32({rows, in}, 0.37, 0.1), w = f32({out, in}, 0.53, 0.7);
-      require_close(p.y, reference_linear(x, w, with_bias ? f32({out}, 0.91, 1.3) : Tensor()), 1e-5);
-      require_close(p.x, l.x, 1e-5);
-      require_close(p.w, l.w, 1e-6);
-      require_close(p.b, l.b, 1e-6);
+      check_against_linear(rows, in, out, with_bias, 1e-5);
     }
 }
 

@@ -60,30 +60,22 @@ void add_column_sums(const float* g, int64_t rows, int64_t cols, float* out) {
 void add_column_sums(const double* g, int64_t rows, int64_t cols, double* out) {
   XG_ON_BEST_ISA(add_column_sums, g, rows, cols, out);
 }
-void layer_norm_rows(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t c, double eps,
-                     double* mean, double* rstd) {
-  XG_ON_BEST_ISA(layer_norm_rows, x, w, b, y, rows, c, eps, mean, rstd);
-}
-void layer_norm_backward_rows(const float* x, const float* g, const float* w, const double* mean, const double* rstd,
-                              float* dx, int64_t rows, int64_t c, bool accumulate) {
-  XG_ON_BEST_ISA(layer_norm_backward_rows, x, g, w, mean, rstd, dx, rows, c, accumulate);
-}
-void layer_norm_param_grads(const float* x, const float* g, const double* mean, const double* rstd, int64_t rows,
-                            int64_t c, int64_t j0, int64_t j1, float* gw, float* gb) {
-  XG_ON_BEST_ISA(layer_norm_param_grads, x, g, mean, rstd, rows, c, j0, j1, gw, gb);
-}
-void layer_norm_rows(const double* x, const double* w, const double* b, double* y, int64_t rows, int64_t c, double eps,
-                     double* mean, double* rstd) {
-  XG_ON_BEST_ISA(layer_norm_rows, x, w, b, y, rows, c, eps, mean, rstd);
-}
-void layer_norm_backward_rows(const double* x, const double* g, const double* w, const double* mean, const double* rstd,
-                              double* dx, int64_t rows, int64_t c, bool accumulate) {
-  XG_ON_BEST_ISA(layer_norm_backward_rows, x, g, w, mean, rstd, dx, rows, c, accumulate);
-}
-void layer_norm_param_grads(const double* x, const double* g, const double* mean, const double* rstd, int64_t rows,
-                            int64_t c, int64_t j0, int64_t j1, double* gw, double* gb) {
-  XG_ON_BEST_ISA(layer_norm_param_grads, x, g, mean, rstd, rows, c, j0, j1, gw, gb);
-}
+#define XG_DISPATCH_LAYER_NORM(T)                                                                  \
+  void layer_norm_rows(const T* x, const T* w, const T* b, T* y, int64_t rows, int64_t c, double eps, double* mean, \
+                       double* rstd) {                                                                 \
+    XG_ON_BEST_ISA(layer_norm_rows, x, w, b, y, rows, c, eps, mean, rstd);                             \
+  }                                                                                                    \
+  void layer_norm_backward_rows(const T* x, const T* g, const T* w, const double* mean, const double* rstd, T* dx, \
+                                int64_t rows, int64_t c, bool accumulate) {                            \
+    XG_ON_BEST_ISA(layer_norm_backward_rows, x, g, w, mean, rstd, dx, rows, c, accumulate);            \
+  }                                                                                                    \
+  void layer_norm_param_grads(const T* x, const T* g, const double* mean, const double* rstd, int64_t rows, int64_t c, \
+                              int64_t j0, int64_t j1, T* gw, T* gb) {                                  \
+    XG_ON_BEST_ISA(layer_norm_param_grads, x, g, mean, rstd, rows, c, j0, j1, gw, gb);                 \
+  }
+XG_DISPATCH_LAYER_NORM(float)
+XG_DISPATCH_LAYER_NORM(double)
+#undef XG_DISPATCH_LAYER_NORM
 float dot_and_axpy(const float* g, const float* v, float w, float* dv, int64_t n) {
   return XG_ON_BEST_ISA(dot_and_axpy, g, v, w, dv, n);
 }

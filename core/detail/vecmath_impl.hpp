@@ -376,6 +376,21 @@ void additive_energy_backward(T g, const T* v, const T* e, T* dq, T* dk, int64_t
 
 }  // namespace xg::vecmath::impl
 
+// layer_norm's three kernels for one element type, inside XG_VECMATH_INSTANTIATE.
+#define XG_VECMATH_LAYER_NORM(T, ARCH)                                                                \
+  void layer_norm_rows(const T* x, const T* w, const T* b, T* y, int64_t rows, int64_t c, double eps, double* mean, \
+                       double* rstd) {                                                                 \
+    impl::layer_norm_rows<T, ARCH>(x, w, b, y, rows, c, eps, mean, rstd);                               \
+  }                                                                                                    \
+  void layer_norm_backward_rows(const T* x, const T* g, const T* w, const double* mean, const double* rstd, T* dx, \
+                                int64_t rows, int64_t c, bool accumulate) {                            \
+    impl::layer_norm_backward_rows<T, ARCH>(x, g, w, mean, rstd, dx, rows, c, accumulate);              \
+  }                                                                                                    \
+  void layer_norm_param_grads(const T* x, const T* g, const double* mean, const double* rstd, int64_t rows, int64_t c, \
+                              int64_t j0, int64_t j1, T* gw, T* gb) {                                  \
+    impl::layer_norm_param_grads<T, ARCH>(x, g, mean, rstd, rows, c, j0, j1, gw, gb);                   \
+  }
+
 #define XG_VECMATH_INSTANTIATE(NS, ARCH)                                                              \
   namespace xg::vecmath::NS {                                                                       \
   void tanh(const float* x, float* y, int64_t n) { impl::tanh<float, ARCH>(x, y, n); }             \
@@ -409,30 +424,8 @@ void additive_energy_backward(T g, const T* v, const T* e, T* dq, T* dk, int64_t
   void add_column_sums(const double* g, int64_t rows, int64_t cols, double* out) {                 \
     impl::add_column_sums<double, ARCH>(g, rows, cols, out);                                        \
   }                                                                                                 \
-  void layer_norm_rows(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t c, double eps, \
-                       double* mean, double* rstd) {                                                \
-    impl::layer_norm_rows<float, ARCH>(x, w, b, y, rows, c, eps, mean, rstd);                          \
-  }                                                                                                 \
-  void layer_norm_backward_rows(const float* x, const float* g, const float* w, const double* mean,          \
-                                const double* rstd, float* dx, int64_t rows, int64_t c, bool accumulate) { \
-    impl::layer_norm_backward_rows<float, ARCH>(x, g, w, mean, rstd, dx, rows, c, accumulate);          \
-  }                                                                                                 \
-  void layer_norm_param_grads(const float* x, const float* g, const double* mean, const double* rstd,     \
-                              int64_t rows, int64_t c, int64_t j0, int64_t j1, float* gw, float* gb) {     \
-    impl::layer_norm_param_grads<float, ARCH>(x, g, mean, rstd, rows, c, j0, j1, gw, gb);              \
-  }                                                                                                 \
-  void layer_norm_rows(const double* x, const double* w, const double* b, double* y, int64_t rows, int64_t c, double eps, \
-                       double* mean, double* rstd) {                                                \
-    impl::layer_norm_rows<double, ARCH>(x, w, b, y, rows, c, eps, mean, rstd);                          \
-  }                                                                                                 \
-  void layer_norm_backward_rows(const double* x, const double* g, const double* w, const double* mean,          \
-                                const double* rstd, double* dx, int64_t rows, int64_t c, bool accumulate) { \
-    impl::layer_norm_backward_rows<double, ARCH>(x, g, w, mean, rstd, dx, rows, c, accumulate);          \
-  }                                                                                                 \
-  void layer_norm_param_grads(const double* x, const double* g, const double* mean, const double* rstd,     \
-                              int64_t rows, int64_t c, int64_t j0, int64_t j1, double* gw, double* gb) {     \
-    impl::layer_norm_param_grads<double, ARCH>(x, g, mean, rstd, rows, c, j0, j1, gw, gb);              \
-  }                                                                                                 \
+  XG_VECMATH_LAYER_NORM(float, ARCH)                                                                \
+  XG_VECMATH_LAYER_NORM(double, ARCH)                                                               \
   float dot_and_axpy(const float* g, const float* v, float w, float* dv, int64_t n) {              \
     return impl::dot_and_axpy<float, ARCH>(g, v, w, dv, n);                                         \
   }                                                                                                 \
