@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "core/autograd.hpp"
@@ -11,11 +12,14 @@
 #include "core/detail/checks.hpp"
 #include "core/detail/parallel.hpp"
 #include "core/detail/vecmath.hpp"
+#include "nn/detail/attention_heads.hpp"
 #include "nn/detail/key_padding.hpp"
 
 namespace xg::nn {
 
 namespace {
+namespace attention_heads = detail::attention_heads;
+
 struct Dims {
   int64_t N, M, Tq, Tk, d, dv;  // N heads in all, M per batch row (N = B·M)
   // Heads run in parallel when each head's products are too small to be split across threads.
@@ -72,12 +76,12 @@ void softmax_row(T* s, const char* hidden, int64_t Tk) {
 }
 
 // Runs body(head, scratch) for every head, in parallel when Dims::heads_in_parallel says so;
-// scratch is one (Tq, Tk) buffer per thread.
+// scratch is one buffer per thread, of scratch_size elements.
 template <class T, class Body>
-void for_each_head(const Dims& n, Body&& body) {
+void for_each_head(const Dims& n, int64_t scratch_size, Body&& body) {
   XG_PRAGMA(omp parallel if (n.heads_in_parallel()))
   {
-    std::vector<T> scratch(static_cast<std::size_t>(n.Tq * n.Tk));
+    std::vector<T> scratch(static_cast<std::size_t>(scratch_size));
     XG_PRAGMA(omp for schedule(static))
     for (int64_t h = 0; h < n.N; ++h) body(h, scratch.data());
   }
@@ -149,11 +153,23 @@ FusedAttentionResult attention_in_layout(const char* op, const Tensor& q, const 
   Tensor weights = Tensor::uninitialized(weight_shape, q.dtype());  // (N, Tq, Tk)
   Tensor out = Tensor::uninitialized(out_shape, q.dtype());         // q's layout, with dv for d
   const double scale = 1.0 / std::sqrt(static_cast<double>(n.d));
+  const attention_heads::HeadSizes sizes{n.Tq, n.Tk, n.d, n.dv, static_cast<float>(scale)};
   dispatch(q.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T *pq = q.data<T>(), *pk = k.data<T>(), *pv = v.data<T>(), *pkeep = keep.defined() ? keep.data<T>() : nullptr;
     T *pw = weights.data<T>(), *po = out.data<T>();
-    for_each_head<T>(n, [&](int64_t h, T* dropped) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (attention_heads::fits(sizes)) {
+        for_each_head<T>(n, attention_heads::scratch_floats(sizes), [&](int64_t h, T* scratch) {
+          const char* hid = hidden.empty() ? nullptr : hidden.data() + (h / n.M) * n.Tq * n.Tk;
+          attention_heads::forward(sizes, pq + lq.offset(h), lq.row_stride(), pk + lk.offset(h), lk.row_stride(),
+                                   pv + lv.offset(h), lv.row_stride(), hid, pkeep ? pkeep + h * n.Tq * n.Tk : nullptr,
+                                   pw + h * n.Tq * n.Tk, po + lo.offset(h), lo.row_stride(), scratch);
+        });
+        return;
+      }
+    }
+    for_each_head<T>(n, n.Tq * n.Tk, [&](int64_t h, T* dropped) {
       T* w = pw + h * n.Tq * n.Tk;  // (Tq, Tk) = scale · Q Kᵀ, then its softmax
       blas::gemm<T>(false, true, n.Tq, n.Tk, n.d, T(scale), pq + lq.offset(h), lq.row_stride(), pk + lk.offset(h),
                     lk.row_stride(), T(0), w, n.Tk);
@@ -179,7 +195,20 @@ FusedAttentionResult attention_in_layout(const char* op, const Tensor& q, const 
       const T *pv = vd.data<T>(), *pw = wd.data<T>(), *pg = g.data<T>();
       const T* pkeep = keepd.defined() ? keepd.data<T>() : nullptr;
       T* pdv = dv.data<T>();
-      for_each_head<T>(n, [&](int64_t h, T* ds) {
+      if constexpr (std::is_same_v<T, float>) {
+        if (attention_heads::fits(sizes)) {
+          const T *pq = qd.data<T>(), *pk = kd.data<T>();
+          T *pdq = dq.data<T>(), *pdk = dk.data<T>();
+          for_each_head<T>(n, attention_heads::scratch_floats(sizes), [&](int64_t h, T* scratch) {
+            attention_heads::backward(sizes, pw + h * n.Tq * n.Tk, pkeep ? pkeep + h * n.Tq * n.Tk : nullptr,
+                                      pg + lo.offset(h), lo.row_stride(), pq + lq.offset(h), lq.row_stride(),
+                                      pk + lk.offset(h), lk.row_stride(), pv + lv.offset(h), lv.row_stride(),
+                                      pdq + lq.offset(h), pdk + lk.offset(h), pdv + lv.offset(h), scratch);
+          });
+          return;
+        }
+      }
+      for_each_head<T>(n, n.Tq * n.Tk, [&](int64_t h, T* ds) {
         const T* w = pw + h * n.Tq * n.Tk;
         const T* gh = pg + lo.offset(h);
         const T* kp = pkeep ? pkeep + h * n.Tq * n.Tk : nullptr;
@@ -210,7 +239,7 @@ FusedAttentionResult attention_in_layout(const char* op, const Tensor& q, const 
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T *pw = wd.data<T>(), *pg = g.data<T>();
-      for_each_head<T>(n, [&](int64_t h, T* ds) {
+      for_each_head<T>(n, n.Tq * n.Tk, [&](int64_t h, T* ds) {
         std::copy(pg + h * n.Tq * n.Tk, pg + (h + 1) * n.Tq * n.Tk, ds);
         scores_backward(n, h, pw + h * n.Tq * n.Tk, ds, T(scale), qd.data<T>(), lq, kd.data<T>(), lk, dq.data<T>(),
                         dk.data<T>());
