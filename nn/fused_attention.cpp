@@ -44,7 +44,8 @@ std::vector<char> hidden_positions(const Tensor& attn_mask, const Tensor& key_pa
   if (!attn_mask.defined() && !key_padding.defined()) return {};
   const std::vector<double> am = attn_mask.defined() ? attn_mask.to_vector() : std::vector<double>();
   const std::vector<double> kp = key_padding.defined() ? key_padding.to_vector() : std::vector<double>();
-  std::vector<char> hidden(static_cast<std::size_t>(B * n.Tq * n.Tk));
+  // Padded: the float32 head kernels read each row's flags 16 at a time.
+  std::vector<char> hidden(static_cast<std::size_t>(B * n.Tq * n.Tk + attention_heads::kHiddenPadding));
   for (int64_t b = 0; b < B; ++b)
     for (int64_t i = 0; i < n.Tq; ++i)
       for (int64_t j = 0; j < n.Tk; ++j)

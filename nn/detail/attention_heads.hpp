@@ -22,7 +22,11 @@ bool fits(const HeadSizes& n);
 // Floats of scratch one head needs (per thread; reused head after head).
 int64_t scratch_floats(const HeadSizes& n);
 
-// p (Tq, Tk) = softmax(scale · q kᵀ) with hidden keys (hidden: (Tq, Tk) of 0/1, or null) at 0 and
+// Bytes a hidden-key array must be readable past its end: rows are read 16 flags at a time.
+constexpr int64_t kHiddenPadding = 16;
+
+// p (Tq, Tk) = softmax(scale · q kᵀ) with hidden keys (hidden: (Tq, Tk) of 0/1 followed by
+// kHiddenPadding readable bytes, or null) at 0 and
 // a row with every key hidden all 0; out (Tq, dv) = (p ⊙ keep) v (keep: (Tq, Tk) dropout
 // multipliers, or null).
 void forward(const HeadSizes& n, const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,

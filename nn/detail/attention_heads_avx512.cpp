@@ -28,13 +28,53 @@ __mmask16 lanes(int64_t count) {  // the low `count` of 16 lanes, count clamped 
 
 int64_t padded_keys(int64_t Tk) { return (Tk + kLanes - 1) / kLanes * kLanes; }
 
+// Transposes 16 rows of 16 floats in registers: r[c] becomes column c (Intel's unpack/shuffle
+// pattern: pairs of rows interleaved, then 4x4 blocks within each 128-bit lane, then lanes).
+inline void transpose16(__m512 (&r)[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {  // r[4i + k], lane L: column 4L + k of rows 4i..4i+3
+    r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    t[k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88);  // lanes 0, 2 of each
+    t[4 + k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xdd);  // lanes 1, 3
+    t[8 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88);
+    t[12 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xdd);
+  }
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
+    r[4 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0x88);
+    r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xdd);
+    r[12 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0xdd);
+  }
+}
+
 // src (rows, cols) with row stride ld -> dst (cols, padded_keys(rows)), zero past `rows`: a
-// head's keys (or values) with the key index along the vector lanes.
+// head's keys (or values) with the key index along the vector lanes, 16x16 blocks at a time.
 void transpose_into(const float* src, int64_t ld, int64_t rows, int64_t cols, float* dst) {
   const int64_t w = padded_keys(rows);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) dst[c * w + r] = src[r * ld + c];
-  for (int64_t c = 0; c < cols; ++c) std::fill(dst + c * w + rows, dst + (c + 1) * w, 0.0f);
+  for (int64_t r0 = 0; r0 < rows; r0 += kLanes)
+    for (int64_t c0 = 0; c0 < cols; c0 += kLanes) {
+      const __mmask16 in_row = lanes(cols - c0);
+      __m512 block[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i)
+        block[i] = r0 + i < rows ? _mm512_maskz_loadu_ps(in_row, src + (r0 + i) * ld + c0) : _mm512_setzero_ps();
+      transpose16(block);
+      const int64_t n = std::min<int64_t>(kLanes, cols - c0);
+      for (int64_t c = 0; c < n; ++c) _mm512_storeu_ps(dst + (c0 + c) * w + r0, block[c]);
+    }
 }
 
 // s (NJ vectors over the keys) = Σ_c x[c] · t[c, :], t (depth, 16·NJ): one query row against
@@ -64,10 +104,13 @@ void softmax_rows(const HeadSizes& n, const float* q, int64_t ldq, const float* 
     __mmask16 valid[NJ];
     #pragma GCC unroll 8
     for (int v = 0; v < NJ; ++v) valid[v] = lanes(n.Tk - v * kLanes);
-    if (hidden) {
+    if (hidden) {  // readable 16 bytes past the row (attention_heads.hpp)
       const char* h = hidden + i * n.Tk;
-      for (int64_t j = 0; j < n.Tk; ++j)
-        if (h[j]) valid[j / kLanes] = __mmask16(valid[j / kLanes] & ~(1u << (j % kLanes)));
+#pragma GCC unroll 8
+      for (int v = 0; v < NJ; ++v) {
+        const __m128i flags = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + v * kLanes));
+        valid[v] = __mmask16(valid[v] & _mm_movemask_epi8(_mm_cmpeq_epi8(flags, _mm_setzero_si128())));
+      }
     }
     __m512 top = _mm512_set1_ps(ninf);
     #pragma GCC unroll 8
