@@ -161,6 +161,8 @@ FusedAttentionResult attention_in_layout(const char* op, const Tensor& q, const 
     T *pw = weights.data<T>(), *po = out.data<T>();
     if constexpr (std::is_same_v<T, float>) {
       if (attention_heads::fits(sizes)) {
+        blas::count_product_flops(n.N * n.Tq, n.Tk, n.d);   // scores, as the BLAS path counts them
+        blas::count_product_flops(n.N * n.Tq, n.dv, n.Tk);  // weighted sum
         for_each_head<T>(n, attention_heads::scratch_floats(sizes), [&](int64_t h, T* scratch) {
           const char* hid = hidden.empty() ? nullptr : hidden.data() + (h / n.M) * n.Tq * n.Tk;
           attention_heads::forward(sizes, pq + lq.offset(h), lq.row_stride(), pk + lk.offset(h), lk.row_stride(),
@@ -200,6 +202,10 @@ FusedAttentionResult attention_in_layout(const char* op, const Tensor& q, const 
         if (attention_heads::fits(sizes)) {
           const T *pq = qd.data<T>(), *pk = kd.data<T>();
           T *pdq = dq.data<T>(), *pdk = dk.data<T>();
+          blas::count_product_flops(n.N * n.Tk, n.dv, n.Tq);  // dV
+          blas::count_product_flops(n.N * n.Tq, n.Tk, n.dv);  // dP
+          blas::count_product_flops(n.N * n.Tq, n.d, n.Tk);   // dQ
+          blas::count_product_flops(n.N * n.Tk, n.d, n.Tq);   // dK
           for_each_head<T>(n, attention_heads::scratch_floats(sizes), [&](int64_t h, T* scratch) {
             attention_heads::backward(sizes, pw + h * n.Tq * n.Tk, pkeep ? pkeep + h * n.Tq * n.Tk : nullptr,
                                       pg + lo.offset(h), lo.row_stride(), pq + lq.offset(h), lq.row_stride(),
