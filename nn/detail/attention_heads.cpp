@@ -6,10 +6,6 @@
 
 namespace xg::nn::detail::attention_heads {
 
-namespace {
-int64_t padded_keys(int64_t Tk) { return (Tk + 15) / 16 * 16; }
-}  // namespace
-
 bool fits(const HeadSizes& n) {
   static const bool cpu_runs_kernels = vecmath::cpu_runs(vecmath::Isa::Avx512);
   return cpu_runs_kernels && n.Tk >= 1 && n.Tk <= 128 && n.d >= 1 && n.d <= 64 && n.dv >= 1 && n.dv <= 64;

@@ -16,6 +16,9 @@ struct HeadSizes {
   float scale;            // multiplies the scores (1/√d)
 };
 
+// Keys rounded up to whole 16-float vectors: the width of a head's transposed keys and score rows.
+inline int64_t padded_keys(int64_t Tk) { return (Tk + 15) / 16 * 16; }
+
 // Whether this CPU runs the kernels (AVX-512 F/CD/DQ/BW) and the head fits them: 1-128 keys,
 // widths of 1-64.
 bool fits(const HeadSizes& n);
@@ -25,10 +28,9 @@ int64_t scratch_floats(const HeadSizes& n);
 // Bytes a hidden-key array must be readable past its end: rows are read 16 flags at a time.
 constexpr int64_t kHiddenPadding = 16;
 
-// p (Tq, Tk) = softmax(scale · q kᵀ) with hidden keys (hidden: (Tq, Tk) of 0/1 followed by
-// kHiddenPadding readable bytes, or null) at 0 and
-// a row with every key hidden all 0; out (Tq, dv) = (p ⊙ keep) v (keep: (Tq, Tk) dropout
-// multipliers, or null).
+// p (Tq, Tk) = softmax(scale · q kᵀ) with hidden keys at 0 and a row with every key hidden all
+// 0 (hidden: (Tq, Tk) of 0/1 followed by kHiddenPadding readable bytes, or null);
+// out (Tq, dv) = (p ⊙ keep) v (keep: (Tq, Tk) dropout multipliers, or null).
 void forward(const HeadSizes& n, const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
              int64_t ldv, const char* hidden, const float* keep, float* p, float* out, int64_t ldo, float* scratch);
 

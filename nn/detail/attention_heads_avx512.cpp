@@ -26,8 +26,6 @@ __mmask16 lanes(int64_t count) {  // the low `count` of 16 lanes, count clamped 
   return count >= kLanes ? __mmask16(0xFFFF) : count <= 0 ? __mmask16(0) : __mmask16((1u << count) - 1u);
 }
 
-int64_t padded_keys(int64_t Tk) { return (Tk + kLanes - 1) / kLanes * kLanes; }
-
 // Transposes 16 rows of 16 floats in registers: r[c] becomes column c (Intel's unpack/shuffle
 // pattern: pairs of rows interleaved, then 4x4 blocks within each 128-bit lane, then lanes).
 inline void transpose16(__m512 (&r)[16]) {
@@ -81,12 +79,12 @@ void transpose_into(const float* src, int64_t ld, int64_t rows, int64_t cols, fl
 // every key (scores), or one output-gradient row against every value (dP).
 template <int NJ>
 inline void row_times_transposed(const float* x, int64_t depth, const float* t, __m512 (&s)[NJ]) {
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int v = 0; v < NJ; ++v) s[v] = _mm512_setzero_ps();
   for (int64_t c = 0; c < depth; ++c) {
     const __m512 xc = _mm512_set1_ps(x[c]);
     const float* row = t + c * NJ * kLanes;
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int v = 0; v < NJ; ++v) s[v] = _mm512_fmadd_ps(xc, _mm512_loadu_ps(row + v * kLanes), s[v]);
   }
 }
@@ -102,7 +100,7 @@ void softmax_rows(const HeadSizes& n, const float* q, int64_t ldq, const float* 
     __m512 s[NJ];
     row_times_transposed<NJ>(q + i * ldq, n.d, kt, s);
     __mmask16 valid[NJ];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int v = 0; v < NJ; ++v) valid[v] = lanes(n.Tk - v * kLanes);
     if (hidden) {  // readable 16 bytes past the row (attention_heads.hpp)
       const char* h = hidden + i * n.Tk;
@@ -113,7 +111,7 @@ void softmax_rows(const HeadSizes& n, const float* q, int64_t ldq, const float* 
       }
     }
     __m512 top = _mm512_set1_ps(ninf);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int v = 0; v < NJ; ++v) {
       s[v] = _mm512_mul_ps(s[v], _mm512_set1_ps(n.scale));
       top = _mm512_mask_max_ps(top, valid[v], top, s[v]);
@@ -126,14 +124,14 @@ void softmax_rows(const HeadSizes& n, const float* q, int64_t ldq, const float* 
       continue;
     }
     __m512 total = _mm512_setzero_ps();
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int v = 0; v < NJ; ++v) {
       const __m512 e = xsimd::exp(Batch(_mm512_sub_ps(s[v], _mm512_set1_ps(m))));
       s[v] = _mm512_maskz_mov_ps(valid[v], e);
       total = _mm512_add_ps(total, s[v]);
     }
     const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(total));
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int v = 0; v < NJ; ++v) {
       s[v] = _mm512_mul_ps(s[v], inv);
       const __mmask16 in_row = lanes(n.Tk - v * kLanes);
@@ -155,7 +153,7 @@ void score_gradient_rows(const HeadSizes& n, const float* p, const float* keep, 
     __m512 dp[NJ], pv[NJ];
     row_times_transposed<NJ>(g + i * ldg, n.dv, vt, dp);
     __m512 dot = _mm512_setzero_ps();
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int v = 0; v < NJ; ++v) {
       const __mmask16 in_row = lanes(n.Tk - v * kLanes);
       pv[v] = _mm512_maskz_loadu_ps(in_row, p + i * n.Tk + v * kLanes);  // 0 past Tk
@@ -167,7 +165,7 @@ void score_gradient_rows(const HeadSizes& n, const float* p, const float* keep, 
       dot = _mm512_fmadd_ps(pv[v], dp[v], dot);
     }
     const __m512 rowsum = _mm512_set1_ps(_mm512_reduce_add_ps(dot)), scale = _mm512_set1_ps(n.scale);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int v = 0; v < NJ; ++v)
       _mm512_storeu_ps(ds + i * w + v * kLanes, _mm512_mul_ps(_mm512_mul_ps(pv[v], _mm512_sub_ps(dp[v], rowsum)), scale));
   }
@@ -180,24 +178,24 @@ template <int R, int NC>
 inline void weighted_block(int64_t terms, const float* coef, int64_t sa, int64_t st, const float* rows, int64_t ldr,
                            float* out, int64_t ldo, const __mmask16 (&m)[NC]) {
   __m512 acc[R][NC];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int a = 0; a < R; ++a)
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int u = 0; u < NC; ++u) acc[a][u] = _mm512_setzero_ps();
   for (int64_t t = 0; t < terms; ++t) {
     __m512 row[NC];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int u = 0; u < NC; ++u) row[u] = _mm512_maskz_loadu_ps(m[u], rows + t * ldr + u * kLanes);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int a = 0; a < R; ++a) {
       const __m512 x = _mm512_set1_ps(coef[a * sa + t * st]);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int u = 0; u < NC; ++u) acc[a][u] = _mm512_fmadd_ps(x, row[u], acc[a][u]);
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int a = 0; a < R; ++a)
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int u = 0; u < NC; ++u) _mm512_mask_storeu_ps(out + a * ldo + u * kLanes, m[u], acc[a][u]);
 }
 
@@ -205,7 +203,7 @@ template <int NC>
 void weighted(int64_t outputs, int64_t terms, const float* coef, int64_t sa, int64_t st, const float* rows,
               int64_t ldr, float* out, int64_t ldo, int64_t width) {
   __mmask16 m[NC];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int u = 0; u < NC; ++u) m[u] = lanes(width - u * kLanes);
   int64_t a = 0;
   for (; a + 4 <= outputs; a += 4) weighted_block<4, NC>(terms, coef + a * sa, sa, st, rows, ldr, out + a * ldo, ldo, m);
