@@ -21,13 +21,17 @@ struct Outputs {
 };
 
 // Context, weights and the gradients of q, k, v of sum(context ⊙ gc) + sum(weights ⊙ gw) through
-// fused_attention_heads_last, from float32 inputs, computed in `dtype`.
-Outputs run(const HeadCase& c, DType dtype, bool with_mask, bool with_keep) {
+// fused_attention_heads_last ((B, T, H·d) tensors) or fused_attention ((B, H, T, d): heads_axis),
+// from float32 inputs, computed in `dtype`.
+Outputs run(const HeadCase& c, DType dtype, bool with_mask, bool with_keep, bool heads_axis) {
   const auto make = [&](const Shape& shape, double a, double offset) {
     return leaf(seq(shape, a, 1.5, offset, DType::Float32).to(dtype));
   };
-  const Tensor q = make({c.B, c.Tq, c.H * c.d}, 0.37, 0.1), k = make({c.B, c.Tk, c.H * c.d}, 0.53, 0.7),
-               v = make({c.B, c.Tk, c.H * c.dv}, 0.29, 0.4);
+  const auto shape = [&](int64_t T, int64_t width) {
+    return heads_axis ? Shape{c.B, c.H, T, width} : Shape{c.B, T, c.H * width};
+  };
+  const Tensor q = make(shape(c.Tq, c.d), 0.37, 0.1), k = make(shape(c.Tk, c.d), 0.53, 0.7),
+               v = make(shape(c.Tk, c.dv), 0.29, 0.4);
   Tensor attn_mask, padding, keep;
   if (with_mask) {
     std::vector<double> am(static_cast<std::size_t>(c.Tq * c.Tk), 0.0), pad(static_cast<std::size_t>(c.B * c.Tk), 0.0);
@@ -43,7 +47,8 @@ Outputs run(const HeadCase& c, DType dtype, bool with_mask, bool with_keep) {
     for (std::size_t i = 0; i < kv.size(); ++i) kv[i] = (i * 7) % 5 == 0 ? 0.0 : 1.25;
     keep = tensor(kv, {c.B, c.H, c.Tq, c.Tk}, dtype);
   }
-  const FusedAttentionResult f = fused_attention_heads_last(q, k, v, c.H, attn_mask, padding, keep);
+  const FusedAttentionResult f = heads_axis ? fused_attention(q, k, v, attn_mask, padding, keep)
+                                            : fused_attention_heads_last(q, k, v, c.H, attn_mask, padding, keep);
   const Tensor gc = seq(f.context.shape(), 0.71, 1.0, 0.3, DType::Float32).to(dtype);
   const Tensor gw = seq(f.weights.shape(), 0.23, 1.0, 0.9, DType::Float32).to(dtype);
   (sum(f.context * gc) + sum(f.weights * gw)).backward();
@@ -61,22 +66,25 @@ TEST_CASE("attention head kernels: float32 equals float64 in values and gradient
                                        {2, 2, 5, 100, 8, 8},   {2, 1, 4, 128, 3, 2},   {2, 1, 3, 129, 4, 4}};
   for (const HeadCase& c : cases)
     for (const bool with_mask : {false, true})
-      for (const bool with_keep : {false, true}) {
-        INFO("B " << c.B << " H " << c.H << " Tq " << c.Tq << " Tk " << c.Tk << " d " << c.d << " dv " << c.dv
-                  << (with_mask ? " masks" : "") << (with_keep ? " dropout" : ""));
-        const detail::attention_heads::HeadSizes sizes{c.Tq, c.Tk, c.d, c.dv, 1.0f};
-        if (c.Tk <= 128 && xg::vecmath::cpu_runs(xg::vecmath::Isa::Avx512)) CHECK(detail::attention_heads::fits(sizes));
-        if (c.Tk > 128) CHECK_FALSE(detail::attention_heads::fits(sizes));
-        const Outputs got = run(c, DType::Float32, with_mask, with_keep);
-        const Outputs want = run(c, DType::Float64, with_mask, with_keep);
-        for (std::size_t i = 0; i < want.values.size(); ++i) {
-          INFO("output " << i << " (context, weights, dq, dk, dv)");
-          require_close(got.values[i], want.values[i], 2e-5);
+      for (const bool with_keep : {false, true})
+        for (const bool heads_axis : {false, true}) {
+          INFO((heads_axis ? "(B, H, T, d) " : "(B, T, H·d) ") << "B " << c.B << " H " << c.H << " Tq " << c.Tq
+                                                                << " Tk " << c.Tk << " d " << c.d << " dv " << c.dv
+                                                                << (with_mask ? " masks" : "")
+                                                                << (with_keep ? " dropout" : ""));
+          const detail::attention_heads::HeadSizes sizes{c.Tq, c.Tk, c.d, c.dv, 1.0f};
+          if (c.Tk <= 128 && xg::vecmath::cpu_runs(xg::vecmath::Isa::Avx512)) CHECK(detail::attention_heads::fits(sizes));
+          if (c.Tk > 128) CHECK_FALSE(detail::attention_heads::fits(sizes));
+          const Outputs got = run(c, DType::Float32, with_mask, with_keep, heads_axis);
+          const Outputs want = run(c, DType::Float64, with_mask, with_keep, heads_axis);
+          for (std::size_t i = 0; i < want.values.size(); ++i) {
+            INFO("output " << i << " (context, weights, dq, dk, dv)");
+            require_close(got.values[i], want.values[i], 2e-5);
+          }
+          if (with_mask && c.B > 1) {  // batch row 1 hides every key: zero context (either layout)
+            const std::vector<double>& context = got.values[0];
+            const int64_t row = c.Tq * c.H * c.dv;
+            for (int64_t i = row; i < 2 * row; ++i) REQUIRE(context[static_cast<std::size_t>(i)] == 0.0);
+          }
         }
-        if (with_mask && c.B > 1) {  // batch row 1 hides every key: zero weights and context
-          const std::vector<double>& context = got.values[0];
-          const int64_t row = c.Tq * c.H * c.dv;
-          for (int64_t i = row; i < 2 * row; ++i) REQUIRE(context[static_cast<std::size_t>(i)] == 0.0);
-        }
-      }
 }
