@@ -33,6 +33,10 @@ struct AutogradError : Error {
 struct AnomalyError : Error {
   using Error::Error;
 };
+// An allocation failed; the message names the tensor's shape and size.
+struct OutOfMemoryError : Error {
+  using Error::Error;
+};
 // Malformed files and arguments (corpus lines, checkpoints, configs).
 struct FormatError : Error {
   using Error::Error;

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <new>
 #include <fmt/format.h>
 #include <ostream>
 
@@ -17,8 +19,14 @@ std::string shape_str(const Shape& s) {
 }
 
 int64_t numel_of(const Shape& s) {
+  // Checked: a product that wraps (a dimension of 2^62 times 4) would read as a small or zero
+  // size, and the loops that trust the shape would write past the buffer.
   int64_t n = 1;
-  for (auto d : s) n *= d;
+  for (auto d : s) {
+    if (d < 0) throw ShapeError(fmt::format("negative dimension {} in shape {}", d, shape_str(s)));
+    if (__builtin_mul_overflow(n, d, &n))
+      throw ShapeError(fmt::format("shape {} has more elements than a 64-bit count holds", shape_str(s)));
+  }
   return n;
 }
 
@@ -42,7 +50,17 @@ static Tensor allocate(const Shape& shape, DType dtype, bool zero_fill) {
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->dtype = dtype;
-  impl->storage = std::make_shared<Storage>(dtype, static_cast<std::size_t>(numel_of(shape)), zero_fill);
+  const int64_t n = numel_of(shape);
+  const std::size_t element_bytes = dtype == DType::Float32 ? sizeof(float) : sizeof(double);
+  if (static_cast<uint64_t>(n) > std::numeric_limits<std::size_t>::max() / element_bytes / 2)
+    throw ShapeError(fmt::format("tensor of shape {} ({} elements) is larger than any memory", shape_str(shape), n));
+  try {
+    impl->storage = std::make_shared<Storage>(dtype, static_cast<std::size_t>(n), zero_fill);
+  } catch (const std::bad_alloc&) {
+    // Named here, where the shape is known: "std::bad_alloc" alone tells a user nothing.
+    throw OutOfMemoryError(fmt::format("out of memory allocating a {} tensor of shape {} ({:.1f} MiB)", dtype_name(dtype),
+                                       shape_str(shape), static_cast<double>(n) * static_cast<double>(element_bytes) / 1048576.0));
+  }
   return Tensor(std::move(impl));
 }
 

@@ -101,8 +101,10 @@ std::vector<std::vector<std::size_t>> make_batches(const std::vector<Example>& e
   auto len = [&](std::size_t i) {
     return std::max<int64_t>(static_cast<int64_t>(examples[i].src.size()), static_cast<int64_t>(examples[i].tgt.size()) + 1);
   };
-  const std::size_t window = static_cast<std::size_t>(options.max_batch) * 100;
-  for (std::size_t s = 0; s < order.size(); s += window) {
+  // Sentences are sorted by length within windows of 100 batches; saturating, so that a huge
+  // max_batch means "one window" rather than a product that wraps to 0 (an endless loop).
+  const std::size_t window = static_cast<std::size_t>(std::min<int64_t>(options.max_batch, INT64_MAX / 100)) * 100;
+  for (std::size_t s = 0; s < order.size(); s += std::min(window, order.size() - s)) {
     const auto end = order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), s + window));
     std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(s), end,
                      [&](std::size_t a, std::size_t b) { return len(a) < len(b); });

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
+#include <istream>
 #include <sys/stat.h>
 
 #include "core/errors.hpp"
@@ -16,13 +17,18 @@ std::vector<std::string> read_lines(const std::string& path) {
   if (S_ISDIR(st.st_mode)) throw Error(fmt::format("{}: is a directory, not a file", path));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("{}: cannot open for reading", path));
+  return read_lines(in, path);
+}
+
+std::vector<std::string> read_lines(std::istream& in, const std::string& name) {
   std::vector<std::string> lines;
   std::string line;
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (lines.empty() && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
     lines.push_back(std::move(line));
   }
-  if (in.bad()) throw Error(fmt::format("{}: read error", path));
+  if (in.bad()) throw Error(fmt::format("{}: read error", name));
   return lines;
 }
 

@@ -134,18 +134,27 @@ ToyCorpus generate_toy_corpus(const ToyConfig& c) {
   const int64_t lo = std::max(c.min_len, kToyMinLength), hi = c.max_len;
   if (hi < lo) throw Error(fmt::format("toy corpus: max_len {} is below the minimum length {}", hi, lo));
   if (c.train_size < 0 || c.valid_size < 0 || c.test_per_bucket < 0) throw Error("toy corpus: negative split size");
+  constexpr int64_t kMaxPairs = 100'000'000;  // ~10 GB of text: beyond it a size is a typo
+  if (c.train_size > kMaxPairs || c.valid_size > kMaxPairs || c.test_per_bucket > kMaxPairs)
+    throw Error(fmt::format("toy corpus: at most {} pairs per split (asked for train {}, valid {}, test {} per bucket)",
+                            kMaxPairs, c.train_size, c.valid_size, c.test_per_bucket));
   Generator gen(c.seed);
   ToyCorpus out;
   std::unordered_set<std::string> seen;
+  // Every source is new. 1000 draws in a row that were all seen before mean the grammar has (all
+  // but surely) no unseen sentence of that length left: an error, not a smaller corpus, and not
+  // the endless search it was when asked for more than the grammar has.
   auto fresh = [&](int64_t len, std::vector<ToyPair>& dst) {
     for (int attempt = 0; attempt < 1000; ++attempt) {
       ToyPair p = generate_toy_pair(gen, len);
       if (seen.insert(p.pair.source).second) {
         dst.push_back(std::move(p));
-        return true;
+        return;
       }
     }
-    return false;  // this length's sentence space is exhausted
+    throw Error(fmt::format("toy corpus: the grammar has no more distinct sentences of {} tokens after {} (asked for "
+                            "train {}, valid {}, test {} per bucket, lengths {}-{}); ask for fewer pairs or allow longer "
+                            "sentences (--max-len)", len, seen.size(), c.train_size, c.valid_size, c.test_per_bucket, lo, hi));
   };
   // Test first, stratified by bucket; then valid, then train: none shares a source sentence.
   for (int64_t bucket_lo = 1; bucket_lo <= hi; bucket_lo += 10) {

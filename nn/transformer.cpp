@@ -146,6 +146,7 @@ DecoderLayerOutput TransformerDecoderLayer::step(const Tensor& x, DecoderLayerCa
 }
 
 TransformerEncoder::TransformerEncoder(const TransformerConfig& c, int64_t n) : Module("TransformerEncoder") {
+  if (n < 1) throw Error(fmt::format("TransformerEncoder: {} layers (needs at least 1)", n));
   for (int64_t i = 0; i < n; ++i)
     layers.push_back(register_module("layers_" + std::to_string(i), std::make_shared<TransformerEncoderLayer>(c)));
   if (c.norm_first) final_norm = register_module("final_norm", std::make_shared<LayerNorm>(c.d_model));
@@ -158,6 +159,7 @@ Tensor TransformerEncoder::forward(const Tensor& x, const Tensor& key_padding_ma
 }
 
 TransformerDecoder::TransformerDecoder(const TransformerConfig& c, int64_t n) : Module("TransformerDecoder") {
+  if (n < 1) throw Error(fmt::format("TransformerDecoder: {} layers (needs at least 1)", n));
   for (int64_t i = 0; i < n; ++i)
     layers.push_back(register_module("layers_" + std::to_string(i), std::make_shared<TransformerDecoderLayer>(c)));
   if (c.norm_first) final_norm = register_module("final_norm", std::make_shared<LayerNorm>(c.d_model));

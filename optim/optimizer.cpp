@@ -59,7 +59,14 @@ void Optimizer::load_state(const NamedTensors& tensors, const std::string& prefi
   std::map<std::string, Tensor> by_name(tensors.begin(), tensors.end());
   auto it = by_name.find(prefix + "step");
   if (it == by_name.end()) throw FormatError(fmt::format("{}: optimiser state has no '{}step'", name_, prefix));
-  const int64_t step = static_cast<int64_t>(it->second.item());
+  // Checked before the cast: a NaN or negative step (a hand-edited file) turned every parameter
+  // into NaN at the first update through the bias corrections.
+  if (it->second.numel() != 1)
+    throw FormatError(fmt::format("{}: '{}step' has shape {}, expected one value", name_, prefix, shape_str(it->second.shape())));
+  const double step_value = it->second.item();
+  if (!(step_value >= 0 && step_value <= 1e15) || step_value != std::floor(step_value))
+    throw FormatError(fmt::format("{}: '{}step' is {}, not a step count (a non-negative integer)", name_, prefix, step_value));
+  const auto step = static_cast<int64_t>(step_value);
   const auto names = slot_names();
   std::vector<std::vector<std::vector<Tensor>>> loaded(groups_.size());
   for (std::size_t g = 0; g < groups_.size(); ++g) {

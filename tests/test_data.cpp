@@ -250,3 +250,15 @@ TEST_CASE("DataLoader abandoned mid-epoch many times neither hangs nor leaks", "
   }
   SUCCEED("200 loaders destroyed mid-epoch");
 }
+
+TEST_CASE("make_batches: a max_batch near 2^62 neither wraps nor hangs", "[data][batch][reliability]") {
+  // max_batch * 100 once wrapped to 0 and the sorting loop never advanced.
+  std::vector<Example> ex;
+  for (int i = 0; i < 50; ++i) ex.push_back({std::vector<int64_t>(static_cast<std::size_t>(1 + i % 7), 5), {6}});
+  BatchingOptions o;
+  o.max_tokens = 64;
+  o.max_batch = int64_t{1} << 62;
+  std::size_t total = 0;
+  for (const auto& b : make_batches(ex, o, 3, 0)) total += b.size();
+  CHECK(total == ex.size());
+}

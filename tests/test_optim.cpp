@@ -152,3 +152,19 @@ TEST_CASE("optimiser state round-trips so training resumes exactly", "[optim][ch
   NamedTensors missing = {file.tensors[0]};
   CHECK_THROWS_AS(resumed.load_state(missing), FormatError);
 }
+
+TEST_CASE("optimiser state with a NaN, negative or fractional step is refused, naming the step",
+          "[optim][checkpoint][reliability]") {
+  Tensor w = zeros({5, 1});
+  w.requires_grad_();
+  Adam adam(single_group({w}, 0.05));
+  least_squares(adam, w, 3);
+  for (double bad : {std::nan(""), -5.0, 3.7, 1e300}) {
+    NamedTensors st = adam.state();
+    for (auto& [name, t] : st)
+      if (name == "optim.step") t = tensor({bad}, {}, DType::Float64);
+    Adam fresh(single_group({w}, 0.05));
+    INFO("step " << bad);
+    CHECK_THROWS_WITH(fresh.load_state(st), Catch::Matchers::Contains("'optim.step' is"));
+  }
+}

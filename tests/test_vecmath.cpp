@@ -328,3 +328,41 @@ TEST_CASE("vecmath: an entry's value does not depend on its place in the array",
     CHECK(in_place == whole);
   }
 }
+
+// NaN in, NaN out, at every lane position and on every instruction set: the clamps inside tanh and
+// sigmoid once turned NaN into ±1 or 0/1, so a model with NaN weights translated "normally".
+template <class T>
+void check_nan_propagates() {
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  for (const auto& k : kernels_this_cpu_runs<T>())
+    for (int64_t n : {1, 3, 16, 17})
+      for (int64_t at = 0; at < n; ++at) {
+        std::vector<T> x(static_cast<std::size_t>(n), T(0.5)), y(x.size());
+        x[static_cast<std::size_t>(at)] = nan;
+        for (const auto& [name, f] : {std::pair<const char*, void (*)(const T*, T*, int64_t)>{"tanh", k.tanh},
+                                      {"sigmoid", k.sigmoid}, {"exp", k.exp}}) {
+          f(x.data(), y.data(), n);
+          INFO(k.name << " " << name << " n " << n << " NaN at " << at);
+          CHECK(std::isnan(y[static_cast<std::size_t>(at)]));
+          for (int64_t i = 0; i < n; ++i)
+            if (i != at) CHECK(std::isfinite(y[static_cast<std::size_t>(i)]));
+        }
+        // The GRU cell's gates: a NaN pre-activation reaches the new state.
+        const int64_t H = n;
+        std::vector<T> gi(static_cast<std::size_t>(3 * H), T(0.1)), gh(gi), h(static_cast<std::size_t>(H), T(0.2));
+        std::vector<T> out(static_cast<std::size_t>(H)), saved(static_cast<std::size_t>(4 * H));
+        for (int64_t gate = 0; gate < 3; ++gate) {
+          std::fill(gi.begin(), gi.end(), T(0.1));
+          gi[static_cast<std::size_t>(gate * H + at)] = nan;
+          k.gru_cell_forward(gi.data(), nullptr, gh.data(), h.data(), saved.data(), out.data(), H);
+          INFO(k.name << " GRU gate " << gate << " H " << H << " NaN at " << at);
+          CHECK(std::isnan(out[static_cast<std::size_t>(at)]));
+        }
+      }
+}
+
+TEST_CASE("vecmath: NaN propagates through tanh, sigmoid, exp and the GRU cell on every instruction set",
+          "[vecmath][nan]") {
+  check_nan_propagates<float>();
+  check_nan_propagates<double>();
+}

@@ -83,6 +83,7 @@ void run_compare(const CompareOptions& o) {
     t.train = o.train;
     t.train.time_budget = o.train.steps > 0 ? 0 : o.budget;  // --steps, when given, replaces the budget
     t.out_dir = o.out_dir + "/" + name;
+    t.overwrite = true;  // a comparison trains every model afresh
     ModelResult r;
     r.model = name;
     r.train = train_model(t, data);

@@ -1,6 +1,8 @@
 #include "config.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <fmt/format.h>
 #include <utility>
 #include <nlohmann/json.hpp>
@@ -45,6 +47,31 @@ ModelConfig ModelConfig::defaults(const std::string& name) {
 
 void ModelConfig::validate() const {
   const bool transformer = model == "transformer";
+  // Every field, whether or not this model reads it: a checkpoint written with a value its own
+  // reader rejects could never be evaluated or resumed. The bounds are far past any model that
+  // fits in memory; inside them a too-large model fails at allocation with its shape named.
+  constexpr int64_t kMaxWidth = int64_t{1} << 20, kMaxLayers = 256, kMaxVocab = int64_t{1} << 24;
+  const auto in_range = [](const char* name, int64_t v, int64_t lo, int64_t hi) {
+    if (v < lo || v > hi) throw Error(fmt::format("{} must be in [{}, {}], got {}", name, lo, hi, v));
+  };
+  in_range("src_vocab", src_vocab, 0, kMaxVocab);
+  in_range("tgt_vocab", tgt_vocab, 0, kMaxVocab);
+  for (const auto& [name, value] : {std::pair<const char*, int64_t>{"embedding", embedding}, {"hidden", hidden},
+                                    {"attention", attention}, {"d_model", d_model}, {"heads", heads}, {"ff", ff},
+                                    {"max_positions", max_positions}})
+    in_range(name, value, 1, kMaxWidth);
+  in_range("encoder_layers", encoder_layers, 1, kMaxLayers);
+  in_range("decoder_layers", decoder_layers, 1, kMaxLayers);
+  in_range("kv_heads", kv_heads, 0, heads);
+  in_range("window", window, 0, kMaxWidth);
+  in_range("global_tokens", global_tokens, 0, kMaxWidth);
+  if (!(dropout >= 0 && dropout < 1)) throw Error(fmt::format("dropout must be in [0, 1), got {}", dropout));
+  if (transformer && d_model % heads != 0)
+    throw Error(fmt::format("transformer: d_model {} is not a multiple of heads {}", d_model, heads));
+  if (transformer && positions != "sinusoidal" && (d_model / heads) % 2 != 0)
+    throw Error(fmt::format("rotary positions need an even head width, got d_model {} / heads {} = {}", d_model, heads, d_model / heads));
+  if (model == "bahdanau" && hidden % 2 != 0)
+    throw Error(fmt::format("bahdanau: hidden {} must be even (two encoder directions)", hidden));
   if (attention_kind == "local" ? model != "bahdanau"
       : attention_kind == "window" || attention_kind == "linear" || attention_kind == "gqa" ? !transformer
       : attention_kind != "standard")
@@ -56,6 +83,37 @@ void ModelConfig::validate() const {
     throw Error(fmt::format("gqa: {} key/value heads do not divide {} heads", kv_heads, heads));
   if ((attention_kind == "local" || attention_kind == "window") && window < 1)
     throw Error(fmt::format("attention '{}' needs a window of at least 1, got {}", attention_kind, window));
+}
+
+int64_t ModelConfig::longest_sequence() const {
+  return model == "transformer" ? max_positions : std::numeric_limits<int64_t>::max();
+}
+
+void TrainConfig::validate() const {
+  const auto finite = [](const char* option, double v, double lo, double hi) {
+    if (!std::isfinite(v) || v < lo || v > hi)
+      throw Error(fmt::format("{} must be a finite number in [{:g}, {:g}], got {}", option, lo, hi, v));
+  };
+  const auto integer = [](const char* option, int64_t v, int64_t lo, int64_t hi) {
+    if (v < lo || v > hi) throw Error(fmt::format("{} must be in [{}, {}], got {}", option, lo, hi, v));
+  };
+  constexpr double kHuge = std::numeric_limits<double>::max();
+  finite("--lr", lr, 0, kHuge);  // huge rates stay allowed: the divergence tests use 1e38
+  if (lr <= 0) throw Error(fmt::format("--lr must be positive, got {}", lr));
+  finite("--clip", clip, 0, kHuge);
+  if (clip <= 0) throw Error(fmt::format("--clip must be positive, got {}", clip));
+  finite("--label-smoothing", label_smoothing, 0, 0.99);
+  // A year of seconds and a trillion steps: beyond them a value is a typo, not a plan.
+  finite("--time-budget", time_budget, 0, 365.0 * 86400);
+  integer("--steps", steps, 0, int64_t{1} << 40);
+  if (steps == 0 && time_budget == 0) throw Error("give --steps or --time-budget (both are 0)");
+  integer("--warmup", warmup, 1, int64_t{1} << 40);
+  integer("--max-tokens", max_tokens, 1, int64_t{1} << 32);
+  integer("--max-batch", max_batch, 1, int64_t{1} << 24);
+  for (const auto& [option, v] : {std::pair<const char*, int64_t>{"--valid-every", valid_every}, {"--log-every", log_every},
+                                  {"--valid-sentences", valid_sentences}, {"--save-every", save_every}})
+    integer(option, v, 1, int64_t{1} << 40);
+  integer("--threads", threads, 0, 256);
 }
 
 std::string ModelConfig::to_json() const {

@@ -32,6 +32,9 @@ struct ModelConfig {
   // family: bahdanau-local, transformer-window, transformer-linear, transformer-gqa,
   // transformer-mqa, transformer-rotary.
   static ModelConfig defaults(const std::string& model);
+  // The longest source, and the longest <bos> + target, the model can read: a transformer's
+  // max_positions; the recurrent models have no such limit.
+  int64_t longest_sequence() const;
   // Rejects combinations a model cannot build (e.g. rotary positions in an RNN), naming both.
   void validate() const;
   std::string to_json() const;
@@ -53,6 +56,10 @@ struct TrainConfig {
   int64_t save_every = 500;   // steps between full training-state saves
   uint64_t seed = 1;
   int threads = 0;            // 0: leave OpenMP's default
+
+  // Rejects what would hang, wrap or train on nonsense (NaN rates and budgets, a budget that never
+  // ends, batch limits whose products overflow), naming the option.
+  void validate() const;
 };
 
 }  // namespace xg::translation

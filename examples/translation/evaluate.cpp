@@ -23,16 +23,18 @@ std::vector<Hypothesis> translate_sentences(Seq2Seq& model, const data::Vocabula
                                             const std::vector<std::string>& sources, const SearchOptions& search,
                                             int64_t batch_size) {
   const data::WhitespaceTokenizer tok;
+  const int64_t limit = std::min(search.max_source_tokens, model.longest_sequence());
   std::vector<data::Example> examples;
+  std::vector<std::size_t> order;
+  std::vector<Hypothesis> out(sources.size());
   for (const auto& s : sources) {
     auto ids = src_vocab.encode(tok.tokenize(s));
     if (ids.empty()) ids.push_back(data::Vocabulary::kUnk);  // an empty line still gets a (short) translation
+    if (static_cast<int64_t>(ids.size()) > limit) out[examples.size()].skipped = true;
+    else order.push_back(examples.size());
     examples.push_back({ids, {}});
   }
-  std::vector<std::size_t> order(examples.size());
-  std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return examples[a].src.size() < examples[b].src.size(); });
-  std::vector<Hypothesis> out(examples.size());
   for (std::size_t s = 0; s < order.size(); s += static_cast<std::size_t>(batch_size)) {
     std::vector<std::size_t> idx(order.begin() + static_cast<std::ptrdiff_t>(s),
                                  order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), s + static_cast<std::size_t>(batch_size))));
@@ -53,7 +55,10 @@ EvalResult evaluate(Seq2Seq& model, const data::Vocabulary& src_vocab, const dat
   }
   const auto hyps = translate_sentences(model, src_vocab, sources, search, batch_size);
   EvalResult r;
-  for (const auto& h : hyps) r.hypotheses.push_back(tok.detokenize(tgt_vocab.decode(h.tokens)));
+  for (const auto& h : hyps) {
+    if (h.skipped) r.skipped.push_back(r.hypotheses.size());
+    r.hypotheses.push_back(tok.detokenize(tgt_vocab.decode(h.tokens)));
+  }
   std::vector<std::vector<std::string>> bucket_h(6), bucket_r(6);
   std::vector<int64_t> bucket_exact(6, 0);
   int64_t exact = 0;

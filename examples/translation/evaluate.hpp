@@ -21,6 +21,7 @@ struct EvalResult {
   double bleu = 0, exact = 0;
   std::vector<BucketScore> buckets;
   std::vector<std::string> hypotheses;  // in test order
+  std::vector<std::size_t> skipped;     // test lines (0-based) over the length limit: scored as empty
   std::string to_json() const;
 };
 

@@ -1,7 +1,12 @@
 // xgrad-translate: the translation experiment. Subcommands toy, train, eval, translate, bleu and
 // compare; `xgrad-translate SUBCOMMAND --help` lists each one's options.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <new>
 #include <filesystem>
 #include <fmt/format.h>
 #include <iostream>
@@ -35,13 +40,34 @@ std::vector<data::SentencePair> read_corpus(const std::string& path) {
   return c.pairs;
 }
 
+// CLI11's PositiveNumber lets NaN through (and calls it "negative" elsewhere); budgets and rates
+// of NaN hung runs or trained on nonsense.
+CLI::Validator finite_number(bool positive) {
+  return CLI::Validator(
+      [positive](std::string& text) -> std::string {
+        double v = 0;
+        std::size_t used = 0;
+        try {
+          v = std::stod(text, &used);
+        } catch (const std::exception&) {
+          return fmt::format("'{}' is not a number", text);
+        }
+        if (used != text.size()) return fmt::format("'{}' is not a number", text);
+        if (!std::isfinite(v)) return fmt::format("must be a finite number, got {}", text);
+        if (positive ? v <= 0 : v < 0) return fmt::format("must be {}, got {}", positive ? "positive" : "non-negative", text);
+        return "";
+      },
+      positive ? "POSITIVE" : "NONNEGATIVE");
+}
+const CLI::Validator kFinitePositive = finite_number(true), kFiniteNonNegative = finite_number(false);
+
 // Options shared by train and compare.
 void add_train_options(CLI::App* cmd, TrainConfig& tc, data::ToyConfig& toy) {
   cmd->add_option("--seed", tc.seed, "random seed (model, data order, dropout; the toy corpus too)");
   cmd->add_option("--threads", tc.threads, "threads (OpenMP; 0: its default); OpenBLAS itself runs single-threaded")->check(CLI::Range(0, 256));
-  cmd->add_option("--lr", tc.lr, "Adam learning rate (transformer: the schedule's peak)")->check(CLI::PositiveNumber);
+  cmd->add_option("--lr", tc.lr, "Adam learning rate (transformer: the schedule's peak)")->check(kFinitePositive);
   cmd->add_option("--warmup", tc.warmup, "transformer warm-up steps")->check(CLI::PositiveNumber);
-  cmd->add_option("--clip", tc.clip, "gradient norm clipping")->check(CLI::PositiveNumber);
+  cmd->add_option("--clip", tc.clip, "gradient norm clipping")->check(kFinitePositive);
   cmd->add_option("--label-smoothing", tc.label_smoothing, "label smoothing")->check(CLI::Range(0.0, 0.99));
   cmd->add_option("--max-tokens", tc.max_tokens, "tokens per batch (B x longest)")->check(CLI::PositiveNumber);
   cmd->add_option("--max-batch", tc.max_batch, "sentences per batch")->check(CLI::PositiveNumber);
@@ -103,6 +129,15 @@ ModelConfig merged(const std::string& model, const ModelConfig& given, const std
   return c;
 }
 
+// "--attention-size" -> "attention": the config.json field an option sets.
+std::string config_field_of(const std::string& option) {
+  if (option == "--attention-size") return "attention";
+  if (option == "--attention") return "attention_kind";
+  std::string field = option.substr(2);
+  std::replace(field.begin(), field.end(), '-', '_');
+  return field;
+}
+
 void print_world(int threads) {
   fmt::print("world: {} rank{} x {} thread{} each{}\n", dist::world_size(), dist::world_size() == 1 ? "" : "s",
              threads > 0 ? std::to_string(threads) : "default", threads == 1 ? "" : "s",
@@ -149,9 +184,10 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--train", train_file, "training TSV (default: the built-in toy corpus)");
   train_cmd->add_option("--valid", valid_file, "validation TSV");
   train_cmd->add_option("--out", train_opt.out_dir, "output directory")->required();
-  train_cmd->add_option("--time-budget", train_opt.train.time_budget, "seconds of training")->check(CLI::NonNegativeNumber);
-  train_cmd->add_option("--steps", train_opt.train.steps, "training steps (overrides the time budget)")->check(CLI::NonNegativeNumber);
+  auto* budget_opt = train_cmd->add_option("--time-budget", train_opt.train.time_budget, "seconds of training (with --steps: whichever ends first)")->check(kFiniteNonNegative);
+  auto* steps_opt = train_cmd->add_option("--steps", train_opt.train.steps, "training steps (alone: no time limit)")->check(CLI::NonNegativeNumber);
   train_cmd->add_flag("--resume", train_opt.resume, "continue from DIR/state.safetensors");
+  train_cmd->add_flag("--overwrite", train_opt.overwrite, "replace a training run already in --out (otherwise refused)")->excludes("--resume");
   train_cmd->add_flag("--anomaly", anomaly, "check every op for NaN/Inf and name the first op that produced one");
   add_train_options(train_cmd, train_opt.train, train_toy);
   add_model_options(train_cmd, model_given, model_set);
@@ -163,6 +199,7 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--checkpoint", eval_dir, "training output directory")->required();
   eval_cmd->add_option("--test", eval_test, "test TSV")->required();
   eval_cmd->add_option("--beam", eval_search.beam, "beam size (1: greedy)")->check(CLI::Range(1, 100));
+  eval_cmd->add_option("--max-input-tokens", eval_search.max_source_tokens, "longer sources are not translated (scored as empty, with a warning)")->check(CLI::PositiveNumber);
   eval_cmd->add_option("--hyp", eval_hyp, "write hypotheses, one per line in test order");
   eval_cmd->add_option("--json", eval_json, "write the scores as JSON");
   std::string eval_alignment;
@@ -175,6 +212,7 @@ int main(int argc, char** argv) {
   auto* tr_cmd = app.add_subcommand("translate", "translate standard input line by line");
   tr_cmd->add_option("--checkpoint", tr_dir, "training output directory")->required();
   tr_cmd->add_option("--beam", tr_search.beam, "beam size (1: greedy)")->check(CLI::Range(1, 100));
+  tr_cmd->add_option("--max-input-tokens", tr_search.max_source_tokens, "longer lines are not translated: an empty line and a warning")->check(CLI::PositiveNumber);
   tr_cmd->add_option("--attention", tr_svg, "write the attention heat map of the first line (SVG)");
 
   // bleu
@@ -188,7 +226,7 @@ int main(int argc, char** argv) {
   CompareOptions cmp;
   std::vector<std::string> cmp_models;
   auto* cmp_cmd = app.add_subcommand("compare", "train all three models for the same time and compare them by sentence length");
-  cmp_cmd->add_option("--budget", cmp.budget, "training seconds per model")->check(CLI::PositiveNumber);
+  cmp_cmd->add_option("--budget", cmp.budget, "training seconds per model")->check(kFinitePositive);
   cmp_cmd->add_option("--steps", cmp.train.steps, "training steps per model instead of a time budget")->check(CLI::PositiveNumber);
   cmp_cmd->add_option("--out", cmp.out_dir, "output directory");
   cmp_cmd->add_option("--train", cmp.train_file, "training TSV (default: the built-in toy corpus)");
@@ -201,7 +239,23 @@ int main(int argc, char** argv) {
   cmp_cmd->add_option("--test-per-bucket", cmp.toy.test_per_bucket, "built-in toy corpus: test pairs per bucket")->check(CLI::PositiveNumber);
   add_train_options(cmp_cmd, cmp.train, cmp.toy);
 
-  CLI11_PARSE(app, argc, argv);
+  // CLI11 reads an unknown first word as a stray argument and says "A subcommand is required".
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      fmt::print(stderr, "error: unknown subcommand '{}' (one of: {})\n", argv[1], fmt::join(names, ", "));
+      dist::finalize();
+      return 1;
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    dist::finalize();  // a parse error must not leave an MPI world open
+    return code;
+  }
 
   try {
     if (*toy_cmd) {
@@ -219,6 +273,9 @@ int main(int argc, char** argv) {
       set_anomaly_mode(anomaly);
       if (dist::is_primary()) print_world(train_opt.train.threads);
       train_opt.model = merged(train_model_name, model_given, model_set);
+      if (steps_opt->count() && !budget_opt->count()) train_opt.train.time_budget = 0;
+      for (const auto& option : model_set) train_opt.model_fields_set.push_back(config_field_of(option));
+      if (train_model_name == "transformer-mqa") train_opt.model_fields_set.push_back("kv_heads");
       TrainData d;
       if (train_file.empty() != valid_file.empty()) throw Error("train: give both --train and --valid, or neither");
       if (train_file.empty()) {
@@ -236,6 +293,10 @@ int main(int argc, char** argv) {
       LoadedModel m = load_trained(eval_dir);
       const auto pairs = read_corpus(eval_test);
       const EvalResult r = evaluate(*m.model, m.src_vocab, m.tgt_vocab, pairs, eval_search);
+      if (!r.skipped.empty())
+        fmt::print(stderr, "warning: {} of {} test sources are longer than {} tokens and were not translated (scored as "
+                   "empty), first at {}:{}\n", r.skipped.size(), pairs.size(), std::min(eval_search.max_source_tokens,
+                   m.model->longest_sequence()), eval_test, r.skipped.front() + 1);
       fmt::print("BLEU {:.2f}  exact {:.1f}%  ({} sentences, beam {})\n", r.bleu, r.exact, pairs.size(), eval_search.beam);
       for (const auto& b : r.buckets)
         if (b.n) fmt::print("  {:>2}-{:<3} n={:<5} BLEU {:6.2f}  exact {:5.1f}%\n", b.lo, b.hi < 0 ? std::string("") : std::to_string(b.hi), b.n, b.bleu, b.exact);
@@ -270,12 +331,17 @@ int main(int argc, char** argv) {
       if (!eval_json.empty()) write_text_file(eval_json, r.to_json());
     } else if (*tr_cmd) {
       LoadedModel m = load_trained(tr_dir);
-      std::vector<std::string> lines;
-      for (std::string line; std::getline(std::cin, line);) lines.push_back(line);
+      const std::vector<std::string> lines = data::read_lines(std::cin, "standard input");
       tr_search.keep_attention = !tr_svg.empty();
       const auto hyps = translate_sentences(*m.model, m.src_vocab, lines, tr_search);
       const data::WhitespaceTokenizer tok;
-      for (const auto& h : hyps) fmt::print("{}\n", tok.detokenize(m.tgt_vocab.decode(h.tokens)));
+      for (std::size_t i = 0; i < hyps.size(); ++i) {
+        if (hyps[i].skipped)
+          fmt::print(stderr, "warning: input line {}: {} tokens, over the limit of {}; not translated (an empty line "
+                     "stands in its place)\n", i + 1, tok.tokenize(lines[i]).size(),
+                     std::min(tr_search.max_source_tokens, m.model->longest_sequence()));
+        fmt::print("{}\n", tok.detokenize(m.tgt_vocab.decode(hyps[i].tokens)));
+      }
       if (!tr_svg.empty() && !lines.empty()) {
         if (hyps[0].attention.empty() || hyps[0].attention[0].empty())
           throw Error(fmt::format("translate --attention: the {} model has no attention to plot", m.config.model));
@@ -284,8 +350,7 @@ int main(int argc, char** argv) {
         write_text_file(tr_svg, heatmap_svg(m.config.model + " attention", tok.tokenize(lines[0]), target, hyps[0].attention));
       }
     } else if (*bleu_cmd) {
-      std::vector<std::string> hyps;
-      for (std::string line; std::getline(std::cin, line);) hyps.push_back(line);
+      const std::vector<std::string> hyps = data::read_lines(std::cin, "standard input");
       std::vector<std::vector<std::string>> refs;
       for (const auto& f : bleu_refs) refs.push_back(data::read_lines(f));
       const BleuScore s = corpus_bleu(hyps, refs, bleu_tok == "13a" ? BleuTokenize::V13a : BleuTokenize::None);
@@ -296,10 +361,17 @@ int main(int argc, char** argv) {
       if (dist::is_primary()) print_world(cmp.train.threads);
       run_compare(cmp);
     }
+    // Output on a full disk or a closed pipe fails here, not silently with exit 0.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout))
+      throw Error(fmt::format("writing standard output failed: {}", std::strerror(errno)));
   } catch (const std::exception& e) {
-    if (dist::world_size() > 1) dist::abort_all(fmt::format("rank {}: {}", dist::rank(), e.what()));  // stops every rank
+    // bad_alloc outside a tensor allocation (which names its shape) still says what it is.
+    const std::string what = dynamic_cast<const std::bad_alloc*>(&e)
+                                 ? "out of memory; try smaller --max-tokens/--max-batch, a smaller model, or shorter input"
+                                 : e.what();
+    if (dist::world_size() > 1) dist::abort_all(fmt::format("rank {}: {}", dist::rank(), what));  // stops every rank
     std::fflush(stdout);
-    fmt::print(stderr, "\nerror: {}\n", e.what());
+    fmt::print(stderr, "\nerror: {}\n", what);
     return 1;
   }
   dist::finalize();

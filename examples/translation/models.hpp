@@ -1,6 +1,7 @@
 #pragma once
 // The three translation models behind one interface: teacher-forced logits for training, and
 // a step function (encode once, then one token at a time) shared by greedy and beam search.
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -32,6 +33,8 @@ class Seq2Seq : public nn::Module {
   // as named (B, T, S) maps: row t is the attention when predicting target token t. Models
   // without attention return none.
   virtual std::vector<std::pair<std::string, Tensor>> source_attention(const data::Batch& batch);
+  // The longest source, and the longest <bos> + output, the model can read.
+  virtual int64_t longest_sequence() const { return std::numeric_limits<int64_t>::max(); }
 };
 
 std::shared_ptr<Seq2Seq> make_model(const ModelConfig& config);
@@ -93,6 +96,7 @@ class TransformerSeq2Seq : public Seq2Seq {
   // Every cross-attention head of every decoder layer ("layer1.head0") and each layer's head
   // average ("layer1.mean").
   std::vector<std::pair<std::string, Tensor>> source_attention(const data::Batch& batch) override;
+  int64_t longest_sequence() const override { return config_.longest_sequence(); }
 
  private:
   Tensor embed(nn::Embedding& table, const std::vector<int64_t>& ids, int64_t rows, int64_t cols);

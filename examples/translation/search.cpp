@@ -23,6 +23,12 @@ std::vector<double> row_of(const Tensor& t, int64_t r) {
   return std::vector<double>(v.begin(), v.begin() + n);
 }
 
+// The longest output for a source of `length` tokens: a·length + b, within the positions the
+// model has.
+int64_t output_limit(const Seq2Seq& model, const SearchOptions& o, int64_t length) {
+  return std::min(static_cast<int64_t>(o.max_len_a * static_cast<double>(length)) + o.max_len_b, model.longest_sequence());
+}
+
 std::vector<Hypothesis> greedy(Seq2Seq& model, const data::Batch& b, const SearchOptions& o) {
   auto state = model.start(b);
   const int64_t n = b.size;
@@ -31,7 +37,7 @@ std::vector<Hypothesis> greedy(Seq2Seq& model, const data::Batch& b, const Searc
   std::vector<bool> done(static_cast<std::size_t>(n), false);
   int64_t longest = 0;
   for (auto l : b.src_lengths) {
-    limit.push_back(static_cast<int64_t>(o.max_len_a * static_cast<double>(l)) + o.max_len_b);
+    limit.push_back(output_limit(model, o, l));
     longest = std::max(longest, limit.back());
   }
   for (int64_t t = 0; t < longest; ++t) {
@@ -82,7 +88,7 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const data::Batch& b, const 
   std::vector<int64_t> limit;
   int64_t longest = 0;
   for (auto l : b.src_lengths) {
-    limit.push_back(static_cast<int64_t>(o.max_len_a * static_cast<double>(l)) + o.max_len_b);
+    limit.push_back(output_limit(model, o, l));
     longest = std::max(longest, limit.back());
   }
   std::vector<bool> done(static_cast<std::size_t>(n), false);

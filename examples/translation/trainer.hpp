@@ -8,6 +8,9 @@
 //   model.safetensors     the best model so far by validation BLEU (used by eval and translate)
 //   state.safetensors     the latest full state: model, optimiser, step, data position, RNG
 //   log.csv               step, seconds, train loss, learning rate, tokens/s, valid loss, valid BLEU
+//   .lock                 held while a run writes here (training_dir.hpp)
+// Nothing is written from parameters that are NaN/Inf or whose loss has diverged (> 10 ln V):
+// every checkpoint is checked first, after the last step too.
 #include <functional>
 #include <string>
 #include <utility>
@@ -37,7 +40,11 @@ struct TrainOptions {
   TrainConfig train;
   std::string out_dir;
   bool resume = false;
+  bool overwrite = false;  // a fresh run may replace a trained model in out_dir
   bool quiet = false;
+  // ModelConfig fields the user set (JSON names, e.g. "d_model"): on --resume each must equal the
+  // saved value, as must the model kind, attention kind and positions.
+  std::vector<std::string> model_fields_set;
 };
 
 TrainResult train_model(const TrainOptions& options, const TrainData& data);
