@@ -1,5 +1,4 @@
-// The README's example: a two-layer network fitted to y = sin(3x) with Adam.
-#include <cmath>
+// The README's example: a two-layer network fitted to y = x³ - x with Adam.
 #include <cstdio>
 #include <xgrad/xgrad.hpp>
 using namespace xg;
@@ -15,8 +14,8 @@ struct Net : nn::Module {                           // a user-defined model is a
 
 int main() {
   manual_seed(0);
-  Tensor x = uniform({256, 1}, -1, 1);              // (B, 1)
-  Tensor y = Tensor::from_vector([&] { std::vector<double> v; for (double a : x.to_vector()) v.push_back(std::sin(3 * a)); return v; }(), {256, 1});
+  Tensor x = uniform({256, 1}, -1, 1);              // (B, 1) inputs
+  Tensor y = pow(x, 3.0) - x;                       // (B, 1) targets
   Net net;
   optim::Adam adam(optim::single_group(net.parameters(), 1e-2));
   double loss_value = 0;
@@ -26,9 +25,9 @@ int main() {
     loss.backward();
     adam.step();
     loss_value = loss.item();
-    if (step % 100 == 0) std::printf("step %3d  loss %.5f\n", step, loss_value);
+    if (step % 100 == 0) std::printf("step %3d  loss %.6f\n", step, loss_value);
   }
   nn::save_checkpoint(net, "net.safetensors");     // readable by numpy / PyTorch users
-  std::printf("final loss %.5f\n", loss_value);
-  return loss_value < 0.01 ? 0 : 1;
+  std::printf("final loss %.6f\n", loss_value);
+  return loss_value < 2e-3 ? 0 : 1;                 // y itself has a mean square of 0.076
 }

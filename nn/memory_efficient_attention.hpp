@@ -9,9 +9,9 @@ namespace xg::nn {
 
 // Key length from which MultiHeadAttention switches to this kernel by itself (when it needs no
 // weights and no attention dropout). Measured on one core for one sequence, d_model 128, 4 heads
-// (bench/attention_scaling.cpp): at 1024 keys the plain kernel is 2.3x faster (56 vs 128 ms) but
-// grows memory by 104 MiB against 9, which is 6.6 GiB for a batch of 64; from 4096 keys this
-// kernel is also the faster one (1.97 vs 2.44 s), the plain one's score matrices no longer fit.
+// (make bench-scaling, results/attention_scaling.json): at 1024 keys the plain kernel takes 37 ms
+// and grows memory by 26 MiB, this one 134 ms and 8 MiB; at 8192 keys 3.2 s and 1.3 GB against
+// 8.7 s and 50 MiB. The switch trades time for memory: per sequence, and a batch multiplies it.
 constexpr int64_t kMemoryEfficientFromLength = 1024;
 
 // softmax(q kᵀ / sqrt(d)) v for q (B, H, Tq, d), k (B, H, Tk, d), v (B, H, Tk, dv) -> (B, H, Tq, dv).

@@ -6,10 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build=build-fuzz
+mkdir -p "$build"
 CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXGRAD_FUZZ=ON -DXGRAD_BUILD_TESTS=OFF -DXGRAD_MPI=OFF \
-  -DXGRAD_BUILD_EXAMPLES=OFF > "$build.configure.log"
-cmake --build "$build" -j "$(nproc)" > "$build.build.log"
-for target in tsv vocab safetensors; do
+  -DXGRAD_BUILD_EXAMPLES=OFF > "$build/configure.log"
+cmake --build "$build" -j "$(nproc)" > "$build/build.log"
+for target in tsv vocab safetensors config state_metadata; do
   work=$(mktemp -d)
   cp -r "fuzz/corpus/$target/." "$work/"
   echo "fuzz: $target for $seconds s"

@@ -343,6 +343,7 @@ int main(int argc, char** argv) {
         fmt::print("{}\n", tok.detokenize(m.tgt_vocab.decode(hyps[i].tokens)));
       }
       if (!tr_svg.empty() && !lines.empty()) {
+        if (hyps[0].skipped) throw Error("translate --attention: the first line is over the length limit and was not translated");
         if (hyps[0].attention.empty() || hyps[0].attention[0].empty())
           throw Error(fmt::format("translate --attention: the {} model has no attention to plot", m.config.model));
         auto target = m.tgt_vocab.decode(hyps[0].tokens);
