@@ -167,4 +167,11 @@ ToyCorpus generate_toy_corpus(const ToyConfig& c) {
   return out;
 }
 
+std::vector<SentencePair> pairs_of(const std::vector<ToyPair>& split) {
+  std::vector<SentencePair> out;
+  out.reserve(split.size());
+  for (const auto& p : split) out.push_back(p.pair);
+  return out;
+}
+
 }  // namespace xg::data

@@ -45,4 +45,7 @@ ToyPair generate_toy_pair(Generator& gen, int64_t length);
 // intersects the length range.
 ToyCorpus generate_toy_corpus(const ToyConfig& config);
 
+// The sentence pairs of a split, without their alignments.
+std::vector<SentencePair> pairs_of(const std::vector<ToyPair>& split);
+
 }  // namespace xg::data

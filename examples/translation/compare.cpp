@@ -59,9 +59,8 @@ void run_compare(const CompareOptions& o) {
     data::ToyConfig toy = o.toy;
     toy.seed = o.train.seed;
     const data::ToyCorpus c = data::generate_toy_corpus(toy);
-    for (const auto& p : c.train) data.train.push_back(p.pair);
-    for (const auto& p : c.valid) data.valid.push_back(p.pair);
-    for (const auto& p : c.test) test.push_back(p.pair), gold.push_back(p.alignment);
+    data.train = data::pairs_of(c.train), data.valid = data::pairs_of(c.valid), test = data::pairs_of(c.test);
+    for (const auto& p : c.test) gold.push_back(p.alignment);
     if (dist::is_primary())
       fmt::print("toy corpus: {} train, {} valid, {} test pairs (sources {}-{} tokens)\n", data.train.size(), data.valid.size(),
                test.size(), std::max<int64_t>(toy.min_len, data::kToyMinLength), toy.max_len);

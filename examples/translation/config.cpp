@@ -11,6 +11,21 @@
 
 namespace xg::translation {
 
+const std::vector<std::string>& model_names() {
+  static const std::vector<std::string> names = {
+      "rnn", "bahdanau", "transformer", "bahdanau-local", "transformer-window", "transformer-linear", "transformer-gqa",
+      "transformer-mqa", "transformer-rotary", "transformer-rotary+sinusoidal"};
+  return names;
+}
+const std::vector<std::string>& attention_kind_names() {
+  static const std::vector<std::string> names = {"standard", "local", "window", "linear", "gqa"};
+  return names;
+}
+const std::vector<std::string>& position_names() {
+  static const std::vector<std::string> names = {"sinusoidal", "rotary", "both"};
+  return names;
+}
+
 namespace {
 // "transformer-window" -> {"transformer", "window"}; a plain model name has no variant.
 std::pair<std::string, std::string> split_variant(const std::string& name) {

@@ -4,7 +4,15 @@
 #include <cstdint>
 #include <string>
 
+#include <vector>
+
 namespace xg::translation {
+
+// The names the command line and config.json accept, in one place each: models (with the
+// attention-family variants), attention kinds, position encodings.
+const std::vector<std::string>& model_names();
+const std::vector<std::string>& attention_kind_names();
+const std::vector<std::string>& position_names();
 
 struct ModelConfig {
   std::string model = "transformer";  // rnn | bahdanau | transformer

@@ -1,0 +1,31 @@
+#include "commands.hpp"
+#include "compare.hpp"
+#include "dist/dist.hpp"
+#include "options.hpp"
+
+namespace xg::translation::cli {
+
+void add_compare_command(CLI::App& app) {
+  auto o = std::make_shared<CompareOptions>();
+  auto* cmd = app.add_subcommand("compare", "train the models for the same time and compare them by sentence length");
+  cmd->add_option("--budget", o->budget, "training seconds per model")->check(kFinitePositive);
+  cmd->add_option("--steps", o->train.steps, "training steps per model instead of a time budget")->check(CLI::PositiveNumber);
+  cmd->add_option("--out", o->out_dir, "output directory");
+  cmd->add_option("--train", o->train_file, "training TSV (default: the built-in toy corpus)");
+  cmd->add_option("--valid", o->valid_file, "validation TSV");
+  cmd->add_option("--test", o->test_file, "test TSV");
+  cmd->add_option("--test-alignment", o->test_alignment_file, "gold alignments of the test TSV (Pharaoh 'src-tgt' pairs)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--models", o->models, "models to train: rnn bahdanau transformer (default) and the attention variants "
+                  "bahdanau-local transformer-window transformer-linear transformer-gqa transformer-mqa "
+                  "transformer-rotary transformer-rotary+sinusoidal")->check(CLI::IsMember(model_names()));
+  cmd->add_option("--beam", o->beam, "beam size for the test evaluation")->check(CLI::Range(1, 100));
+  cmd->add_option("--test-per-bucket", o->toy.test_per_bucket, "built-in toy corpus: test pairs per bucket")->check(CLI::PositiveNumber);
+  add_train_options(cmd, o->train, o->toy);
+  cmd->callback([o] {
+    if (dist::is_primary()) print_world(o->train.threads);
+    run_compare(*o);
+  });
+}
+
+}  // namespace xg::translation::cli

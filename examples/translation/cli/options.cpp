@@ -1,0 +1,109 @@
+#include "options.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+
+#include "dist/dist.hpp"
+
+namespace xg::translation::cli {
+
+namespace {
+CLI::Validator finite_number(bool positive) {
+  return CLI::Validator(
+      [positive](std::string& text) -> std::string {
+        double v = 0;
+        std::size_t used = 0;
+        try {
+          v = std::stod(text, &used);
+        } catch (const std::exception&) {
+          return fmt::format("'{}' is not a number", text);
+        }
+        if (used != text.size()) return fmt::format("'{}' is not a number", text);
+        if (!std::isfinite(v)) return fmt::format("must be a finite number, got {}", text);
+        if (positive ? v <= 0 : v < 0) return fmt::format("must be {}, got {}", positive ? "positive" : "non-negative", text);
+        return "";
+      },
+      positive ? "POSITIVE" : "NONNEGATIVE");
+}
+
+// Calls f(config.json name, command-line option, help, the option's value, the config's field)
+// for every model field: the one list behind add_model_options, apply and fields_set.
+template <class Options, class Config, class F>
+void for_each_model_field(Options& o, Config& c, F&& f) {
+  f("embedding", "--embedding", "embedding size (rnn, bahdanau)", o.embedding, c.embedding);
+  f("hidden", "--hidden", "GRU size (rnn; bahdanau decoder, encoder hidden/2 per direction)", o.hidden, c.hidden);
+  f("attention", "--attention-size", "additive attention size (bahdanau); local-p: its predictor size", o.attention,
+    c.attention);
+  f("attention_kind", "--attention", "standard; local (bahdanau: Luong local-p); window, linear, gqa (transformer)",
+    o.attention_kind, c.attention_kind);
+  f("positions", "--positions", "transformer positions: sinusoidal (added), rotary (in self-attention) or both",
+    o.positions, c.positions);
+  f("kv_heads", "--kv-heads", "gqa: key/value heads (default heads/2; 1 = multi-query)", o.kv_heads, c.kv_heads);
+  f("window", "--window", "local: window D; window: band half-width", o.window, c.window);
+  f("global_tokens", "--global-tokens", "window: leading positions that attend to and are attended by all",
+    o.global_tokens, c.global_tokens);
+  f("d_model", "--d-model", "transformer width", o.d_model, c.d_model);
+  f("heads", "--heads", "attention heads", o.heads, c.heads);
+  f("encoder_layers", "--encoder-layers", "transformer encoder layers", o.encoder_layers, c.encoder_layers);
+  f("decoder_layers", "--decoder-layers", "transformer decoder layers", o.decoder_layers, c.decoder_layers);
+  f("ff", "--ff", "transformer feed-forward size", o.ff, c.ff);
+  f("dropout", "--dropout", "dropout", o.dropout, c.dropout);
+  f("pre_ln", "--pre-ln", "transformer: pre-LN (1) or post-LN (0)", o.pre_ln, c.pre_ln);
+}
+}  // namespace
+
+const CLI::Validator kFinitePositive = finite_number(true), kFiniteNonNegative = finite_number(false);
+
+void add_train_options(CLI::App* cmd, TrainConfig& tc, data::ToyConfig& toy) {
+  cmd->add_option("--seed", tc.seed, "random seed (model, data order, dropout; the toy corpus too)");
+  cmd->add_option("--threads", tc.threads, "threads (OpenMP; 0: its default); OpenBLAS itself runs single-threaded")->check(CLI::Range(0, 256));
+  cmd->add_option("--lr", tc.lr, "Adam learning rate (transformer: the schedule's peak)")->check(kFinitePositive);
+  cmd->add_option("--warmup", tc.warmup, "transformer warm-up steps")->check(CLI::PositiveNumber);
+  cmd->add_option("--clip", tc.clip, "gradient norm clipping")->check(kFinitePositive);
+  cmd->add_option("--label-smoothing", tc.label_smoothing, "label smoothing")->check(CLI::Range(0.0, 0.99));
+  cmd->add_option("--max-tokens", tc.max_tokens, "tokens per batch (B x longest)")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-batch", tc.max_batch, "sentences per batch")->check(CLI::PositiveNumber);
+  cmd->add_option("--valid-every", tc.valid_every, "steps between validations")->check(CLI::PositiveNumber);
+  cmd->add_option("--log-every", tc.log_every, "steps between log.csv rows")->check(CLI::PositiveNumber);
+  cmd->add_option("--valid-sentences", tc.valid_sentences, "validation sentences decoded for BLEU")->check(CLI::PositiveNumber);
+  cmd->add_option("--save-every", tc.save_every, "steps between full training-state saves")->check(CLI::PositiveNumber);
+  cmd->add_option("--train-size", toy.train_size, "built-in toy corpus: training pairs")->check(CLI::PositiveNumber);
+  cmd->add_option("--min-len", toy.min_len, "built-in toy corpus: shortest source")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-len", toy.max_len, "built-in toy corpus: longest source")->check(CLI::PositiveNumber);
+}
+
+void add_model_options(CLI::App* cmd, ModelOptions& options) {
+  ModelConfig unused;
+  for_each_model_field(options, unused, [cmd](const char* field, const char* option, const char* help, auto& value, auto&) {
+    using T = typename std::decay_t<decltype(value)>::value_type;
+    CLI::Option* o = cmd->add_option_function<T>(option, [&value](const T& v) { value = v; }, help);
+    if (std::string(field) == "attention_kind") o->check(CLI::IsMember(attention_kind_names()));
+    if (std::string(field) == "positions") o->check(CLI::IsMember(position_names()));
+  });
+}
+
+ModelConfig ModelOptions::apply(const std::string& model) const {
+  ModelConfig c = ModelConfig::defaults(model);
+  for_each_model_field(*this, c, [](const char*, const char*, const char*, const auto& value, auto& field) {
+    if (value) field = *value;
+  });
+  c.validate();
+  return c;
+}
+
+std::vector<std::string> ModelOptions::fields_set() const {
+  std::vector<std::string> names;
+  ModelConfig unused;
+  for_each_model_field(*this, unused, [&](const char* field, const char*, const char*, const auto& value, auto&) {
+    if (value) names.emplace_back(field);
+  });
+  return names;
+}
+
+void print_world(int threads) {
+  fmt::print("world: {} rank{} x {} thread{} each{}\n", dist::world_size(), dist::world_size() == 1 ? "" : "s",
+             threads > 0 ? std::to_string(threads) : "default", threads == 1 ? "" : "s",
+             dist::compiled_with_mpi() ? "" : " (built without MPI)");
+}
+
+}  // namespace xg::translation::cli

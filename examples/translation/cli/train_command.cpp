@@ -1,0 +1,59 @@
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "core/ops.hpp"
+#include "data/corpus.hpp"
+#include "dist/dist.hpp"
+#include "options.hpp"
+#include "trainer.hpp"
+
+namespace xg::translation::cli {
+
+void add_train_command(CLI::App& app) {
+  struct Options {
+    TrainOptions train;
+    std::string model, train_file, valid_file;
+    ModelOptions model_options;
+    data::ToyConfig toy;
+    bool anomaly = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("train", "train one model");
+  cmd->add_option("--model", o->model, "rnn, bahdanau or transformer, or a variant (bahdanau-local, transformer-window, "
+                  "-linear, -gqa, -mqa, -rotary, -rotary+sinusoidal)")->required()->check(CLI::IsMember(model_names()));
+  cmd->add_option("--train", o->train_file, "training TSV (default: the built-in toy corpus)");
+  cmd->add_option("--valid", o->valid_file, "validation TSV");
+  cmd->add_option("--out", o->train.out_dir, "output directory")->required();
+  auto* budget = cmd->add_option("--time-budget", o->train.train.time_budget, "seconds of training (with --steps: "
+                                 "whichever ends first)")->check(kFiniteNonNegative);
+  auto* steps = cmd->add_option("--steps", o->train.train.steps, "training steps (alone: no time limit)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--resume", o->train.resume, "continue from DIR/state.safetensors");
+  cmd->add_flag("--overwrite", o->train.overwrite, "replace a training run already in --out (otherwise refused)")->excludes("--resume");
+  cmd->add_flag("--anomaly", o->anomaly, "check every op for NaN/Inf and name the first op that produced one");
+  add_train_options(cmd, o->train.train, o->toy);
+  add_model_options(cmd, o->model_options);
+  cmd->callback([o, budget, steps] {
+    set_anomaly_mode(o->anomaly);
+    if (dist::is_primary()) print_world(o->train.train.threads);
+    o->train.model = o->model_options.apply(o->model);
+    o->train.model_fields_set = o->model_options.fields_set();
+    if (o->model == "transformer-mqa") o->train.model_fields_set.push_back("kv_heads");  // the name sets it
+    if (steps->count() && !budget->count()) o->train.train.time_budget = 0;
+    if (o->train_file.empty() != o->valid_file.empty()) throw Error("train: give both --train and --valid, or neither");
+    TrainData d;
+    if (o->train_file.empty()) {
+      o->toy.seed = o->train.train.seed;
+      o->toy.test_per_bucket = 0;
+      const data::ToyCorpus c = data::generate_toy_corpus(o->toy);
+      d.train = data::pairs_of(c.train), d.valid = data::pairs_of(c.valid);
+    } else {
+      d.train = data::read_parallel_tsv(o->train_file, {}).pairs, d.valid = data::read_parallel_tsv(o->valid_file, {}).pairs;
+    }
+    const TrainResult r = train_model(o->train, d);
+    if (dist::is_primary())
+      fmt::print("trained {} for {} steps in {:.0f} s; best validation BLEU {:.2f}; checkpoint in {}\n", o->model, r.steps,
+                 r.seconds, r.best_valid_bleu, o->train.out_dir);
+  });
+}
+
+}  // namespace xg::translation::cli

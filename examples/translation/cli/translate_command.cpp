@@ -1,0 +1,49 @@
+#include <algorithm>
+#include <fmt/format.h>
+#include <iostream>
+
+#include "commands.hpp"
+#include "data/text_file.hpp"
+#include "data/tokenizer.hpp"
+#include "evaluate.hpp"
+#include "plot.hpp"
+#include "trainer.hpp"
+
+namespace xg::translation::cli {
+
+void add_translate_command(CLI::App& app) {
+  struct Options {
+    std::string checkpoint, svg;
+    SearchOptions search;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("translate", "translate standard input line by line");
+  cmd->add_option("--checkpoint", o->checkpoint, "training output directory")->required();
+  cmd->add_option("--beam", o->search.beam, "beam size (1: greedy)")->check(CLI::Range(1, 100));
+  cmd->add_option("--max-input-tokens", o->search.max_source_tokens, "longer lines are not translated: an empty line and "
+                  "a warning")->check(CLI::PositiveNumber);
+  cmd->add_option("--attention", o->svg, "write the attention heat map of the first line (SVG)");
+  cmd->callback([o] {
+    LoadedModel m = load_trained(o->checkpoint);
+    const std::vector<std::string> lines = data::read_lines(std::cin, "standard input");
+    o->search.keep_attention = !o->svg.empty();
+    const auto hyps = translate_sentences(*m.model, m.src_vocab, lines, o->search);
+    const data::WhitespaceTokenizer tok;
+    for (std::size_t i = 0; i < hyps.size(); ++i) {
+      if (hyps[i].skipped)
+        fmt::print(stderr, "warning: input line {}: {} tokens, over the limit of {}; not translated (an empty line stands "
+                   "in its place)\n", i + 1, tok.tokenize(lines[i]).size(),
+                   std::min(o->search.max_source_tokens, m.model->longest_sequence()));
+      fmt::print("{}\n", tok.detokenize(m.tgt_vocab.decode(hyps[i].tokens)));
+    }
+    if (o->svg.empty() || lines.empty()) return;
+    if (hyps[0].skipped) throw Error("translate --attention: the first line is over the length limit and was not translated");
+    if (hyps[0].attention.empty() || hyps[0].attention[0].empty())
+      throw Error(fmt::format("translate --attention: the {} model has no attention to plot", m.config.model));
+    auto target = m.tgt_vocab.decode(hyps[0].tokens);
+    target.push_back("<eos>");
+    write_text_file(o->svg, heatmap_svg(m.config.model + " attention", tok.tokenize(lines[0]), target, hyps[0].attention));
+  });
+}
+
+}  // namespace xg::translation::cli
