@@ -157,254 +157,302 @@ void check_fingerprints(const TrainingDirectory& dir, const std::map<std::string
   }
 }
 
-}  // namespace
 
-TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) {
-  const TrainConfig& tc = opt.train;
-  tc.validate();
-  opt.model.validate();
+// One training run, its phases as methods: prepare (directory, vocabularies, model, optimiser,
+// resume point), then steps, validations and saves until the budget ends.
+class Trainer {
+ public:
+  Trainer(const TrainOptions& opt, const TrainData& corpus);
+  TrainResult run();
+
+ private:
+  void prepare_vocabularies(const TrainData& corpus);
+  void build_model_and_optimiser();
+  void resume();
+  void open_log();
+  double train_step(const data::Batch& batch);  // forward, backward, update; the batch's loss
+  void log_row(const std::string& row);
+  void validate(double seconds, double train_loss, double tps);
+  void check_before_saving();
+  void save_state(double seconds);
+  Error divergence_error(const std::string& what) const;
+  bool diverged(double loss) const { return !std::isfinite(loss) || loss > 10 * guessing_; }
+
+  const TrainOptions& opt_;
+  const TrainConfig& tc_;
+  const int world_ = dist::world_size(), me_ = dist::rank();
+  const bool primary_ = dist::is_primary();
+  TrainingDirectory dir_;
+  const data::WhitespaceTokenizer tok_;
+  Vocabulary src_vocab_, tgt_vocab_;
+  ModelConfig mc_;
+  std::vector<data::Example> train_examples_, valid_examples_;
+  std::vector<data::SentencePair> valid_bleu_pairs_;
+  std::shared_ptr<Seq2Seq> model_;
+  std::vector<Tensor> params_;
+  std::unique_ptr<dist::GradientAverager> averager_;
+  std::unique_ptr<optim::Adam> adam_;
+  std::unique_ptr<optim::Schedule> schedule_;
+  data::BatchingOptions batching_;
+  std::unique_ptr<data::DataLoader> loader_;
+  ResumePoint from_;
+  int64_t step_ = 0;
+  double best_bleu_ = -1, lr_ = 0, guessing_ = 0, last_batch_loss_ = 0;
+  data::Batch last_batch_;  // the latest trained batch: its loss is checked again before a save
+  std::ofstream log_;
+  Progress progress_;
+};
+
+Trainer::Trainer(const TrainOptions& opt, const TrainData& corpus)
+    : opt_(opt), tc_(opt.train),
+      // Options are validated before the directory is created or locked.
+      dir_((opt.train.validate(), opt.model.validate(), opt.out_dir),
+           opt.resume ? TrainingDirectory::Mode::Resume
+                      : opt.overwrite ? TrainingDirectory::Mode::Overwrite : TrainingDirectory::Mode::Fresh,
+           dist::is_primary()),
+      mc_(opt.model), progress_{::isatty(STDOUT_FILENO) != 0, opt.quiet || !dist::is_primary()} {
   if (corpus.train.empty()) throw Error("train: the training corpus is empty");
-  // Data parallel (mpirun): every rank builds the same vocabularies, model and batches; each
-  // computes its shard of every batch; rank 0 alone validates, logs and writes files.
-  const int world = dist::world_size(), me = dist::rank();
-  const bool primary = dist::is_primary();
-  const TrainingDirectory dir(opt.out_dir, opt.resume ? TrainingDirectory::Mode::Resume
-                                           : opt.overwrite ? TrainingDirectory::Mode::Overwrite
-                                                           : TrainingDirectory::Mode::Fresh, primary);
-  const data::WhitespaceTokenizer tok;
-  set_threads(tc.threads);
+  set_threads(tc_.threads);
+  prepare_vocabularies(corpus);
+  build_model_and_optimiser();
+  if (opt_.resume) resume();
+  best_bleu_ = from_.best_bleu;
+  step_ = from_.step;
+  open_log();
+  batching_.max_tokens = tc_.max_tokens;
+  batching_.max_batch = tc_.max_batch;
+  loader_ = std::make_unique<data::DataLoader>(train_examples_, batching_, tc_.seed, from_.epoch, from_.batch);
+}
 
-  // Vocabularies: built from the training data, or reloaded when resuming.
-  Vocabulary src_vocab, tgt_vocab;
-  ModelConfig mc = opt.model;
-  const std::string state_file = dir.file("state.safetensors");
-  if (opt.resume && !fs::exists(state_file)) throw Error(fmt::format("train --resume: no {} to resume from", state_file));
-  if (opt.resume) {
-    mc = ModelConfig::from_json(read_text(dir.file("config.json")), dir.file("config.json"));
-    check_resumed_config(mc, opt, dir.file("config.json"));
-    src_vocab = Vocabulary::load(dir.file("src.vocab"));
-    tgt_vocab = Vocabulary::load(dir.file("tgt.vocab"));
-    if (src_vocab.size() != mc.src_vocab || tgt_vocab.size() != mc.tgt_vocab)
-      throw FormatError(fmt::format("{}: vocabularies of {} and {} words but config.json says {} and {}", dir.path(),
-                                    src_vocab.size(), tgt_vocab.size(), mc.src_vocab, mc.tgt_vocab));
+// Built from the training data (and written) on a fresh run; read back, and checked against the
+// configuration, when resuming.
+void Trainer::prepare_vocabularies(const TrainData& corpus) {
+  if (opt_.resume) {
+    if (!fs::exists(dir_.file("state.safetensors")))
+      throw Error(fmt::format("train --resume: no {} to resume from", dir_.file("state.safetensors")));
+    mc_ = ModelConfig::from_json(read_text(dir_.file("config.json")), dir_.file("config.json"));
+    check_resumed_config(mc_, opt_, dir_.file("config.json"));
+    src_vocab_ = Vocabulary::load(dir_.file("src.vocab"));
+    tgt_vocab_ = Vocabulary::load(dir_.file("tgt.vocab"));
+    if (src_vocab_.size() != mc_.src_vocab || tgt_vocab_.size() != mc_.tgt_vocab)
+      throw FormatError(fmt::format("{}: vocabularies of {} and {} words but config.json says {} and {}", dir_.path(),
+                                    src_vocab_.size(), tgt_vocab_.size(), mc_.src_vocab, mc_.tgt_vocab));
   } else {
     std::vector<std::vector<std::string>> src, tgt;
-    for (const auto& p : corpus.train) src.push_back(tok.tokenize(p.source)), tgt.push_back(tok.tokenize(p.target));
-    src_vocab = Vocabulary::build(src, 1, 50000);
-    tgt_vocab = Vocabulary::build(tgt, 1, 50000);
-    mc.src_vocab = src_vocab.size();
-    mc.tgt_vocab = tgt_vocab.size();
-    if (primary) {
-      src_vocab.save(dir.file("src.vocab"));
-      tgt_vocab.save(dir.file("tgt.vocab"));
-      write_file_atomically(dir.file("config.json"), mc.to_json());
+    for (const auto& p : corpus.train) src.push_back(tok_.tokenize(p.source)), tgt.push_back(tok_.tokenize(p.target));
+    src_vocab_ = Vocabulary::build(src, 1, 50000);
+    tgt_vocab_ = Vocabulary::build(tgt, 1, 50000);
+    mc_.src_vocab = src_vocab_.size();
+    mc_.tgt_vocab = tgt_vocab_.size();
+    if (primary_) {
+      src_vocab_.save(dir_.file("src.vocab"));
+      tgt_vocab_.save(dir_.file("tgt.vocab"));
+      write_file_atomically(dir_.file("config.json"), mc_.to_json());
     }
   }
-  const auto train_examples = fitting_examples(data::encode_pairs(corpus.train, src_vocab, tgt_vocab, tok), mc, "training", primary);
-  const auto valid_examples = fitting_examples(data::encode_pairs(corpus.valid, src_vocab, tgt_vocab, tok), mc, "validation", primary);
-  if (train_examples.empty()) throw Error(fmt::format("train: no training pair fits the model's {} positions", mc.max_positions));
-  std::vector<data::SentencePair> valid_bleu_pairs(
-      corpus.valid.begin(), corpus.valid.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(corpus.valid.size(), static_cast<std::size_t>(tc.valid_sentences))));
+  train_examples_ = fitting_examples(data::encode_pairs(corpus.train, src_vocab_, tgt_vocab_, tok_), mc_, "training", primary_);
+  valid_examples_ = fitting_examples(data::encode_pairs(corpus.valid, src_vocab_, tgt_vocab_, tok_), mc_, "validation", primary_);
+  if (train_examples_.empty()) throw Error(fmt::format("train: no training pair fits the model's {} positions", mc_.max_positions));
+  const auto n_bleu = std::min<std::size_t>(corpus.valid.size(), static_cast<std::size_t>(tc_.valid_sentences));
+  valid_bleu_pairs_.assign(corpus.valid.begin(), corpus.valid.begin() + static_cast<std::ptrdiff_t>(n_bleu));
+  // Diverged means a non-finite loss or one far above uniform guessing (ln V), which a healthy
+  // run never approaches after its first steps.
+  guessing_ = std::log(static_cast<double>(mc_.tgt_vocab));
+}
 
-  manual_seed(tc.seed);
-  std::shared_ptr<Seq2Seq> model = make_model(mc);
-  model->train();
-  dist::broadcast_module(*model);  // every rank starts from rank 0's parameters
-  const auto params = model->parameters();
-  dist::GradientAverager averager(params);
-  const bool transformer = mc.model == "transformer";
-  optim::Adam adam(optim::single_group(params, tc.lr), 0.9, transformer ? 0.98 : 0.999, transformer ? 1e-9 : 1e-8);
-  std::unique_ptr<optim::Schedule> schedule;
+void Trainer::build_model_and_optimiser() {
+  manual_seed(tc_.seed);
+  model_ = make_model(mc_);
+  model_->train();
+  dist::broadcast_module(*model_);  // every rank starts from rank 0's parameters
+  params_ = model_->parameters();
+  averager_ = std::make_unique<dist::GradientAverager>(params_);
+  const bool transformer = mc_.model == "transformer";
+  adam_ = std::make_unique<optim::Adam>(optim::single_group(params_, tc_.lr), 0.9, transformer ? 0.98 : 0.999,
+                                        transformer ? 1e-9 : 1e-8);
   if (transformer) {
     // Peak `lr` at `warmup`, then lr * sqrt(warmup / step): Vaswani et al.'s schedule rescaled.
-    const double scale = tc.lr * std::sqrt(static_cast<double>(mc.d_model)) * std::sqrt(static_cast<double>(tc.warmup));
-    schedule = std::make_unique<optim::InverseSqrtSchedule>(mc.d_model, tc.warmup, scale);
+    const double scale = tc_.lr * std::sqrt(static_cast<double>(mc_.d_model)) * std::sqrt(static_cast<double>(tc_.warmup));
+    schedule_ = std::make_unique<optim::InverseSqrtSchedule>(mc_.d_model, tc_.warmup, scale);
   } else {
-    schedule = std::make_unique<optim::ConstantSchedule>(tc.lr);
+    schedule_ = std::make_unique<optim::ConstantSchedule>(tc_.lr);
   }
+}
 
-  int64_t step = 0;
-  ResumePoint from;
-  if (opt.resume) {
-    const SafetensorsFile rest = nn::load_checkpoint(*model, state_file, {"optim."});
-    check_fingerprints(dir, rest.metadata);
-    adam.load_state(rest.tensors);
-    from = read_resume_point(rest.metadata, state_file, world, mc.model);
-    default_generator().engine() = from.rng;
-    if (const std::string bad = first_non_finite_parameter(*model); !bad.empty())
-      throw FormatError(fmt::format("{}: parameter '{}' holds NaN or Inf; resume from an earlier state or train afresh",
-                                    state_file, bad));
-    step = from.step;
-  }
-  double best_bleu = from.best_bleu;
+void Trainer::resume() {
+  const std::string state_file = dir_.file("state.safetensors");
+  const SafetensorsFile rest = nn::load_checkpoint(*model_, state_file, {"optim."});
+  check_fingerprints(dir_, rest.metadata);
+  adam_->load_state(rest.tensors);
+  from_ = read_resume_point(rest.metadata, state_file, world_, mc_.model);
+  default_generator().engine() = from_.rng;
+  if (const std::string bad = first_non_finite_parameter(*model_); !bad.empty())
+    throw FormatError(fmt::format("{}: parameter '{}' holds NaN or Inf; resume from an earlier state or train afresh",
+                                  state_file, bad));
+}
 
-  std::ofstream log;
-  const std::string log_file = dir.file("log.csv");
-  // Every row is flushed and checked: a full disk or an unwritable log is an error, and a killed
-  // run keeps every row it wrote.
-  auto log_row = [&](const std::string& row) {
-    if (!primary) return;
-    log << row;
-    log.flush();
-    if (!log) throw Error(fmt::format("{}: write failed (disk full or not writable)", log_file));
-  };
-  if (primary) {
-    log.open(log_file, opt.resume ? std::ios::app : std::ios::trunc);
-    if (!log) throw Error(fmt::format("{}: cannot open for writing: {}", log_file, std::strerror(errno)));
-    if (!opt.resume) log_row("step,seconds,train_loss,lr,tokens_per_second,valid_loss,valid_bleu,batch_loss\n");
-  }
+// Every row is flushed and checked: a full disk or an unwritable log is an error, and a killed
+// run keeps every row it wrote.
+void Trainer::open_log() {
+  if (!primary_) return;
+  log_.open(dir_.file("log.csv"), opt_.resume ? std::ios::app : std::ios::trunc);
+  if (!log_) throw Error(fmt::format("{}: cannot open for writing: {}", dir_.file("log.csv"), std::strerror(errno)));
+  if (!opt_.resume) log_row("step,seconds,train_loss,lr,tokens_per_second,valid_loss,valid_bleu,batch_loss\n");
+}
 
-  data::BatchingOptions batching;
-  batching.max_tokens = tc.max_tokens;
-  batching.max_batch = tc.max_batch;
-  data::DataLoader loader(train_examples, batching, tc.seed, from.epoch, from.batch);
+void Trainer::log_row(const std::string& row) {
+  if (!primary_) return;
+  log_ << row;
+  log_.flush();
+  if (!log_) throw Error(fmt::format("{}: write failed (disk full or not writable)", dir_.file("log.csv")));
+}
 
-  // Diverged: a non-finite loss, or one far above uniform guessing (ln V), which a healthy run
-  // never approaches after its first steps.
-  const double guessing = std::log(static_cast<double>(mc.tgt_vocab));
-  auto diverged = [&](double loss) { return !std::isfinite(loss) || loss > 10 * guessing; };
-  auto divergence_error = [&](const std::string& what, double lr) {
-    std::vector<std::string> kept;
-    for (const char* f : {"model.safetensors", "state.safetensors"})
-      if (fs::exists(dir.file(f))) kept.push_back(dir.file(f));
-    return Error(fmt::format("training diverged at step {}: {} (uniform guessing would give a loss of {:.2f}; learning "
-                             "rate {:.3g}). {}. Lower --lr, or run with --anomaly to find the op that first produced "
-                             "NaN/Inf", step + 1, what, guessing, lr,
-                             kept.empty() ? "No checkpoint was written before it"
-                                          : fmt::format("The last good checkpoints are {}", fmt::join(kept, " and "))));
-  };
-  // Before anything is written from the current parameters: all finite, and the loss of the
-  // latest batch under them not diverged (the last update is otherwise never checked).
-  data::Batch last_batch;
-  auto check_before_saving = [&](double lr) {
-    if (const std::string bad = first_non_finite_parameter(*model); !bad.empty())
-      throw divergence_error(fmt::format("parameter '{}' holds NaN or Inf after the update", bad), lr);
-    if (last_batch.size == 0) return;
-    NoGradGuard no_grad;
-    model->eval();  // no dropout: draws nothing from the generator, so resume stays exact
-    const double loss = cross_entropy(model->forward(last_batch), last_batch.tgt_out, Vocabulary::kPad).item();
-    model->train();
-    if (diverged(loss)) throw divergence_error(fmt::format("the loss after the update is {}", loss), lr);
-  };
+Error Trainer::divergence_error(const std::string& what) const {
+  std::vector<std::string> kept;
+  for (const char* f : {"model.safetensors", "state.safetensors"})
+    if (fs::exists(dir_.file(f))) kept.push_back(dir_.file(f));
+  return Error(fmt::format("training diverged at step {}: {} (uniform guessing would give a loss of {:.2f}; learning "
+                           "rate {:.3g}). {}. Lower --lr, or run with --anomaly to find the op that first produced "
+                           "NaN/Inf", step_ + 1, what, guessing_, lr_,
+                           kept.empty() ? "No checkpoint was written before it"
+                                        : fmt::format("The last good checkpoints are {}", fmt::join(kept, " and "))));
+}
 
-  auto save_state = [&](double seconds) {
-    std::map<std::string, std::string> meta = {
-        {"step", std::to_string(step)},         {"epoch", std::to_string(loader.epoch())},
-        {"batch", std::to_string(loader.batch_in_epoch())}, {"seconds", fmt::format("{:.3f}", seconds)},
-        {"best_bleu", fmt::format("{:.6f}", best_bleu)},   {"rng", engine_state(default_generator().engine())},
-        {"model", mc.model}, {"world_size", std::to_string(world)}};
-    if (!primary) return;
-    for (const auto& [name, key] : kFingerprintedFiles) meta[key] = file_fingerprint(dir.file(name));
-    nn::save_checkpoint(*model, state_file, adam.state(), meta);
-  };
-
-  Progress progress{::isatty(STDOUT_FILENO) != 0, opt.quiet || !primary};
-  const auto t0 = std::chrono::steady_clock::now();
-  auto now = [&] { return from.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  double loss_avg = 0, window_tokens = 0, window_start = now(), last_batch_loss = 0;
-  TrainResult result;
-  result.parameters = model->num_parameters();
-  auto validate = [&](double seconds, double train_loss, double lr, double tps) {
-    if (!primary) return;
-    const double vloss = validation_loss(*model, valid_examples, batching);
-    if (diverged(vloss) || !first_non_finite_parameter(*model).empty())
-      throw divergence_error(fmt::format("the validation loss is {}", vloss), lr);
-    const EvalResult ev = evaluate(*model, src_vocab, tgt_vocab, valid_bleu_pairs, SearchOptions{});
-    log_row(fmt::format("{},{:.2f},{:.5f},{:.6g},{:.0f},{:.5f},{:.3f},{:.7g}\n", step, seconds, train_loss, lr, tps, vloss,
-                        ev.bleu, last_batch_loss));
-    if (ev.bleu > best_bleu) {
-      best_bleu = ev.bleu;
-      nn::save_checkpoint(*model, dir.file("model.safetensors"), {},
-                          {{"step", std::to_string(step)}, {"valid_bleu", fmt::format("{:.3f}", ev.bleu)}, {"model", mc.model}});
+// Data parallel (mpirun): every rank builds the same vocabularies, model and batches; each
+// computes every world-th sentence of every batch; rank 0 alone validates, logs and writes files.
+double Trainer::train_step(const data::Batch& batch) {
+  lr_ = schedule_->lr(step_ + 1);
+  adam_->set_lr(lr_);
+  double loss_value = 0;
+  Tensor loss;
+  int64_t local_tokens = 0;
+  if (world_ == 1) {  // one part of the batch per thread, forward and backward (forward_backward)
+    adam_->zero_grad();
+    loss_value = forward_backward(*model_, batch, tc_.label_smoothing);
+  } else {
+    // This rank's shard; its mean loss is rescaled so that averaging gradients over ranks gives
+    // the gradient of the whole batch's mean loss.
+    std::vector<std::size_t> mine;
+    for (std::size_t i = static_cast<std::size_t>(me_); i < batch.indices.size(); i += static_cast<std::size_t>(world_))
+      mine.push_back(batch.indices[i]);
+    const data::Batch local = mine.empty() ? data::Batch{} : data::collate(train_examples_, mine);
+    local_tokens = local.size ? local.target_tokens() : 0;
+    std::vector<double> loss_sum = {0.0};  // Σ over ranks of mean loss × tokens
+    if (local_tokens > 0) {
+      loss = cross_entropy(model_->forward(local), local.tgt_out, Vocabulary::kPad, tc_.label_smoothing);
+      loss_sum[0] = loss.item() * static_cast<double>(local_tokens);
     }
-    progress.show(fmt::format("[{}] step {} valid loss {:.4f} BLEU {:.2f} (best {:.2f})", mc.model, step, vloss, ev.bleu, best_bleu),
-                  seconds, true);
-    progress.end_line();
-  };
+    dist::all_reduce_sum(loss_sum);
+    loss_value = loss_sum[0] / static_cast<double>(std::max<int64_t>(1, batch.target_tokens()));
+  }
+  last_batch_loss_ = loss_value;
+  // Checked before any parameter changes (the update after the last step: check_before_saving).
+  if (diverged(loss_value)) {
+    progress_.end_line();
+    throw divergence_error(fmt::format("loss is {}", loss_value));
+  }
+  if (world_ > 1) {
+    adam_->zero_grad();
+    if (loss.defined()) {
+      auto overlap = averager_->backward_scope();  // buckets start their all-reduce during backward
+      (loss * (static_cast<double>(local_tokens * world_) / static_cast<double>(batch.target_tokens()))).backward();
+    }
+  }
+  averager_->finish();
+  optim::clip_grad_norm(params_, tc_.clip);
+  adam_->step();
+  ++step_;
+  return loss_value;
+}
 
-  double lr = schedule->lr(step + 1);
+void Trainer::validate(double seconds, double train_loss, double tps) {
+  if (!primary_) return;
+  const double vloss = validation_loss(*model_, valid_examples_, batching_);
+  if (diverged(vloss) || !first_non_finite_parameter(*model_).empty())
+    throw divergence_error(fmt::format("the validation loss is {}", vloss));
+  const EvalResult ev = evaluate(*model_, src_vocab_, tgt_vocab_, valid_bleu_pairs_, SearchOptions{});
+  log_row(fmt::format("{},{:.2f},{:.5f},{:.6g},{:.0f},{:.5f},{:.3f},{:.7g}\n", step_, seconds, train_loss, lr_, tps, vloss,
+                      ev.bleu, last_batch_loss_));
+  if (ev.bleu > best_bleu_) {
+    best_bleu_ = ev.bleu;
+    nn::save_checkpoint(*model_, dir_.file("model.safetensors"), {},
+                        {{"step", std::to_string(step_)}, {"valid_bleu", fmt::format("{:.3f}", ev.bleu)}, {"model", mc_.model}});
+  }
+  progress_.show(fmt::format("[{}] step {} valid loss {:.4f} BLEU {:.2f} (best {:.2f})", mc_.model, step_, vloss, ev.bleu,
+                             best_bleu_), seconds, true);
+  progress_.end_line();
+}
+
+// Before anything is written from the current parameters: all finite, and the loss of the latest
+// batch under them not diverged (the last update is otherwise never checked).
+void Trainer::check_before_saving() {
+  if (const std::string bad = first_non_finite_parameter(*model_); !bad.empty())
+    throw divergence_error(fmt::format("parameter '{}' holds NaN or Inf after the update", bad));
+  if (last_batch_.size == 0) return;
+  NoGradGuard no_grad;
+  model_->eval();  // no dropout: draws nothing from the generator, so resume stays exact
+  const double loss = cross_entropy(model_->forward(last_batch_), last_batch_.tgt_out, Vocabulary::kPad).item();
+  model_->train();
+  if (diverged(loss)) throw divergence_error(fmt::format("the loss after the update is {}", loss));
+}
+
+void Trainer::save_state(double seconds) {
+  if (!primary_) return;
+  std::map<std::string, std::string> meta = {
+      {"step", std::to_string(step_)}, {"epoch", std::to_string(loader_->epoch())},
+      {"batch", std::to_string(loader_->batch_in_epoch())}, {"seconds", fmt::format("{:.3f}", seconds)},
+      {"best_bleu", fmt::format("{:.6f}", best_bleu_)}, {"rng", engine_state(default_generator().engine())},
+      {"model", mc_.model}, {"world_size", std::to_string(world_)}};
+  for (const auto& [name, key] : kFingerprintedFiles) meta[key] = file_fingerprint(dir_.file(name));
+  nn::save_checkpoint(*model_, dir_.file("state.safetensors"), adam_->state(), meta);
+}
+
+TrainResult Trainer::run() {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto now = [&] { return from_.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  double loss_avg = 0, window_tokens = 0, window_start = now();
+  lr_ = schedule_->lr(step_ + 1);
   while (true) {
-    const double t = now();
     // Rank 0's clock decides when a time budget is spent, so every rank stops at the same step.
     // Given both, --steps and --time-budget each end the run.
-    const bool done = (tc.steps > 0 && step >= tc.steps) || (tc.time_budget > 0 && t >= tc.time_budget);
-    if (world > 1 ? dist::broadcast(done ? 1 : 0) != 0 : done) break;
-    data::Batch batch = loader.next();
-    lr = schedule->lr(step + 1);
-    adam.set_lr(lr);
-    // This rank's shard: every world-th sentence of the batch. Its mean loss is rescaled so that
-    // averaging gradients over ranks gives the gradient of the whole batch's mean loss.
-    data::Batch shard_storage;
-    const data::Batch* local = &batch;
-    if (world > 1) {
-      std::vector<std::size_t> mine;
-      for (std::size_t i = static_cast<std::size_t>(me); i < batch.indices.size(); i += static_cast<std::size_t>(world))
-        mine.push_back(batch.indices[i]);
-      if (!mine.empty()) shard_storage = data::collate(train_examples, mine);
-      local = &shard_storage;
-    }
-    const int64_t local_tokens = local->size ? local->target_tokens() : 0;
-    double loss_value = 0;
-    Tensor loss;
-    if (world == 1) {  // one part of the batch per thread, forward and backward (forward_backward)
-      adam.zero_grad();
-      loss_value = forward_backward(*model, batch, tc.label_smoothing);
-    } else {
-      std::vector<double> loss_sum = {0.0};  // Σ over ranks of mean loss × tokens
-      if (local_tokens > 0) {
-        loss = cross_entropy(model->forward(*local), local->tgt_out, Vocabulary::kPad, tc.label_smoothing);
-        loss_sum[0] = loss.item() * static_cast<double>(local_tokens);
-      }
-      dist::all_reduce_sum(loss_sum);
-      loss_value = loss_sum[0] / static_cast<double>(std::max<int64_t>(1, batch.target_tokens()));
-    }
-    last_batch_loss = loss_value;
-    // Checked before any parameter changes (the update after the last step: check_before_saving).
-    if (diverged(loss_value)) {
-      progress.end_line();
-      throw divergence_error(fmt::format("loss is {}", loss_value), lr);
-    }
-    if (world > 1) {
-      adam.zero_grad();
-      if (loss.defined()) {
-        auto overlap = averager.backward_scope();  // buckets start their all-reduce during backward
-        (loss * (static_cast<double>(local_tokens * world) / static_cast<double>(batch.target_tokens()))).backward();
-      }
-    }
-    averager.finish();
-    optim::clip_grad_norm(params, tc.clip);
-    adam.step();
-    ++step;
-    loss_avg = step == 1 ? loss_value : 0.98 * loss_avg + 0.02 * loss_value;
+    const bool done = (tc_.steps > 0 && step_ >= tc_.steps) || (tc_.time_budget > 0 && now() >= tc_.time_budget);
+    if (world_ > 1 ? dist::broadcast(done ? 1 : 0) != 0 : done) break;
+    data::Batch batch = loader_->next();
+    const double loss_value = train_step(batch);
+    loss_avg = step_ == 1 ? loss_value : 0.98 * loss_avg + 0.02 * loss_value;
     window_tokens += static_cast<double>(batch.target_tokens());
     const double t1 = now();
     const double tps = window_tokens / std::max(1e-9, t1 - window_start);
     if (t1 - window_start > 5) window_tokens = 0, window_start = t1;
-    const double eta = tc.steps > 0 ? (t1 - from.seconds) / static_cast<double>(std::max<int64_t>(step - from.step, 1)) *
-                                          static_cast<double>(tc.steps - step)
-                                    : tc.time_budget - t1;
-    progress.show(fmt::format("[{}] step {} loss {:.4f} lr {:.2e} {:.0f} tok/s elapsed {:.0f}s ETA {:.0f}s", mc.model, step,
-                              loss_avg, lr, tps, t1, std::max(0.0, eta)),
-                  t1, false);
-    if (step % tc.valid_every == 0) validate(t1, loss_avg, lr, tps);
-    else if (step % tc.log_every == 0)
-      log_row(fmt::format("{},{:.2f},{:.5f},{:.6g},{:.0f},,,{:.7g}\n", step, t1, loss_avg, lr, tps, loss_value));
-    if (primary) last_batch = std::move(batch);
-    if (step % tc.save_every == 0 && primary) {
-      check_before_saving(lr);
+    const double eta = tc_.steps > 0 ? (t1 - from_.seconds) / static_cast<double>(std::max<int64_t>(step_ - from_.step, 1)) *
+                                           static_cast<double>(tc_.steps - step_)
+                                     : tc_.time_budget - t1;
+    progress_.show(fmt::format("[{}] step {} loss {:.4f} lr {:.2e} {:.0f} tok/s elapsed {:.0f}s ETA {:.0f}s", mc_.model,
+                               step_, loss_avg, lr_, tps, t1, std::max(0.0, eta)), t1, false);
+    if (step_ % tc_.valid_every == 0) validate(t1, loss_avg, tps);
+    else if (step_ % tc_.log_every == 0)
+      log_row(fmt::format("{},{:.2f},{:.5f},{:.6g},{:.0f},,,{:.7g}\n", step_, t1, loss_avg, lr_, tps, loss_value));
+    if (primary_) last_batch_ = std::move(batch);
+    if (step_ % tc_.save_every == 0 && primary_) {
+      check_before_saving();
       save_state(t1);
     }
   }
   const double end = now();
-  if (primary) check_before_saving(lr);
-  if (step % tc.valid_every != 0 || best_bleu < 0) validate(end, loss_avg, lr, 0);
+  if (primary_) check_before_saving();
+  if (step_ % tc_.valid_every != 0 || best_bleu_ < 0) validate(end, loss_avg, 0);
   save_state(end);
-  result.steps = step;
+  TrainResult result;
+  result.parameters = model_->num_parameters();
+  result.steps = step_;
   result.seconds = end;
-  result.best_valid_bleu = best_bleu;
+  result.best_valid_bleu = best_bleu_;
   result.last_train_loss = loss_avg;
   return result;
 }
+}  // namespace
+
+TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) { return Trainer(opt, corpus).run(); }
 
 LoadedModel load_trained(const std::string& dir) {
   LoadedModel m;
