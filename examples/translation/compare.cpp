@@ -49,67 +49,97 @@ Series loss_curve(const std::string& name, const std::string& log_path) {
 std::string bucket_name(const BucketScore& b) { return b.hi < 0 ? fmt::format("{}+", b.lo) : fmt::format("{}-{}", b.lo, b.hi); }
 }  // namespace
 
-void run_compare(const CompareOptions& o) {
-  fs::create_directories(o.out_dir);
-  TrainData data;
+namespace {
+struct CompareData {
+  TrainData corpus;
   std::vector<data::SentencePair> test;
   std::vector<std::vector<int64_t>> gold;  // test alignments, when known
+};
+
+// The built-in toy corpus (with its gold alignments), or the three TSV files.
+CompareData load_data(const CompareOptions& o) {
+  CompareData d;
   if (o.train_file.empty()) {
     if (!o.valid_file.empty() || !o.test_file.empty()) throw Error("compare: give --train, --valid and --test together");
     data::ToyConfig toy = o.toy;
     toy.seed = o.train.seed;
     const data::ToyCorpus c = data::generate_toy_corpus(toy);
-    data.train = data::pairs_of(c.train), data.valid = data::pairs_of(c.valid), test = data::pairs_of(c.test);
-    for (const auto& p : c.test) gold.push_back(p.alignment);
+    d.corpus.train = data::pairs_of(c.train), d.corpus.valid = data::pairs_of(c.valid), d.test = data::pairs_of(c.test);
+    for (const auto& p : c.test) d.gold.push_back(p.alignment);
     if (dist::is_primary())
-      fmt::print("toy corpus: {} train, {} valid, {} test pairs (sources {}-{} tokens)\n", data.train.size(), data.valid.size(),
-               test.size(), std::max<int64_t>(toy.min_len, data::kToyMinLength), toy.max_len);
+      fmt::print("toy corpus: {} train, {} valid, {} test pairs (sources {}-{} tokens)\n", d.corpus.train.size(),
+                 d.corpus.valid.size(), d.test.size(), std::max<int64_t>(toy.min_len, data::kToyMinLength), toy.max_len);
   } else {
     if (o.valid_file.empty() || o.test_file.empty()) throw Error("compare: give --train, --valid and --test together");
-    data.train = data::read_parallel_tsv(o.train_file).pairs;
-    data.valid = data::read_parallel_tsv(o.valid_file).pairs;
-    test = data::read_parallel_tsv(o.test_file).pairs;
-    if (!o.test_alignment_file.empty()) gold = read_alignments(o.test_alignment_file);
+    d.corpus.train = data::read_parallel_tsv(o.train_file).pairs;
+    d.corpus.valid = data::read_parallel_tsv(o.valid_file).pairs;
+    d.test = data::read_parallel_tsv(o.test_file).pairs;
+    if (!o.test_alignment_file.empty()) d.gold = read_alignments(o.test_alignment_file);
   }
-  std::vector<ModelResult> results;
-  const bool primary = dist::is_primary();  // under mpirun every rank trains; rank 0 evaluates and writes
-  for (const auto& name : o.models) {
-    if (!primary) {
-    } else if (o.train.steps > 0) fmt::print("\n== {}: training for {} steps ==\n", name, o.train.steps);
-    else fmt::print("\n== {}: training for {:.0f} s ==\n", name, o.budget);
-    TrainOptions t;
-    t.model = ModelConfig::defaults(name);  // a variant name such as transformer-window sets its attention
-    t.train = o.train;
-    t.train.time_budget = o.train.steps > 0 ? 0 : o.budget;  // --steps, when given, replaces the budget
-    t.out_dir = o.out_dir + "/" + name;
-    t.overwrite = true;  // a comparison trains every model afresh
-    ModelResult r;
-    r.model = name;
-    r.train = train_model(t, data);
-    if (!primary) continue;
-    LoadedModel m = load_trained(t.out_dir);
-    SearchOptions search;
-    search.beam = o.beam;
-    r.eval = evaluate(*m.model, m.src_vocab, m.tgt_vocab, test, search);
-    fmt::print("{}: test BLEU {:.2f}, exact match {:.1f}%\n", name, r.eval.bleu, r.eval.exact);
-    if (!gold.empty()) {
-      r.alignment = evaluate_alignment(*m.model, m.src_vocab, m.tgt_vocab, test, gold);
-      if (r.alignment.available())
-        fmt::print("{}: alignment error rate {:.2f}% ({}), head average {:.2f}% ({})\n", name, r.alignment.best_head.aer,
-                   r.alignment.best_head.map, r.alignment.head_mean.aer, r.alignment.head_mean.map);
-    }
-    results.push_back(std::move(r));
-  }
+  return d;
+}
 
-  if (!primary) return;
-  // Table, CSV and JSON.
-  std::vector<std::size_t> shown;  // buckets with sentences
-  for (std::size_t k = 0; k < 6; ++k)
+// Trains `name` afresh into out_dir/name; on the primary rank also scores it on the test set.
+ModelResult train_and_evaluate(const std::string& name, const CompareOptions& o, const CompareData& d) {
+  const bool primary = dist::is_primary();  // under mpirun every rank trains; rank 0 evaluates and writes
+  if (primary && o.train.steps > 0) fmt::print("\n== {}: training for {} steps ==\n", name, o.train.steps);
+  else if (primary) fmt::print("\n== {}: training for {:.0f} s ==\n", name, o.budget);
+  TrainOptions t;
+  t.model = ModelConfig::defaults(name);  // a variant name such as transformer-window sets its attention
+  t.train = o.train;
+  t.train.time_budget = o.train.steps > 0 ? 0 : o.budget;  // --steps, when given, replaces the budget
+  t.out_dir = o.out_dir + "/" + name;
+  t.overwrite = true;  // a comparison trains every model afresh
+  ModelResult r;
+  r.model = name;
+  r.train = train_model(t, d.corpus);
+  if (!primary) return r;
+  LoadedModel m = load_trained(t.out_dir);
+  SearchOptions search;
+  search.beam = o.beam;
+  r.eval = evaluate(*m.model, m.src_vocab, m.tgt_vocab, d.test, search);
+  fmt::print("{}: test BLEU {:.2f}, exact match {:.1f}%\n", name, r.eval.bleu, r.eval.exact);
+  if (!d.gold.empty()) {
+    r.alignment = evaluate_alignment(*m.model, m.src_vocab, m.tgt_vocab, d.test, d.gold);
+    if (r.alignment.available())
+      fmt::print("{}: alignment error rate {:.2f}% ({}), head average {:.2f}% ({})\n", name, r.alignment.best_head.aer,
+                 r.alignment.best_head.map, r.alignment.head_mean.aer, r.alignment.head_mean.map);
+  }
+  return r;
+}
+
+// The buckets that hold test sentences.
+std::vector<std::size_t> shown_buckets(const std::vector<ModelResult>& results) {
+  std::vector<std::size_t> shown;
+  for (std::size_t k = 0; k < results[0].eval.buckets.size(); ++k)
     for (const auto& r : results)
       if (r.eval.buckets[k].n > 0) {
         shown.push_back(k);
         break;
       }
+  return shown;
+}
+
+nlohmann::json model_json(const ModelResult& r) {
+  nlohmann::json m = nlohmann::json::parse(r.eval.to_json());
+  m["model"] = r.model;
+  m["params"] = r.train.parameters;
+  m["train_seconds"] = r.train.seconds;
+  m["steps"] = r.train.steps;
+  if (!r.alignment.available()) return m;
+  nlohmann::json a = nlohmann::json::object();
+  for (const auto& x : r.alignment.maps) {
+    nlohmann::json words = nlohmann::json::array();
+    for (const auto& w : x.worst_words) words.push_back({{"word", w.word}, {"misaligned", w.misaligned}, {"total", w.total}});
+    a[x.map] = {{"aer", x.aer}, {"by_bucket", x.by_bucket}, {"most_misaligned_words", words}};
+  }
+  m["alignment"] = {{"best_map", r.alignment.best_head.map}, {"aer", r.alignment.best_head.aer},
+                    {"head_mean_map", r.alignment.head_mean.map}, {"aer_head_mean", r.alignment.head_mean.aer}, {"maps", a}};
+  return m;
+}
+
+// The table on standard output, compare.csv and compare.json.
+void write_tables(const CompareOptions& o, const std::vector<ModelResult>& results, const std::vector<std::size_t>& shown) {
   std::size_t name_width = 12;  // variant names such as transformer-rotary are longer
   for (const auto& r : results) name_width = std::max(name_width, r.model.size());
   std::string header = fmt::format("{:<{}} {:>10} {:>8} {:>7}", "model", name_width, "params", "train s", "steps");
@@ -135,23 +165,7 @@ void run_compare(const CompareOptions& o) {
     csv += fmt::format(",{:.3f},{:.2f}", r.eval.bleu, r.eval.exact);
     csv += aligned ? fmt::format(",{:.3f},{:.3f}\n", r.alignment.best_head.aer, r.alignment.head_mean.aer) : ",,\n";
     fmt::print("{}\n", row);
-    nlohmann::json m = nlohmann::json::parse(r.eval.to_json());
-    m["model"] = r.model;
-    m["params"] = r.train.parameters;
-    m["train_seconds"] = r.train.seconds;
-    m["steps"] = r.train.steps;
-    if (aligned) {
-      nlohmann::json a = nlohmann::json::object();
-      for (const auto& x : r.alignment.maps) {
-        nlohmann::json words = nlohmann::json::array();
-        for (const auto& w : x.worst_words) words.push_back({{"word", w.word}, {"misaligned", w.misaligned}, {"total", w.total}});
-        a[x.map] = {{"aer", x.aer}, {"by_bucket", x.by_bucket}, {"most_misaligned_words", words}};
-      }
-      m["alignment"] = {{"best_map", r.alignment.best_head.map}, {"aer", r.alignment.best_head.aer},
-                        {"head_mean_map", r.alignment.head_mean.map}, {"aer_head_mean", r.alignment.head_mean.aer},
-                        {"maps", a}};
-    }
-    js["models"].push_back(m);
+    js["models"].push_back(model_json(r));
   }
   fmt::print("AER%: alignment error rate of the attention's argmax against the gold alignment (teacher-forced; the best\n"
              "single head, and the best layer's head average: AERavg%). Lower is closer to a word alignment.\n");
@@ -163,29 +177,24 @@ void run_compare(const CompareOptions& o) {
   }
   write_text_file(o.out_dir + "/compare.csv", csv);
   write_text_file(o.out_dir + "/compare.json", js.dump(2) + "\n");
+}
 
-  // Charts.
-  std::vector<Series> bleu_series, loss_series;
+// bleu_by_length.svg, loss.svg, and aer_by_length.svg when alignments were scored.
+void write_charts(const CompareOptions& o, const std::vector<ModelResult>& results, const std::vector<std::size_t>& shown) {
+  std::vector<Series> bleu_series, loss_series, aer_series;
   std::vector<std::string> labels;
   for (auto k : shown) labels.push_back(bucket_name(results[0].eval.buckets[k]));
   for (const auto& r : results) {
-    Series s{r.model, {}, {}};
+    Series bleu{r.model, {}, {}}, aer{r.model, {}, {}};
     for (std::size_t i = 0; i < shown.size(); ++i) {
-      s.x.push_back(static_cast<double>(i));
-      s.y.push_back(r.eval.buckets[shown[i]].bleu);
+      bleu.x.push_back(static_cast<double>(i));
+      bleu.y.push_back(r.eval.buckets[shown[i]].bleu);
+      const double v = r.alignment.available() ? r.alignment.best_head.by_bucket[shown[i]] : -1;
+      if (v >= 0) aer.x.push_back(static_cast<double>(i)), aer.y.push_back(v);
     }
-    bleu_series.push_back(s);
+    bleu_series.push_back(bleu);
+    if (r.alignment.available()) aer_series.push_back(aer);
     loss_series.push_back(loss_curve(r.model, o.out_dir + "/" + r.model + "/log.csv"));
-  }
-  std::vector<Series> aer_series;
-  for (const auto& r : results) {
-    if (!r.alignment.available()) continue;
-    Series s{r.model, {}, {}};
-    for (std::size_t i = 0; i < shown.size(); ++i) {
-      const double v = r.alignment.best_head.by_bucket[shown[i]];
-      if (v >= 0) s.x.push_back(static_cast<double>(i)), s.y.push_back(v);
-    }
-    aer_series.push_back(s);
   }
   if (!aer_series.empty())
     write_text_file(o.out_dir + "/aer_by_length.svg",
@@ -195,8 +204,11 @@ void run_compare(const CompareOptions& o) {
                   line_chart_svg("BLEU by source sentence length", "source length (tokens)", "BLEU", bleu_series, labels, 0, 100));
   write_text_file(o.out_dir + "/loss.svg",
                   line_chart_svg("Training loss (smoothed)", "seconds", "cross-entropy per token", loss_series, {}, 0, -1));
+}
 
-  // Attention heat maps of the longest test sentence of at most 50 tokens.
+// Attention heat maps of the longest test sentence of at most 50 tokens (models with attention).
+void write_attention_maps(const CompareOptions& o, const std::vector<ModelResult>& results,
+                          const std::vector<data::SentencePair>& test) {
   const data::WhitespaceTokenizer tok;
   std::size_t longest = 0, best_len = 0;
   for (std::size_t i = 0; i < test.size(); ++i) {
@@ -217,6 +229,19 @@ void run_compare(const CompareOptions& o) {
     write_text_file(o.out_dir + "/attention_" + r.model + ".svg",
                     heatmap_svg(title, tok.tokenize(test[longest].source), target, hyps[0].attention));
   }
+}
+}  // namespace
+
+void run_compare(const CompareOptions& o) {
+  fs::create_directories(o.out_dir);
+  const CompareData d = load_data(o);
+  std::vector<ModelResult> results;
+  for (const auto& name : o.models) results.push_back(train_and_evaluate(name, o, d));
+  if (!dist::is_primary()) return;
+  const auto shown = shown_buckets(results);
+  write_tables(o, results, shown);
+  write_charts(o, results, shown);
+  write_attention_maps(o, results, d.test);
   fmt::print("\nwrote {0}/compare.csv, compare.json, bleu_by_length.svg, aer_by_length.svg, loss.svg and attention_*.svg\n", o.out_dir);
 }
 
