@@ -97,6 +97,7 @@ ModelResult train_and_evaluate(const std::string& name, const CompareOptions& o,
   LoadedModel m = load_trained(t.out_dir);
   SearchOptions search;
   search.beam = o.beam;
+  search.length_penalty = o.length_penalty;
   r.eval = evaluate(*m.model, m.src_vocab, m.tgt_vocab, d.test, search);
   fmt::print("{}: test BLEU {:.2f}, exact match {:.1f}%\n", name, r.eval.bleu, r.eval.exact);
   if (!d.gold.empty()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <functional>
 #include <iterator>
 #include <fmt/format.h>
 #include <limits>
@@ -55,6 +56,7 @@ std::vector<Hypothesis> greedy(Seq2Seq& model, const data::Batch& b, const Searc
       if (o.keep_attention) h.attention.push_back(row_of(state->last_attention, r));
       if (tok == Vocabulary::kEos) done[r] = true;
       else h.tokens.push_back(tok);
+      h.normalized_score = h.score / std::pow(static_cast<double>(h.tokens.size() + 1), o.length_penalty);
       prev[r] = tok;
       all_done = all_done && done[r];
     }
@@ -82,9 +84,19 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const data::Batch& b, const 
     a.assign(static_cast<std::size_t>(k), Beam{{}, ninf, {}});
     a[0].score = 0;  // only one live beam at the start, so the k first expansions differ
   }
+  // Finished hypotheses rank by score / length^alpha, the length counting <eos> (alpha 0: the
+  // plain sum of log-probabilities).
   auto normalized = [&](const Beam& be) {
     return be.score / std::pow(static_cast<double>(be.tokens.size() + 1), o.length_penalty);
   };
+  // The best normalised score a live beam can still reach: later tokens only lower its score
+  // (log-probabilities are <= 0) while, with alpha > 0, a longer output divides it by more. So
+  // the bound is its score over the longest length it may reach, `limit` tokens with <eos>. (Its
+  // current normalised score is no bound: it can still rise as the beam grows.)
+  auto best_reachable = [&](const Beam& be, int64_t limit) {
+    return be.score / std::pow(static_cast<double>(limit), o.length_penalty);
+  };
+  const int64_t wanted = std::max<int64_t>(o.nbest, 1);  // finished hypotheses to return
   std::vector<int64_t> limit;
   int64_t longest = 0;
   for (auto l : b.src_lengths) {
@@ -141,17 +153,18 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const data::Batch& b, const 
       }
       while (static_cast<int64_t>(next.size()) < k) next.push_back(Beam{{}, ninf, {}});
       beams = std::move(next);
-      // Done once k hypotheses have finished and no live beam scores better than the k-th of them.
+      // Done once `wanted` hypotheses have finished and no live beam can still beat the
+      // wanted-th of them.
       bool settled = forced_end;
       auto& fin = finished[r];
-      if (!settled && static_cast<int64_t>(fin.size()) >= k) {
+      if (!settled && static_cast<int64_t>(fin.size()) >= wanted) {
         std::vector<double> scores;
         for (const auto& f : fin) scores.push_back(normalized(f));
-        std::sort(scores.rbegin(), scores.rend());
+        std::nth_element(scores.begin(), scores.begin() + (wanted - 1), scores.end(), std::greater<double>());
         double best_alive = ninf;
         for (const auto& be : beams)
-          if (be.score != ninf) best_alive = std::max(best_alive, normalized(be));
-        settled = best_alive <= scores[static_cast<std::size_t>(k - 1)];
+          if (be.score != ninf) best_alive = std::max(best_alive, best_reachable(be, limit[r]));
+        settled = best_alive <= scores[static_cast<std::size_t>(wanted - 1)];
       }
       if (settled) done[r] = true;
       all_done = all_done && done[r];
@@ -165,8 +178,14 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const data::Batch& b, const 
     auto& f = finished[r];
     if (f.empty())
       for (auto& be : alive[r]) if (be.score != ninf) f.push_back(be);
-    const auto best = std::max_element(f.begin(), f.end(), [&](const Beam& a, const Beam& c) { return normalized(a) < normalized(c); });
-    if (best != f.end()) out[r] = {best->tokens, best->score, best->attention};
+    std::stable_sort(f.begin(), f.end(), [&](const Beam& a, const Beam& c) { return normalized(a) > normalized(c); });
+    for (std::size_t i = 0; i < f.size() && static_cast<int64_t>(i) < wanted; ++i) {
+      Hypothesis h;
+      h.tokens = f[i].tokens, h.score = f[i].score, h.attention = f[i].attention;
+      h.normalized_score = normalized(f[i]);
+      if (i == 0) out[r] = std::move(h);
+      else out[r].alternatives.push_back(std::move(h));
+    }
   }
   return out;
 }
@@ -178,6 +197,11 @@ std::vector<Hypothesis> search(Seq2Seq& model, const data::Batch& batch, const S
 
 std::vector<Hypothesis> translate_batch(Seq2Seq& model, const data::Batch& batch, const SearchOptions& options) {
   if (options.beam < 1) throw Error(fmt::format("beam size {} must be at least 1", options.beam));
+  if (options.nbest > options.beam)
+    throw Error(fmt::format("{} best hypotheses need a beam of at least {} (the beam is {})", options.nbest, options.nbest,
+                            options.beam));
+  if (!(options.length_penalty >= 0 && std::isfinite(options.length_penalty)))
+    throw Error(fmt::format("length penalty alpha must be a finite number >= 0, got {}", options.length_penalty));
   NoGradGuard no_grad;
   FixedWeightsGuard fixed_weights;  // each Linear lays out its weight once for the whole run
   const bool was_training = model.is_training();

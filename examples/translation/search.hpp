@@ -11,11 +11,17 @@ struct Hypothesis {
   double score = 0;                           // sum of log-probabilities (including <eos>)
   std::vector<std::vector<double>> attention; // per output token, weights over the source (if the model has them)
   bool skipped = false;                       // the source was over the length limit: not translated
+  double normalized_score = 0;                // score / (tokens + 1)^length_penalty: what beam search ranks by
+  std::vector<Hypothesis> alternatives;       // SearchOptions::nbest > 1: the next best, in order
 };
 
 struct SearchOptions {
   int64_t beam = 1;
-  double length_penalty = 1.0;  // beam: rank finished hypotheses by score / length^alpha
+  // Beam search ranks finished hypotheses by score / length^alpha, the length in tokens with <eos>
+  // (the plain power form, as Marian's --normalize; not GNMT's ((5 + length) / 6)^alpha). It
+  // stops a sentence only when no live beam can still beat the result (search.cpp).
+  double length_penalty = 1.0;
+  int64_t nbest = 1;            // hypotheses to return (at most the beam size)
   double max_len_a = 1.5;       // a sentence stops after a * source length + b tokens
   int64_t max_len_b = 10;
   bool keep_attention = false;

@@ -3,6 +3,7 @@
 
 #include "alignment.hpp"
 #include "commands.hpp"
+#include "options.hpp"
 #include "data/corpus.hpp"
 #include "evaluate.hpp"
 #include "plot.hpp"
@@ -51,9 +52,7 @@ void add_eval_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "BLEU and exact match of a trained model, overall and by source length");
   cmd->add_option("--checkpoint", o->checkpoint, "training output directory")->required();
   cmd->add_option("--test", o->test, "test TSV")->required();
-  cmd->add_option("--beam", o->search.beam, "beam size (1: greedy)")->check(CLI::Range(1, 100));
-  cmd->add_option("--max-input-tokens", o->search.max_source_tokens, "longer sources are not translated (scored as empty, "
-                  "with a warning)")->check(CLI::PositiveNumber);
+  add_search_options(cmd, o->search);
   cmd->add_option("--hyp", o->hyp, "write hypotheses, one per line in test order");
   cmd->add_option("--json", o->json, "write the scores as JSON");
   cmd->add_option("--alignment", o->alignment, "gold alignments of the test set (Pharaoh 'src-tgt' pairs, e.g. toy's "

@@ -100,6 +100,14 @@ std::vector<std::string> ModelOptions::fields_set() const {
   return names;
 }
 
+void add_search_options(CLI::App* cmd, SearchOptions& search) {
+  cmd->add_option("--beam", search.beam, "beam size (1: greedy)")->check(CLI::Range(1, 1000));
+  cmd->add_option("--lenpen", search.length_penalty, "beam search ranks by log-probability / length^ALPHA, the length "
+                  "counting <eos> (0: no normalisation)")->check(kFiniteNonNegative);
+  cmd->add_option("--max-input-tokens", search.max_source_tokens, "longer sources are not translated (an empty "
+                  "output and a warning)")->check(CLI::PositiveNumber);
+}
+
 void print_world(int threads) {
   fmt::print("world: {} rank{} x {} thread{} each{}\n", dist::world_size(), dist::world_size() == 1 ? "" : "s",
              threads > 0 ? std::to_string(threads) : "default", threads == 1 ? "" : "s",

@@ -8,6 +8,7 @@
 
 #include "config.hpp"
 #include "data/toy.hpp"
+#include "search.hpp"
 
 namespace xg::translation::cli {
 
@@ -32,6 +33,9 @@ struct ModelOptions {
   std::vector<std::string> fields_set() const;
 };
 void add_model_options(CLI::App* cmd, ModelOptions& options);
+
+// --beam, --lenpen, --max-input-tokens (eval, translate).
+void add_search_options(CLI::App* cmd, SearchOptions& search);
 
 // "world: 2 ranks x 1 thread each" (train, compare on the primary rank).
 void print_world(int threads);

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "options.hpp"
 #include "data/text_file.hpp"
 #include "data/tokenizer.hpp"
 #include "evaluate.hpp"
@@ -19,22 +20,28 @@ void add_translate_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("translate", "translate standard input line by line");
   cmd->add_option("--checkpoint", o->checkpoint, "training output directory")->required();
-  cmd->add_option("--beam", o->search.beam, "beam size (1: greedy)")->check(CLI::Range(1, 100));
-  cmd->add_option("--max-input-tokens", o->search.max_source_tokens, "longer lines are not translated: an empty line and "
-                  "a warning")->check(CLI::PositiveNumber);
+  add_search_options(cmd, o->search);
   cmd->add_option("--attention", o->svg, "write the attention heat map of the first line (SVG)");
+  cmd->add_option("--nbest", o->search.nbest, "print the K best hypotheses of each line as 'LINE ||| translation ||| "
+                  "log-probability ||| normalised score' (LINE counts from 0, as Marian's n-best lists)")->check(CLI::Range(1, 1000));
   cmd->callback([o] {
     LoadedModel m = load_trained(o->checkpoint);
     const std::vector<std::string> lines = data::read_lines(std::cin, "standard input");
     o->search.keep_attention = !o->svg.empty();
     const auto hyps = translate_sentences(*m.model, m.src_vocab, lines, o->search);
     const data::WhitespaceTokenizer tok;
+    auto text = [&](const Hypothesis& h) { return tok.detokenize(m.tgt_vocab.decode(h.tokens)); };
     for (std::size_t i = 0; i < hyps.size(); ++i) {
       if (hyps[i].skipped)
         fmt::print(stderr, "warning: input line {}: {} tokens, over the limit of {}; not translated (an empty line stands "
                    "in its place)\n", i + 1, tok.tokenize(lines[i]).size(),
                    std::min(o->search.max_source_tokens, m.model->longest_sequence()));
-      fmt::print("{}\n", tok.detokenize(m.tgt_vocab.decode(hyps[i].tokens)));
+      if (o->search.nbest == 1) {
+        fmt::print("{}\n", text(hyps[i]));
+        continue;
+      }
+      fmt::print("{} ||| {} ||| {:.6f} ||| {:.6f}\n", i, text(hyps[i]), hyps[i].score, hyps[i].normalized_score);
+      for (const auto& h : hyps[i].alternatives) fmt::print("{} ||| {} ||| {:.6f} ||| {:.6f}\n", i, text(h), h.score, h.normalized_score);
     }
     if (o->svg.empty() || lines.empty()) return;
     if (hyps[0].skipped) throw Error("translate --attention: the first line is over the length limit and was not translated");
