@@ -47,6 +47,13 @@ grep -q '<svg' att.svg || fail "translate --attention wrote no SVG"
 
 cut -f2 toy/test.tsv > ref.txt
 "$bin" bleu ref.txt < ref.txt | grep -q '^BLEU = 100.00' || fail "bleu of the references against themselves is not 100"
+"$bin" chrf ref.txt --word-order 2 < ref.txt | grep -q '^chrF2++ = 100.00' || fail "chrF++ of the references against themselves is not 100"
+"$bin" bleu ref.txt --confidence < hyp.txt | grep -q '95% CI' || fail "bleu --confidence printed no interval"
+"$bin" bleu ref.txt --paired ref.txt < hyp.txt > paired.log
+grep -q 'paired bootstrap: BLEU difference' paired.log || fail "bleu --paired printed no comparison: $(cat paired.log)"
+grep -q '"bleu_ci"' eval.json && grep -q '"chrf"' eval.json || fail "eval --json has no intervals or chrF"
+"$bin" translate --checkpoint cmp/bahdanau --beam 3 --nbest 3 < <(cut -f1 toy/test.tsv | head -2) > nbest.txt
+[ "$(wc -l < nbest.txt)" -eq 6 ] && grep -q '^1 ||| ' nbest.txt || fail "translate --nbest 3 of 2 lines: $(cat nbest.txt)"
 
 # Bad arguments: a non-zero exit and a message that says what is wrong.
 expect_error() {

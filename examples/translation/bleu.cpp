@@ -96,8 +96,24 @@ std::string tokenize_13a(const std::string& input) {
   return out;
 }
 
-BleuScore corpus_bleu(const std::vector<std::string>& hyps, const std::vector<std::vector<std::string>>& refs,
-                      BleuTokenize tokenize) {
+SentenceStatistics SentenceStatistics::subset(const std::vector<std::size_t>& sentences) const {
+  SentenceStatistics out;
+  out.width = width;
+  out.rows.reserve(sentences.size() * static_cast<std::size_t>(width));
+  for (auto i : sentences) out.rows.insert(out.rows.end(), row(i), row(i) + width);
+  return out;
+}
+
+std::vector<int64_t> SentenceStatistics::sum() const {
+  std::vector<int64_t> total(static_cast<std::size_t>(width), 0);
+  for (std::size_t i = 0; i < size(); ++i)
+    for (int64_t j = 0; j < width; ++j) total[static_cast<std::size_t>(j)] += row(i)[j];
+  return total;
+}
+
+// Per sentence: correct[0..3], total[0..3], hypothesis length, closest reference length.
+SentenceStatistics bleu_statistics(const std::vector<std::string>& hyps, const std::vector<std::vector<std::string>>& refs,
+                                   BleuTokenize tokenize) {
   if (refs.empty()) throw Error("corpus_bleu: no reference streams");
   for (std::size_t r = 0; r < refs.size(); ++r)
     if (refs[r].size() != hyps.size())
@@ -107,9 +123,11 @@ BleuScore corpus_bleu(const std::vector<std::string>& hyps, const std::vector<st
     const std::string t = rstrip(s);
     return split_ws(tokenize == BleuTokenize::V13a ? tokenize_13a(t) : t);
   };
-  std::vector<int64_t> correct(4, 0), total(4, 0);
-  int64_t sys_len = 0, ref_len = 0;
+  SentenceStatistics stats;
+  stats.width = kBleuStatistics;
+  stats.rows.assign(hyps.size() * kBleuStatistics, 0);
   for (std::size_t i = 0; i < hyps.size(); ++i) {
+    int64_t* row = stats.rows.data() + i * kBleuStatistics;
     NgramCounts ref_max;
     std::vector<int64_t> ref_lens;
     for (const auto& stream : refs) {
@@ -124,20 +142,27 @@ BleuScore corpus_bleu(const std::vector<std::string>& hyps, const std::vector<st
       const int64_t d = std::abs(hlen - l);
       if (diff < 0 || d < diff || (d == diff && l < closest)) diff = d, closest = l;
     }
-    sys_len += hlen;
-    ref_len += closest;
+    row[8] = hlen;
+    row[9] = closest;
     for (const auto& [g, c] : ngrams(htoks)) {
-      total[g.size() - 1] += c;
+      row[4 + g.size() - 1] += c;
       auto it = ref_max.find(g);
-      if (it != ref_max.end()) correct[g.size() - 1] += std::min(c, it->second);
+      if (it != ref_max.end()) row[g.size() - 1] += std::min(c, it->second);
     }
   }
+  return stats;
+}
+
+BleuScore bleu_from_statistics(const int64_t* summed) {
+  const int64_t* correct = summed;
+  const int64_t* total = summed + 4;
+  const int64_t sys_len = summed[8], ref_len = summed[9];
   BleuScore s;
   s.sys_len = sys_len, s.ref_len = ref_len;
-  s.brevity_penalty = sys_len < ref_len ? (sys_len > 0 ? std::exp(1.0 - static_cast<double>(ref_len) / sys_len) : 0.0) : 1.0;
+  s.brevity_penalty = sys_len < ref_len ? (sys_len > 0 ? std::exp(1.0 - static_cast<double>(ref_len) / static_cast<double>(sys_len)) : 0.0) : 1.0;
   s.precisions.assign(4, 0.0);
   bool any = false;
-  for (auto c : correct) any = any || c > 0;
+  for (int n = 0; n < 4; ++n) any = any || correct[n] > 0;
   if (!any) return s;
   double smooth = 1.0;
   for (int n = 0; n < 4; ++n) {
@@ -153,6 +178,11 @@ BleuScore corpus_bleu(const std::vector<std::string>& hyps, const std::vector<st
   for (double p : s.precisions) log_sum += p > 0 ? std::log(p) : -9999999999.0;  // sacreBLEU's my_log(0)
   s.score = s.brevity_penalty * std::exp(log_sum / 4.0);
   return s;
+}
+
+BleuScore corpus_bleu(const std::vector<std::string>& hyps, const std::vector<std::vector<std::string>>& refs,
+                      BleuTokenize tokenize) {
+  return bleu_from_statistics(bleu_statistics(hyps, refs, tokenize).sum().data());
 }
 
 }  // namespace xg::translation

@@ -146,24 +146,26 @@ void write_tables(const CompareOptions& o, const std::vector<ModelResult>& resul
   std::string header = fmt::format("{:<{}} {:>10} {:>8} {:>7}", "model", name_width, "params", "train s", "steps");
   std::string csv = "model,params,train_seconds,steps";
   for (auto k : shown) {
-    header += fmt::format(" {:>7}", bucket_name(results[0].eval.buckets[k]));
-    csv += ",bleu_" + bucket_name(results[0].eval.buckets[k]);
+    const std::string b = bucket_name(results[0].eval.buckets[k]);
+    header += fmt::format(" {:>7}", b);
+    csv += fmt::format(",bleu_{0},bleu_{0}_lo,bleu_{0}_hi,chrf_{0},exact_{0}", b);
   }
   header += fmt::format(" {:>7} {:>7} {:>7} {:>8}", "BLEU", "exact%", "AER%", "AERavg%");
-  csv += ",bleu,exact,aer,aer_head_mean\n";
+  csv += ",bleu,bleu_lo,bleu_hi,chrf,exact,aer,aer_head_mean\n";
   fmt::print("\nBLEU by source length (test set, {} decoding)\n{}\n", o.beam == 1 ? "greedy" : fmt::format("beam {}", o.beam), header);
   nlohmann::json js = {{"models", nlohmann::json::array()}};
   for (const auto& r : results) {
     std::string row = fmt::format("{:<{}} {:>10} {:>8.0f} {:>7}", r.model, name_width, r.train.parameters, r.train.seconds, r.train.steps);
     csv += fmt::format("{},{},{:.1f},{}", r.model, r.train.parameters, r.train.seconds, r.train.steps);
     for (auto k : shown) {
-      row += fmt::format(" {:>7.2f}", r.eval.buckets[k].bleu);
-      csv += fmt::format(",{:.3f}", r.eval.buckets[k].bleu);
+      const BucketScore& b = r.eval.buckets[k];
+      row += fmt::format(" {:>7.2f}", b.bleu);
+      csv += fmt::format(",{:.3f},{:.3f},{:.3f},{:.3f},{:.2f}", b.bleu, b.bleu_lo, b.bleu_hi, b.chrf, b.exact);
     }
     const bool aligned = r.alignment.available();
     row += fmt::format(" {:>7.2f} {:>7.1f}", r.eval.bleu, r.eval.exact);
     row += aligned ? fmt::format(" {:>7.2f} {:>8.2f}", r.alignment.best_head.aer, r.alignment.head_mean.aer) : fmt::format(" {:>7} {:>8}", "-", "-");
-    csv += fmt::format(",{:.3f},{:.2f}", r.eval.bleu, r.eval.exact);
+    csv += fmt::format(",{:.3f},{:.3f},{:.3f},{:.3f},{:.2f}", r.eval.bleu, r.eval.bleu_lo, r.eval.bleu_hi, r.eval.chrf, r.eval.exact);
     csv += aligned ? fmt::format(",{:.3f},{:.3f}\n", r.alignment.best_head.aer, r.alignment.head_mean.aer) : ",,\n";
     fmt::print("{}\n", row);
     js["models"].push_back(model_json(r));
@@ -175,6 +177,16 @@ void write_tables(const CompareOptions& o, const std::vector<ModelResult>& resul
     std::string row = fmt::format("{:<{}}", r.model, name_width);
     for (auto k : shown) row += fmt::format(" {}={:.1f}", bucket_name(r.eval.buckets[k]), r.eval.buckets[k].exact);
     fmt::print("{}\n", row);
+  }
+  fmt::print("95% bootstrap intervals of BLEU by bucket (1000 resamples of the bucket's sentences), and chrF:\n");
+  for (const auto& r : results) {
+    std::string row = fmt::format("{:<{}}", r.model, name_width), chrf = fmt::format("{:<{}}", "", name_width);
+    for (auto k : shown) {
+      const BucketScore& b = r.eval.buckets[k];
+      row += fmt::format(" {}=[{:.2f}, {:.2f}]", bucket_name(b), b.bleu_lo, b.bleu_hi);
+      chrf += fmt::format(" {}={:.2f}", bucket_name(b), b.chrf);
+    }
+    fmt::print("{}\n{} chrF\n", row, chrf);
   }
   write_text_file(o.out_dir + "/compare.csv", csv);
   write_text_file(o.out_dir + "/compare.json", js.dump(2) + "\n");

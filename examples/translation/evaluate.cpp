@@ -6,18 +6,41 @@
 
 #include "data/batch.hpp"
 #include "data/tokenizer.hpp"
+#include "chrf.hpp"
+#include "significance.hpp"
 
 namespace xg::translation {
 
 int bucket_of(int64_t length) { return length <= 0 ? 0 : static_cast<int>(std::min<int64_t>((length - 1) / 10, 5)); }
 
 std::string EvalResult::to_json() const {
-  nlohmann::json j = {{"bleu", bleu}, {"exact", exact}, {"buckets", nlohmann::json::array()}};
+  nlohmann::json j = {{"bleu", bleu}, {"bleu_ci", {bleu_lo, bleu_hi}}, {"chrf", chrf}, {"chrf_ci", {chrf_lo, chrf_hi}},
+                      {"exact", exact}, {"buckets", nlohmann::json::array()}};
   for (const auto& b : buckets)
     j["buckets"].push_back({{"lo", b.lo}, {"hi", b.hi < 0 ? nlohmann::json(nullptr) : nlohmann::json(b.hi)},
-                            {"n", b.n}, {"bleu", b.bleu}, {"exact", b.exact}});
+                            {"n", b.n}, {"bleu", b.bleu}, {"bleu_ci", {b.bleu_lo, b.bleu_hi}}, {"chrf", b.chrf},
+                            {"chrf_ci", {b.chrf_lo, b.chrf_hi}}, {"exact", b.exact}});
   return j.dump(2) + "\n";
 }
+
+namespace {
+// BLEU (13a) and chrF of `sentences` (all when empty) with their bootstrap intervals.
+struct Scored {
+  double bleu, bleu_lo, bleu_hi, chrf, chrf_lo, chrf_hi;
+};
+Scored score_subset(const SentenceStatistics& bleu_stats, const SentenceStatistics& chrf_stats,
+                    const std::vector<std::size_t>& sentences, int64_t samples) {
+  const CorpusScore bleu = [](const int64_t* s) { return bleu_from_statistics(s).score; };
+  const CorpusScore chrf = [](const int64_t* s) { return chrf_from_statistics(s); };
+  const auto b = bleu_stats.subset(sentences), c = chrf_stats.subset(sentences);
+  if (samples <= 0) {
+    const double bs = bleu(b.sum().data()), cs = chrf(c.sum().data());
+    return {bs, bs, bs, cs, cs, cs};
+  }
+  const auto bi = bootstrap_interval(b, bleu, samples), ci = bootstrap_interval(c, chrf, samples);
+  return {bi.score, bi.lo, bi.hi, ci.score, ci.lo, ci.hi};
+}
+}  // namespace
 
 std::vector<Hypothesis> translate_sentences(Seq2Seq& model, const data::Vocabulary& src_vocab,
                                             const std::vector<std::string>& sources, const SearchOptions& search,
@@ -46,7 +69,8 @@ std::vector<Hypothesis> translate_sentences(Seq2Seq& model, const data::Vocabula
 }
 
 EvalResult evaluate(Seq2Seq& model, const data::Vocabulary& src_vocab, const data::Vocabulary& tgt_vocab,
-                    const std::vector<data::SentencePair>& pairs, const SearchOptions& search, int64_t batch_size) {
+                    const std::vector<data::SentencePair>& pairs, const SearchOptions& search, int64_t batch_size,
+                    int64_t bootstrap_samples) {
   const data::WhitespaceTokenizer tok;
   std::vector<std::string> sources, refs;
   for (const auto& p : pairs) {
@@ -59,24 +83,31 @@ EvalResult evaluate(Seq2Seq& model, const data::Vocabulary& src_vocab, const dat
     if (h.skipped) r.skipped.push_back(r.hypotheses.size());
     r.hypotheses.push_back(tok.detokenize(tgt_vocab.decode(h.tokens)));
   }
-  std::vector<std::vector<std::string>> bucket_h(6), bucket_r(6);
+  std::vector<std::vector<std::size_t>> bucket_sentences(6);
   std::vector<int64_t> bucket_exact(6, 0);
   int64_t exact = 0;
+  std::vector<std::size_t> all(pairs.size());
   for (std::size_t i = 0; i < pairs.size(); ++i) {
     const int k = bucket_of(static_cast<int64_t>(tok.tokenize(sources[i]).size()));
     const bool same = r.hypotheses[i] == refs[i];
     exact += same;
     bucket_exact[k] += same;
-    bucket_h[k].push_back(r.hypotheses[i]);
-    bucket_r[k].push_back(refs[i]);
+    bucket_sentences[k].push_back(i);
+    all[i] = i;
   }
-  r.bleu = pairs.empty() ? 0.0 : corpus_bleu(r.hypotheses, {refs}).score;
-  r.exact = pairs.empty() ? 0.0 : 100.0 * static_cast<double>(exact) / static_cast<double>(pairs.size());
+  // Sentence statistics once; the corpus, each bucket and each bootstrap sample sum them.
+  const auto bleu_stats = bleu_statistics(r.hypotheses, {refs}), chrf_stats = chrf_statistics(r.hypotheses, {refs});
+  if (!pairs.empty()) {
+    const Scored s = score_subset(bleu_stats, chrf_stats, all, bootstrap_samples);
+    r.bleu = s.bleu, r.bleu_lo = s.bleu_lo, r.bleu_hi = s.bleu_hi, r.chrf = s.chrf, r.chrf_lo = s.chrf_lo, r.chrf_hi = s.chrf_hi;
+    r.exact = 100.0 * static_cast<double>(exact) / static_cast<double>(pairs.size());
+  }
   for (int k = 0; k < 6; ++k) {
     BucketScore b{10 * k + 1, k == 5 ? -1 : 10 * k + 10};
-    b.n = static_cast<int64_t>(bucket_h[k].size());
+    b.n = static_cast<int64_t>(bucket_sentences[k].size());
     if (b.n > 0) {
-      b.bleu = corpus_bleu(bucket_h[k], {bucket_r[k]}).score;
+      const Scored s = score_subset(bleu_stats, chrf_stats, bucket_sentences[k], bootstrap_samples);
+      b.bleu = s.bleu, b.bleu_lo = s.bleu_lo, b.bleu_hi = s.bleu_hi, b.chrf = s.chrf, b.chrf_lo = s.chrf_lo, b.chrf_hi = s.chrf_hi;
       b.exact = 100.0 * static_cast<double>(bucket_exact[k]) / static_cast<double>(b.n);
     }
     r.buckets.push_back(b);

@@ -11,14 +11,17 @@
 
 namespace xg::translation {
 
+// Scores with their 95% bootstrap intervals (significance.hpp; 1000 resamples, seed 12345).
 struct BucketScore {
   int64_t lo, hi;  // hi = -1 for the open-ended last bucket
   int64_t n = 0;
-  double bleu = 0, exact = 0;
+  double bleu = 0, exact = 0, chrf = 0;
+  double bleu_lo = 0, bleu_hi = 0, chrf_lo = 0, chrf_hi = 0;
 };
 
 struct EvalResult {
-  double bleu = 0, exact = 0;
+  double bleu = 0, exact = 0, chrf = 0;
+  double bleu_lo = 0, bleu_hi = 0, chrf_lo = 0, chrf_hi = 0;
   std::vector<BucketScore> buckets;
   std::vector<std::string> hypotheses;  // in test order
   std::vector<std::size_t> skipped;     // test lines (0-based) over the length limit: scored as empty
@@ -31,7 +34,7 @@ int bucket_of(int64_t length);
 // Translates `pairs` (batched by length, results back in input order) and scores them.
 EvalResult evaluate(Seq2Seq& model, const data::Vocabulary& src_vocab, const data::Vocabulary& tgt_vocab,
                     const std::vector<data::SentencePair>& pairs, const SearchOptions& search,
-                    int64_t batch_size = 64);
+                    int64_t batch_size = 64, int64_t bootstrap_samples = 1000);
 
 // Hypotheses only (the `translate` command and evaluate use it).
 std::vector<Hypothesis> translate_sentences(Seq2Seq& model, const data::Vocabulary& src_vocab,

@@ -370,7 +370,7 @@ void Trainer::validate(double seconds, double train_loss, double tps) {
   const double vloss = validation_loss(*model_, valid_examples_, batching_);
   if (diverged(vloss) || !first_non_finite_parameter(*model_).empty())
     throw divergence_error(fmt::format("the validation loss is {}", vloss));
-  const EvalResult ev = evaluate(*model_, src_vocab_, tgt_vocab_, valid_bleu_pairs_, SearchOptions{});
+  const EvalResult ev = evaluate(*model_, src_vocab_, tgt_vocab_, valid_bleu_pairs_, SearchOptions{}, 64, 0);
   log_row(fmt::format("{},{:.2f},{:.5f},{:.6g},{:.0f},{:.5f},{:.3f},{:.7g}\n", step_, seconds, train_loss, lr_, tps, vloss,
                       ev.bleu, last_batch_loss_));
   if (ev.bleu > best_bleu_) {

@@ -13,11 +13,12 @@ namespace xg::translation::cli {
 
 namespace {
 void print_scores(const EvalResult& r, std::size_t sentences, int64_t beam) {
-  fmt::print("BLEU {:.2f}  exact {:.1f}%  ({} sentences, beam {})\n", r.bleu, r.exact, sentences, beam);
+  fmt::print("BLEU {:.2f} [{:.2f}, {:.2f}]  chrF {:.2f} [{:.2f}, {:.2f}]  exact {:.1f}%  ({} sentences, beam {}; 95% "
+             "bootstrap intervals)\n", r.bleu, r.bleu_lo, r.bleu_hi, r.chrf, r.chrf_lo, r.chrf_hi, r.exact, sentences, beam);
   for (const auto& b : r.buckets)
     if (b.n)
-      fmt::print("  {:>2}-{:<3} n={:<5} BLEU {:6.2f}  exact {:5.1f}%\n", b.lo, b.hi < 0 ? std::string("") : std::to_string(b.hi),
-                 b.n, b.bleu, b.exact);
+      fmt::print("  {:>2}-{:<3} n={:<5} BLEU {:6.2f} [{:6.2f}, {:6.2f}]  chrF {:6.2f}  exact {:5.1f}%\n", b.lo,
+                 b.hi < 0 ? std::string("") : std::to_string(b.hi), b.n, b.bleu, b.bleu_lo, b.bleu_hi, b.chrf, b.exact);
 }
 
 // The best single map's and the best head average's AER, by length, with the words most often
