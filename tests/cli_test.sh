@@ -52,6 +52,9 @@ cut -f2 toy/test.tsv > ref.txt
 "$bin" bleu ref.txt --paired ref.txt < hyp.txt > paired.log
 grep -q 'paired bootstrap: BLEU difference' paired.log || fail "bleu --paired printed no comparison: $(cat paired.log)"
 grep -q '"bleu_ci"' eval.json && grep -q '"chrf"' eval.json || fail "eval --json has no intervals or chrF"
+"$bin" score --checkpoint cmp/bahdanau --test toy/test.tsv --per-token > scores.txt 2> scores.log
+[ "$(wc -l < scores.txt)" -eq "$(wc -l < toy/test.tsv)" ] || fail "score printed $(wc -l < scores.txt) lines"
+grep -q 'perplexity' scores.log || fail "score printed no summary: $(cat scores.log)"
 "$bin" translate --checkpoint cmp/bahdanau --beam 3 --nbest 3 < <(cut -f1 toy/test.tsv | head -2) > nbest.txt
 [ "$(wc -l < nbest.txt)" -eq 6 ] && grep -q '^1 ||| ' nbest.txt || fail "translate --nbest 3 of 2 lines: $(cat nbest.txt)"
 

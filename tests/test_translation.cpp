@@ -120,6 +120,12 @@ TEST_CASE("each model overfits a handful of pairs to exact match and beam 1 equa
     const auto g = translate_sentences(*m.model, m.src_vocab, src, greedy);
     const auto b1 = translate_sentences(*m.model, m.src_vocab, src, beam1);
     for (std::size_t i = 0; i < g.size(); ++i) CHECK(g[i].tokens == b1[i].tokens);
+    // Forced decoding of the references (which greedy search reproduces) gives greedy's scores.
+    const auto forced = score_references(*m.model, m.src_vocab, m.tgt_vocab, d.train);
+    for (std::size_t i = 0; i < g.size(); ++i) {
+      CHECK(forced[i].logprob == Approx(g[i].score).epsilon(1e-5));
+      CHECK(forced[i].tokens.size() == g[i].tokens.size() + 1);
+    }
     CHECK(evaluate(*m.model, m.src_vocab, m.tgt_vocab, d.train, beam4).exact == 100.0);
     for (const char* f : {"config.json", "src.vocab", "tgt.vocab", "model.safetensors", "state.safetensors", "log.csv"})
       CHECK(fs::exists(o.out_dir + "/" + f));

@@ -6,6 +6,7 @@
 
 #include "data/batch.hpp"
 #include "data/tokenizer.hpp"
+#include "core/ops.hpp"
 #include "chrf.hpp"
 #include "significance.hpp"
 
@@ -65,6 +66,44 @@ std::vector<Hypothesis> translate_sentences(Seq2Seq& model, const data::Vocabula
     auto hyps = translate_batch(model, b, search);
     for (std::size_t i = 0; i < idx.size(); ++i) out[idx[i]] = std::move(hyps[i]);
   }
+  return out;
+}
+
+std::vector<SentenceLogProb> score_references(Seq2Seq& model, const data::Vocabulary& src_vocab,
+                                              const data::Vocabulary& tgt_vocab,
+                                              const std::vector<data::SentencePair>& pairs, int64_t batch_size) {
+  NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  const data::WhitespaceTokenizer tok;
+  auto examples = data::encode_pairs(pairs, src_vocab, tgt_vocab, tok);
+  std::vector<SentenceLogProb> out(examples.size());
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < examples.size(); ++i) {
+    if (examples[i].src.empty()) examples[i].src.push_back(data::Vocabulary::kUnk);
+    const auto longest = static_cast<int64_t>(std::max(examples[i].src.size(), examples[i].tgt.size() + 1));
+    if (longest > model.longest_sequence()) out[i].skipped = true;
+    else order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return examples[a].src.size() < examples[b].src.size(); });
+  for (std::size_t s = 0; s < order.size(); s += static_cast<std::size_t>(batch_size)) {
+    const std::vector<std::size_t> idx(order.begin() + static_cast<std::ptrdiff_t>(s),
+                                       order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), s + static_cast<std::size_t>(batch_size))));
+    const data::Batch b = data::collate(examples, idx);
+    const Tensor log_probs = log_softmax(model.forward(b), -1);  // (B, T, V)
+    const auto V = static_cast<std::size_t>(log_probs.shape()[2]);
+    const auto logp = log_probs.to_vector();
+    for (std::size_t r = 0; r < idx.size(); ++r) {
+      SentenceLogProb& sl = out[idx[r]];
+      for (int64_t t = 0; t < b.tgt_lengths[r]; ++t) {
+        const std::size_t at = (r * static_cast<std::size_t>(b.tgt_len) + static_cast<std::size_t>(t)) * V;
+        const double lp = logp[at + static_cast<std::size_t>(b.tgt_out[r * static_cast<std::size_t>(b.tgt_len) + static_cast<std::size_t>(t)])];
+        sl.tokens.push_back(lp);
+        sl.logprob += lp;
+      }
+    }
+  }
+  model.train(was_training);
   return out;
 }
 

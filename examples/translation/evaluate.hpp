@@ -36,6 +36,18 @@ EvalResult evaluate(Seq2Seq& model, const data::Vocabulary& src_vocab, const dat
                     const std::vector<data::SentencePair>& pairs, const SearchOptions& search,
                     int64_t batch_size = 64, int64_t bootstrap_samples = 1000);
 
+// Forced decoding (marian-scorer, fairseq --score-reference): the log-probability the model gives
+// each pair's target, <eos> included, per sentence and per token, in input order. Pairs a model
+// cannot read (over its positions) get skipped = true.
+struct SentenceLogProb {
+  double logprob = 0;
+  std::vector<double> tokens;  // one per target token, then <eos>
+  bool skipped = false;
+};
+std::vector<SentenceLogProb> score_references(Seq2Seq& model, const data::Vocabulary& src_vocab,
+                                              const data::Vocabulary& tgt_vocab,
+                                              const std::vector<data::SentencePair>& pairs, int64_t batch_size = 64);
+
 // Hypotheses only (the `translate` command and evaluate use it).
 std::vector<Hypothesis> translate_sentences(Seq2Seq& model, const data::Vocabulary& src_vocab,
                                             const std::vector<std::string>& sources, const SearchOptions& search,

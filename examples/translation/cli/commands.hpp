@@ -9,6 +9,7 @@ void add_toy_command(CLI::App& app);        // toy: write the built-in corpus as
 void add_train_command(CLI::App& app);      // train: one model
 void add_eval_command(CLI::App& app);       // eval: BLEU, exact match, alignment error rate
 void add_translate_command(CLI::App& app);  // translate: standard input line by line
+void add_score_command(CLI::App& app);      // score: log-probabilities of given translations
 void add_bleu_command(CLI::App& app);       // bleu: corpus BLEU of standard input
 void add_chrf_command(CLI::App& app);       // chrf: corpus chrF / chrF++ of standard input
 void add_compare_command(CLI::App& app);    // compare: the models side by side by length
