@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> labels;
   for (int64_t t = 128; t <= max_length; t *= 2) labels.push_back(std::to_string(t));
   for (const auto& k : kernels()) {
-    translation::Series ts{k.name, {}, {}}, ms{k.name, {}, {}};
+    translation::Series ts{k.name, {}, {}, {}, {}}, ms{k.name, {}, {}, {}, {}};
     std::vector<std::pair<int64_t, double>> seen;
     int index = 0;
     for (int64_t t = 128; t <= max_length; t *= 2, ++index) {

@@ -18,6 +18,12 @@ for f in compare.csv compare.json bleu_by_length.svg aer_by_length.svg loss.svg 
   [ -s "cmp/$f" ] || fail "compare did not write $f"
 done
 grep -q '"models"' cmp/compare.json || fail "compare.json has no models"
+grep -q '"bleu_ci"' cmp/compare.json && grep -q '"chrf"' cmp/compare.json || fail "compare.json has no intervals or chrF"
+"$bin" compare --steps 5 --seeds 2 --models rnn --train toy/train.tsv --valid toy/valid.tsv --test toy/test.tsv \
+  --valid-every 5 --valid-sentences 5 --out cmp_seeds --threads 1 > compare_seeds.log
+grep -q '"bleu_runs"' cmp_seeds/compare.json || fail "compare --seeds 2 wrote no bleu_runs"
+[ -s cmp_seeds/rnn.seed2/model.safetensors ] || fail "compare --seeds 2 did not train a second run"
+grep -q '<polygon' cmp_seeds/bleu_by_length.svg || fail "compare --seeds 2 drew no spread band"
 grep -q '"aer_head_mean"' cmp/compare.json || fail "compare.json has no alignment error rates"
 for m in rnn bahdanau transformer; do
   first=$(awk -F, 'NR == 2 { print $3 }' "cmp/$m/log.csv")

@@ -22,14 +22,15 @@ namespace fs = std::filesystem;
 namespace {
 struct ModelResult {
   std::string model;
-  TrainResult train;
-  EvalResult eval;
-  AlignmentResult alignment;
+  TrainResult train;    // the first run's
+  EvalResult eval;      // with several seeds: the mean over runs, each run's BLEU in bleu_runs
+  AlignmentResult alignment;  // the first run's
+  int64_t runs = 1;
 };
 
 // (seconds, smoothed train loss) rows of a log.csv.
 Series loss_curve(const std::string& name, const std::string& log_path) {
-  Series s{name, {}, {}};
+  Series s{name, {}, {}, {}, {}};
   std::ifstream in(log_path);
   std::string line;
   std::getline(in, line);  // header
@@ -79,28 +80,67 @@ CompareData load_data(const CompareOptions& o) {
   return d;
 }
 
-// Trains `name` afresh into out_dir/name; on the primary rank also scores it on the test set.
+// Where run `run` of `name` trains: out_dir/name, and out_dir/name.seedN for the further seeds.
+std::string run_dir(const CompareOptions& o, const std::string& name, int64_t run) {
+  return run == 0 ? o.out_dir + "/" + name : fmt::format("{}/{}.seed{}", o.out_dir, name, o.train.seed + static_cast<uint64_t>(run));
+}
+
+// The mean over runs of every score, each run's BLEU kept (overall and per bucket).
+EvalResult mean_of_runs(const std::vector<EvalResult>& runs) {
+  EvalResult m = runs[0];
+  if (runs.size() == 1) return m;
+  const auto n = static_cast<double>(runs.size());
+  auto mean = [&](auto field) {
+    double total = 0;
+    for (const auto& r : runs) total += field(r);
+    return total / n;
+  };
+  m.bleu = mean([](const EvalResult& r) { return r.bleu; });
+  m.chrf = mean([](const EvalResult& r) { return r.chrf; });
+  m.exact = mean([](const EvalResult& r) { return r.exact; });
+  for (const auto& r : runs) m.bleu_runs.push_back(r.bleu);
+  for (std::size_t k = 0; k < m.buckets.size(); ++k) {
+    m.buckets[k].bleu = mean([k](const EvalResult& r) { return r.buckets[k].bleu; });
+    m.buckets[k].chrf = mean([k](const EvalResult& r) { return r.buckets[k].chrf; });
+    m.buckets[k].exact = mean([k](const EvalResult& r) { return r.buckets[k].exact; });
+    for (const auto& r : runs) m.buckets[k].bleu_runs.push_back(r.buckets[k].bleu);
+  }
+  return m;
+}
+
+// Trains `name` afresh (once per seed); on the primary rank also scores each run on the test set.
 ModelResult train_and_evaluate(const std::string& name, const CompareOptions& o, const CompareData& d) {
   const bool primary = dist::is_primary();  // under mpirun every rank trains; rank 0 evaluates and writes
-  if (primary && o.train.steps > 0) fmt::print("\n== {}: training for {} steps ==\n", name, o.train.steps);
-  else if (primary) fmt::print("\n== {}: training for {:.0f} s ==\n", name, o.budget);
-  TrainOptions t;
-  t.model = ModelConfig::defaults(name);  // a variant name such as transformer-window sets its attention
-  t.train = o.train;
-  t.train.time_budget = o.train.steps > 0 ? 0 : o.budget;  // --steps, when given, replaces the budget
-  t.out_dir = o.out_dir + "/" + name;
-  t.overwrite = true;  // a comparison trains every model afresh
   ModelResult r;
   r.model = name;
-  r.train = train_model(t, d.corpus);
+  r.runs = o.seeds;
+  std::vector<EvalResult> evals;
+  for (int64_t run = 0; run < o.seeds; ++run) {
+    const uint64_t seed = o.train.seed + static_cast<uint64_t>(run);
+    if (primary && o.train.steps > 0) fmt::print("\n== {} (seed {}): training for {} steps ==\n", name, seed, o.train.steps);
+    else if (primary) fmt::print("\n== {} (seed {}): training for {:.0f} s ==\n", name, seed, o.budget);
+    TrainOptions t;
+    t.model = ModelConfig::defaults(name);  // a variant name such as transformer-window sets its attention
+    t.train = o.train;
+    t.train.seed = seed;  // model initialisation, batch order, dropout; the corpus stays the first seed's
+    t.train.time_budget = o.train.steps > 0 ? 0 : o.budget;  // --steps, when given, replaces the budget
+    t.out_dir = run_dir(o, name, run);
+    t.overwrite = true;  // a comparison trains every model afresh
+    const TrainResult trained = train_model(t, d.corpus);
+    if (run == 0) r.train = trained;
+    if (!primary) continue;
+    LoadedModel m = load_trained(t.out_dir);
+    SearchOptions search;
+    search.beam = o.beam;
+    search.length_penalty = o.length_penalty;
+    evals.push_back(evaluate(*m.model, m.src_vocab, m.tgt_vocab, d.test, search));
+    fmt::print("{} (seed {}): test BLEU {:.2f} [{:.2f}, {:.2f}], chrF {:.2f}, exact match {:.1f}%\n", name, seed,
+               evals.back().bleu, evals.back().bleu_lo, evals.back().bleu_hi, evals.back().chrf, evals.back().exact);
+  }
   if (!primary) return r;
-  LoadedModel m = load_trained(t.out_dir);
-  SearchOptions search;
-  search.beam = o.beam;
-  search.length_penalty = o.length_penalty;
-  r.eval = evaluate(*m.model, m.src_vocab, m.tgt_vocab, d.test, search);
-  fmt::print("{}: test BLEU {:.2f}, exact match {:.1f}%\n", name, r.eval.bleu, r.eval.exact);
+  r.eval = mean_of_runs(evals);
   if (!d.gold.empty()) {
+    LoadedModel m = load_trained(run_dir(o, name, 0));
     r.alignment = evaluate_alignment(*m.model, m.src_vocab, m.tgt_vocab, d.test, d.gold);
     if (r.alignment.available())
       fmt::print("{}: alignment error rate {:.2f}% ({}), head average {:.2f}% ({})\n", name, r.alignment.best_head.aer,
@@ -178,7 +218,20 @@ void write_tables(const CompareOptions& o, const std::vector<ModelResult>& resul
     for (auto k : shown) row += fmt::format(" {}={:.1f}", bucket_name(r.eval.buckets[k]), r.eval.buckets[k].exact);
     fmt::print("{}\n", row);
   }
-  fmt::print("95% bootstrap intervals of BLEU by bucket (1000 resamples of the bucket's sentences), and chrF:\n");
+  if (results[0].runs > 1) {
+    fmt::print("BLEU by bucket over {} seeds: mean (min-max)\n", results[0].runs);
+    for (const auto& r : results) {
+      std::string row = fmt::format("{:<{}}", r.model, name_width);
+      for (auto k : shown) {
+        const auto& runs = r.eval.buckets[k].bleu_runs;
+        row += fmt::format(" {}={:.2f} ({:.2f}-{:.2f})", bucket_name(r.eval.buckets[k]), r.eval.buckets[k].bleu,
+                           *std::min_element(runs.begin(), runs.end()), *std::max_element(runs.begin(), runs.end()));
+      }
+      fmt::print("{}\n", row);
+    }
+  }
+  fmt::print("95% bootstrap intervals of BLEU by bucket (1000 resamples of the bucket's sentences{}), and chrF:\n",
+             results[0].runs > 1 ? "; first seed" : "");
   for (const auto& r : results) {
     std::string row = fmt::format("{:<{}}", r.model, name_width), chrf = fmt::format("{:<{}}", "", name_width);
     for (auto k : shown) {
@@ -198,10 +251,15 @@ void write_charts(const CompareOptions& o, const std::vector<ModelResult>& resul
   std::vector<std::string> labels;
   for (auto k : shown) labels.push_back(bucket_name(results[0].eval.buckets[k]));
   for (const auto& r : results) {
-    Series bleu{r.model, {}, {}}, aer{r.model, {}, {}};
+    Series bleu{r.model, {}, {}, {}, {}}, aer{r.model, {}, {}, {}, {}};
     for (std::size_t i = 0; i < shown.size(); ++i) {
+      const BucketScore& b = r.eval.buckets[shown[i]];
       bleu.x.push_back(static_cast<double>(i));
-      bleu.y.push_back(r.eval.buckets[shown[i]].bleu);
+      bleu.y.push_back(b.bleu);
+      // The band: the spread over seeds when there are several runs, else the bootstrap interval.
+      const bool seeds = !b.bleu_runs.empty();
+      bleu.band_lo.push_back(seeds ? *std::min_element(b.bleu_runs.begin(), b.bleu_runs.end()) : b.bleu_lo);
+      bleu.band_hi.push_back(seeds ? *std::max_element(b.bleu_runs.begin(), b.bleu_runs.end()) : b.bleu_hi);
       const double v = r.alignment.available() ? r.alignment.best_head.by_bucket[shown[i]] : -1;
       if (v >= 0) aer.x.push_back(static_cast<double>(i)), aer.y.push_back(v);
     }
@@ -214,7 +272,9 @@ void write_charts(const CompareOptions& o, const std::vector<ModelResult>& resul
                     line_chart_svg("Alignment error rate of the attention (best head)", "source length (tokens)", "AER (%)",
                                    aer_series, labels, 0, 100));
   write_text_file(o.out_dir + "/bleu_by_length.svg",
-                  line_chart_svg("BLEU by source sentence length", "source length (tokens)", "BLEU", bleu_series, labels, 0, 100));
+                  line_chart_svg(results[0].runs > 1 ? fmt::format("BLEU by source length (mean of {} seeds; band: min-max)", results[0].runs)
+                                                     : "BLEU by source length (band: 95% bootstrap interval)",
+                                 "source length (tokens)", "BLEU", bleu_series, labels, 0, 100));
   write_text_file(o.out_dir + "/loss.svg",
                   line_chart_svg("Training loss (smoothed)", "seconds", "cross-entropy per token", loss_series, {}, 0, -1));
 }

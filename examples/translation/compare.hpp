@@ -17,6 +17,7 @@ struct CompareOptions {
   std::string test_alignment_file;                 // gold alignments of test_file (the toy corpus has its own)
   std::vector<std::string> models = {"rnn", "bahdanau", "transformer"};
   int64_t beam = 1;
+  int64_t seeds = 1;  // runs per model, seeds --seed, --seed + 1, ...
   double length_penalty = 1.0;  // beam search's alpha (search.hpp)
   TrainConfig train;
   data::ToyConfig toy;

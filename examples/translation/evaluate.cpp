@@ -17,10 +17,14 @@ int bucket_of(int64_t length) { return length <= 0 ? 0 : static_cast<int>(std::m
 std::string EvalResult::to_json() const {
   nlohmann::json j = {{"bleu", bleu}, {"bleu_ci", {bleu_lo, bleu_hi}}, {"chrf", chrf}, {"chrf_ci", {chrf_lo, chrf_hi}},
                       {"exact", exact}, {"buckets", nlohmann::json::array()}};
-  for (const auto& b : buckets)
-    j["buckets"].push_back({{"lo", b.lo}, {"hi", b.hi < 0 ? nlohmann::json(nullptr) : nlohmann::json(b.hi)},
-                            {"n", b.n}, {"bleu", b.bleu}, {"bleu_ci", {b.bleu_lo, b.bleu_hi}}, {"chrf", b.chrf},
-                            {"chrf_ci", {b.chrf_lo, b.chrf_hi}}, {"exact", b.exact}});
+  if (!bleu_runs.empty()) j["bleu_runs"] = bleu_runs;
+  for (const auto& b : buckets) {
+    nlohmann::json bj = {{"lo", b.lo}, {"hi", b.hi < 0 ? nlohmann::json(nullptr) : nlohmann::json(b.hi)},
+                         {"n", b.n}, {"bleu", b.bleu}, {"bleu_ci", {b.bleu_lo, b.bleu_hi}}, {"chrf", b.chrf},
+                         {"chrf_ci", {b.chrf_lo, b.chrf_hi}}, {"exact", b.exact}};
+    if (!b.bleu_runs.empty()) bj["bleu_runs"] = b.bleu_runs;
+    j["buckets"].push_back(bj);
+  }
   return j.dump(2) + "\n";
 }
 
@@ -142,7 +146,8 @@ EvalResult evaluate(Seq2Seq& model, const data::Vocabulary& src_vocab, const dat
     r.exact = 100.0 * static_cast<double>(exact) / static_cast<double>(pairs.size());
   }
   for (int k = 0; k < 6; ++k) {
-    BucketScore b{10 * k + 1, k == 5 ? -1 : 10 * k + 10};
+    BucketScore b;
+    b.lo = 10 * k + 1, b.hi = k == 5 ? -1 : 10 * k + 10;
     b.n = static_cast<int64_t>(bucket_sentences[k].size());
     if (b.n > 0) {
       const Scored s = score_subset(bleu_stats, chrf_stats, bucket_sentences[k], bootstrap_samples);

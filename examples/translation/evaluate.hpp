@@ -13,15 +13,17 @@ namespace xg::translation {
 
 // Scores with their 95% bootstrap intervals (significance.hpp; 1000 resamples, seed 12345).
 struct BucketScore {
-  int64_t lo, hi;  // hi = -1 for the open-ended last bucket
+  int64_t lo = 0, hi = 0;  // hi = -1 for the open-ended last bucket
   int64_t n = 0;
   double bleu = 0, exact = 0, chrf = 0;
   double bleu_lo = 0, bleu_hi = 0, chrf_lo = 0, chrf_hi = 0;
+  std::vector<double> bleu_runs;  // compare --seeds: each run's BLEU (bleu is then their mean)
 };
 
 struct EvalResult {
   double bleu = 0, exact = 0, chrf = 0;
   double bleu_lo = 0, bleu_hi = 0, chrf_lo = 0, chrf_hi = 0;
+  std::vector<double> bleu_runs;
   std::vector<BucketScore> buckets;
   std::vector<std::string> hypotheses;  // in test order
   std::vector<std::size_t> skipped;     // test lines (0-based) over the length limit: scored as empty

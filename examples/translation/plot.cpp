@@ -85,6 +85,12 @@ std::string line_chart_svg(const std::string& title, const std::string& x_label,
   for (std::size_t k = 0; k < series.size(); ++k) {
     const auto& s = series[k];
     const char* color = kColors[k % 10];
+    if (s.band_lo.size() == s.x.size() && s.band_hi.size() == s.x.size() && !s.x.empty()) {
+      std::string band;
+      for (std::size_t i = 0; i < s.x.size(); ++i) band += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.band_hi[i]));
+      for (std::size_t i = s.x.size(); i-- > 0;) band += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.band_lo[i]));
+      svg += fmt::format("<polygon fill=\"{}\" fill-opacity=\"0.15\" stroke=\"none\" points=\"{}\"/>\n", color, band);
+    }
     std::string pts;
     for (std::size_t i = 0; i < s.x.size(); ++i) pts += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.y[i]));
     svg += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n", color, pts);

@@ -8,6 +8,7 @@ namespace xg::translation {
 struct Series {
   std::string name;
   std::vector<double> x, y;
+  std::vector<double> band_lo, band_hi;  // optional, one per point: a shaded band (an interval, a spread)
 };
 
 // x_labels, when given, label the integer x positions 0..n-1 (categorical axis). log_y: a

@@ -19,6 +19,8 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--models", o->models, "models to train: rnn bahdanau transformer (default) and the attention variants "
                   "bahdanau-local transformer-window transformer-linear transformer-gqa transformer-mqa "
                   "transformer-rotary transformer-rotary+sinusoidal")->check(CLI::IsMember(model_names()));
+  cmd->add_option("--seeds", o->seeds, "train each model K times (seeds --seed, --seed + 1, ...): the table and "
+                  "compare.json report the mean and each run, the chart the spread")->check(CLI::Range(1, 100));
   cmd->add_option("--beam", o->beam, "beam size for the test evaluation")->check(CLI::Range(1, 1000));
   cmd->add_option("--lenpen", o->length_penalty, "beam search: log-probability / length^ALPHA")->check(kFiniteNonNegative);
   cmd->add_option("--test-per-bucket", o->toy.test_per_bucket, "built-in toy corpus: test pairs per bucket")->check(CLI::PositiveNumber);
