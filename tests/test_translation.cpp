@@ -450,3 +450,67 @@ TEST_CASE("n-best lists come in order of normalised score, the first being the 1
   too_many.beam = 2, too_many.nbest = 3;
   CHECK_THROWS_WITH(translate_batch(*model, b, too_many), Catch::Matchers::Contains("beam of at least 3"));
 }
+
+TEST_CASE("EMA, reduce-on-plateau, patience and kept checkpoints resume exactly", "[translation][resume]") {
+  const TrainData d = tiny_data(64, 5);
+  TrainOptions o;
+  o.model = ModelConfig::defaults("rnn");
+  o.model.embedding = 16, o.model.hidden = 32;
+  o.train.valid_every = 5, o.train.save_every = 10, o.train.max_tokens = 200, o.train.max_batch = 8;
+  o.train.valid_sentences = 8;
+  o.train.ema_decay = 0.9, o.train.keep_last = 2, o.train.plateau_factor = 0.5, o.train.plateau_patience = 1;
+  o.train.lr = 0.3;  // too high to keep improving: the plateau rule fires
+  o.quiet = true;
+  const std::string full = scratch_dir("extras_full"), half = scratch_dir("extras_half");
+  o.out_dir = full;
+  o.train.steps = 30;
+  train_model(o, d);
+  o.out_dir = half;
+  o.train.steps = 10;
+  train_model(o, d);
+  o.train.steps = 30;
+  o.resume = true;
+  train_model(o, d);
+  const SafetensorsFile a = load_safetensors(full + "/state.safetensors"), b = load_safetensors(half + "/state.safetensors");
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  int ema_tensors = 0;
+  for (std::size_t i = 0; i < a.tensors.size(); ++i) {
+    INFO(a.tensors[i].first);
+    ema_tensors += a.tensors[i].first.rfind("ema.", 0) == 0;
+    CHECK(a.tensors[i].second.to_vector() == b.tensors[i].second.to_vector());  // bit-exact, one thread
+  }
+  CHECK(ema_tensors > 0);
+  CHECK(a.metadata.at("lr_scale") == b.metadata.at("lr_scale"));
+  CHECK(std::stod(a.metadata.at("lr_scale")) < 1.0);  // the plateau rule lowered the rate
+  CHECK(a.metadata.at("validations_since_best") == b.metadata.at("validations_since_best"));
+  // --keep-last 2: the saves of steps 30 and 20, and averaging them is their mean.
+  const auto kept = recent_checkpoints(full);
+  REQUIRE(kept.size() == 2);
+  CHECK(kept[0].first == 30);
+  CHECK(kept[1].first == 20);
+  const std::string averaged = scratch_dir("extras_average");
+  CHECK(average_checkpoints(full, 2, averaged) == std::vector<int64_t>{30, 20});
+  const SafetensorsFile c30 = load_safetensors(kept[0].second), c20 = load_safetensors(kept[1].second);
+  const SafetensorsFile avg = load_safetensors(averaged + "/model.safetensors");
+  for (std::size_t i = 0; i < avg.tensors.size(); ++i) {
+    const auto x = c30.tensors[i].second.to_vector(), y = c20.tensors[i].second.to_vector(), m = avg.tensors[i].second.to_vector();
+    for (std::size_t k = 0; k < m.size(); ++k) CHECK(m[k] == Approx((x[k] + y[k]) / 2).epsilon(1e-6));
+  }
+  CHECK(load_trained(averaged).model != nullptr);
+  CHECK_THROWS_WITH(average_checkpoints(full, 3, averaged), Catch::Matchers::Contains("2 checkpoints to average but --last 3"));
+}
+
+TEST_CASE("patience stops a run that no longer improves", "[translation][patience]") {
+  const TrainData d = tiny_data(32, 6);
+  TrainOptions o;
+  o.model = ModelConfig::defaults("rnn");
+  o.model.embedding = 16, o.model.hidden = 32;
+  o.train.valid_every = 2, o.train.save_every = 100, o.train.valid_sentences = 4, o.train.max_batch = 8;
+  o.train.lr = 1e-7;  // nothing changes: BLEU never improves after the first validation
+  o.train.patience = 3;
+  o.train.steps = 100;
+  o.quiet = true;
+  o.out_dir = scratch_dir("patience");
+  const TrainResult r = train_model(o, d);
+  CHECK(r.steps == 8);  // validations at 2 (the best), 4, 6, 8: three without improvement
+}

@@ -129,6 +129,11 @@ void TrainConfig::validate() const {
                                   {"--valid-sentences", valid_sentences}, {"--save-every", save_every}})
     integer(option, v, 1, int64_t{1} << 40);
   integer("--threads", threads, 0, 256);
+  finite("--ema", ema_decay, 0, 0.999999);
+  integer("--keep-last", keep_last, 0, 1000);
+  integer("--patience", patience, 0, int64_t{1} << 40);
+  finite("--plateau-factor", plateau_factor, 0, 0.999999);
+  integer("--plateau-patience", plateau_patience, 1, int64_t{1} << 40);
 }
 
 std::string ModelConfig::to_json() const {

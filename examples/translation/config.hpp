@@ -64,6 +64,15 @@ struct TrainConfig {
   int64_t save_every = 500;   // steps between full training-state saves
   uint64_t seed = 1;
   int threads = 0;            // 0: leave OpenMP's default
+  // Exponential moving average of the weights (Marian's --exponential-smoothing): after every
+  // step ema = decay * ema + (1 - decay) * weights; validation and model.safetensors use it.
+  double ema_decay = 0;       // 0: off
+  int64_t keep_last = 0;      // also keep the last N saves' weights as checkpoint.STEP.safetensors (average)
+  int64_t patience = 0;       // stop after N validations without a better BLEU (0: never)
+  // Reduce on plateau: after plateau_patience validations without a better BLEU, the learning
+  // rate is multiplied by plateau_factor (0: off).
+  double plateau_factor = 0;
+  int64_t plateau_patience = 2;
 
   // Rejects what would hang, wrap or train on nonsense (NaN rates and budgets, a budget that never
   // ends, batch limits whose products overflow), naming the option.

@@ -1,4 +1,4 @@
-// xgrad-translate: the translation experiment. Subcommands toy, train, eval, translate, score, bleu,
+// xgrad-translate: the translation experiment. Subcommands toy, train, average, eval, translate, score, bleu,
 // chrf and compare (cli/*_command.cpp); `xgrad-translate SUBCOMMAND --help` lists each one's options.
 #include <CLI/CLI.hpp>
 #include <cerrno>
@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   }
   CLI::App app{"xgrad-translate: train and compare RNN, Bahdanau-attention and transformer translation models"};
   app.require_subcommand(1);
-  for (auto add : {translation::cli::add_toy_command, translation::cli::add_train_command, translation::cli::add_eval_command,
+  for (auto add : {translation::cli::add_toy_command, translation::cli::add_train_command, translation::cli::add_average_command,
+                   translation::cli::add_eval_command,
                    translation::cli::add_translate_command, translation::cli::add_score_command, translation::cli::add_bleu_command, translation::cli::add_chrf_command,
                    translation::cli::add_compare_command})
     add(app);
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
   try {
     // CLI11 reads an unknown first word as a stray argument and says "A subcommand is required".
     if (argc > 1 && argv[1][0] != '-' && app.get_subcommands([&](CLI::App* s) { return s->get_name() == argv[1]; }).empty())
-      throw CLI::ValidationError(fmt::format("unknown subcommand '{}' (one of: toy, train, eval, translate, score, bleu, chrf, compare)", argv[1]));
+      throw CLI::ValidationError(fmt::format("unknown subcommand '{}' (one of: toy, train, average, eval, translate, score, bleu, chrf, compare)", argv[1]));
     app.parse(argc, argv);  // runs the chosen subcommand's callback
     // Output on a full disk or a closed pipe fails here, not silently with exit 0.
     if (std::fflush(stdout) != 0 || std::ferror(stdout))

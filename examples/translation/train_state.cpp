@@ -54,6 +54,10 @@ ResumePoint read_resume_point(const std::map<std::string, std::string>& meta, co
   r.batch = metadata_integer(meta, "batch", 0, kMaxCount, file);
   r.seconds = metadata_number(meta, "seconds", 0, 1e12, file);
   r.best_bleu = metadata_number(meta, "best_bleu", -1, 100, file);
+  // Written since reduce-on-plateau and patience exist; older states have neither.
+  if (meta.count("validations_since_best"))
+    r.validations_since_best = metadata_integer(meta, "validations_since_best", 0, kMaxCount, file);
+  if (meta.count("lr_scale")) r.lr_scale = metadata_number(meta, "lr_scale", 1e-300, 1, file);
   const auto rng = meta.find("rng");
   if (rng == meta.end()) throw FormatError(fmt::format("{}: metadata 'rng' is missing", file));
   std::istringstream in(rng->second);

@@ -15,6 +15,8 @@ struct ResumePoint {
   int64_t step = 0, epoch = 0, batch = 0;  // steps done; the data loader's epoch and batch in it
   double seconds = 0, best_bleu = -1;      // training time so far; -1: no validation yet
   std::mt19937_64 rng;                     // the default generator's state
+  int64_t validations_since_best = 0;      // --patience and --plateau-factor count these
+  double lr_scale = 1;                     // --plateau-factor's reductions so far
 };
 
 // `file` names the state in errors; `world` and `model_kind` are this run's, which the state's

@@ -175,6 +175,12 @@ class Trainer {
   void validate(double seconds, double train_loss, double tps);
   void check_before_saving();
   void save_state(double seconds);
+  void keep_recent_weights();
+  void update_ema();
+  // Runs `fn` with the moving average in the model's parameters (when --ema is on).
+  template <class F>
+  void with_ema_weights(F&& fn);
+  void after_validation(bool improved);
   Error divergence_error(const std::string& what) const;
   bool diverged(double loss) const { return !std::isfinite(loss) || loss > 10 * guessing_; }
 
@@ -199,6 +205,11 @@ class Trainer {
   int64_t step_ = 0;
   double best_bleu_ = -1, lr_ = 0, guessing_ = 0, last_batch_loss_ = 0;
   data::Batch last_batch_;  // the latest trained batch: its loss is checked again before a save
+  std::vector<Tensor> ema_;  // --ema: the moving average of params_
+  int64_t since_best_ = 0;   // validations since the best BLEU
+  double lr_scale_ = 1;      // reduce-on-plateau's factor so far
+  bool stop_early_ = false;  // --patience ran out
+  bool validated_ = false;   // at least one validation (in this run or before it); the same on every rank
   std::ofstream log_;
   Progress progress_;
 };
@@ -218,6 +229,9 @@ Trainer::Trainer(const TrainOptions& opt, const TrainData& corpus)
   if (opt_.resume) resume();
   best_bleu_ = from_.best_bleu;
   step_ = from_.step;
+  since_best_ = from_.validations_since_best;
+  validated_ = from_.best_bleu >= 0;
+  lr_scale_ = from_.lr_scale;
   open_log();
   batching_.max_tokens = tc_.max_tokens;
   batching_.max_batch = tc_.max_batch;
@@ -270,6 +284,12 @@ void Trainer::build_model_and_optimiser() {
   const bool transformer = mc_.model == "transformer";
   adam_ = std::make_unique<optim::Adam>(optim::single_group(params_, tc_.lr), 0.9, transformer ? 0.98 : 0.999,
                                         transformer ? 1e-9 : 1e-8);
+  if (tc_.ema_decay > 0)
+    for (const auto& p : params_) {
+      Tensor copy = Tensor::empty(p.shape(), p.dtype());
+      copy.copy_(p);
+      ema_.push_back(copy);
+    }
   if (transformer) {
     // Peak `lr` at `warmup`, then lr * sqrt(warmup / step): Vaswani et al.'s schedule rescaled.
     const double scale = tc_.lr * std::sqrt(static_cast<double>(mc_.d_model)) * std::sqrt(static_cast<double>(tc_.warmup));
@@ -281,9 +301,22 @@ void Trainer::build_model_and_optimiser() {
 
 void Trainer::resume() {
   const std::string state_file = dir_.file("state.safetensors");
-  const SafetensorsFile rest = nn::load_checkpoint(*model_, state_file, {"optim."});
+  const SafetensorsFile rest = nn::load_checkpoint(*model_, state_file, {"optim.", "ema."});
   check_fingerprints(dir_, rest.metadata);
   adam_->load_state(rest.tensors);
+  if (!ema_.empty()) {
+    std::map<std::string, Tensor> saved(rest.tensors.begin(), rest.tensors.end());
+    const auto named = model_->named_parameters();
+    for (std::size_t i = 0; i < named.size(); ++i) {
+      const auto it = saved.find("ema." + named[i].first);
+      if (it == saved.end())  // a state written without --ema: the average starts here
+        ema_[i].copy_(named[i].second);
+      else if (it->second.shape() != ema_[i].shape())
+        throw FormatError(fmt::format("{}: 'ema.{}' has shape {}, the parameter {}", state_file, named[i].first,
+                                      shape_str(it->second.shape()), shape_str(ema_[i].shape())));
+      else ema_[i].copy_(it->second);
+    }
+  }
   from_ = read_resume_point(rest.metadata, state_file, world_, mc_.model);
   default_generator().engine() = from_.rng;
   if (const std::string bad = first_non_finite_parameter(*model_); !bad.empty())
@@ -321,7 +354,7 @@ Error Trainer::divergence_error(const std::string& what) const {
 // Data parallel (mpirun): every rank builds the same vocabularies, model and batches; each
 // computes every world-th sentence of every batch; rank 0 alone validates, logs and writes files.
 double Trainer::train_step(const data::Batch& batch) {
-  lr_ = schedule_->lr(step_ + 1);
+  lr_ = schedule_->lr(step_ + 1) * lr_scale_;
   adam_->set_lr(lr_);
   double loss_value = 0;
   Tensor loss;
@@ -361,24 +394,79 @@ double Trainer::train_step(const data::Batch& batch) {
   averager_->finish();
   optim::clip_grad_norm(params_, tc_.clip);
   adam_->step();
+  update_ema();
   ++step_;
   return loss_value;
 }
 
-void Trainer::validate(double seconds, double train_loss, double tps) {
-  if (!primary_) return;
-  const double vloss = validation_loss(*model_, valid_examples_, batching_);
-  if (diverged(vloss) || !first_non_finite_parameter(*model_).empty())
-    throw divergence_error(fmt::format("the validation loss is {}", vloss));
-  const EvalResult ev = evaluate(*model_, src_vocab_, tgt_vocab_, valid_bleu_pairs_, SearchOptions{}, 64, 0);
-  log_row(fmt::format("{},{:.2f},{:.5f},{:.6g},{:.0f},{:.5f},{:.3f},{:.7g}\n", step_, seconds, train_loss, lr_, tps, vloss,
-                      ev.bleu, last_batch_loss_));
-  if (ev.bleu > best_bleu_) {
-    best_bleu_ = ev.bleu;
-    nn::save_checkpoint(*model_, dir_.file("model.safetensors"), {},
-                        {{"step", std::to_string(step_)}, {"valid_bleu", fmt::format("{:.3f}", ev.bleu)}, {"model", mc_.model}});
+void Trainer::update_ema() {
+  if (ema_.empty()) return;
+  NoGradGuard no_grad;
+  const double d = tc_.ema_decay;
+  for (std::size_t i = 0; i < ema_.size(); ++i) ema_[i].copy_(ema_[i] * d + params_[i].detach() * (1 - d));
+}
+
+template <class F>
+void Trainer::with_ema_weights(F&& fn) {
+  if (ema_.empty()) return fn();
+  NoGradGuard no_grad;
+  std::vector<Tensor> current;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    current.push_back(Tensor::empty(params_[i].shape(), params_[i].dtype()));
+    current.back().copy_(params_[i]);
+    params_[i].copy_(ema_[i]);
   }
-  progress_.show(fmt::format("[{}] step {} valid loss {:.4f} BLEU {:.2f} (best {:.2f})", mc_.model, step_, vloss, ev.bleu,
+  struct Restore {  // also when fn throws
+    std::vector<Tensor>& params;
+    std::vector<Tensor>& saved;
+    ~Restore() {
+      for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(saved[i]);
+    }
+  } restore{params_, current};
+  fn();
+}
+
+// Patience and reduce-on-plateau count validations without a better BLEU.
+void Trainer::after_validation(bool improved) {
+  since_best_ = improved ? 0 : since_best_ + 1;
+  if (tc_.plateau_factor > 0 && since_best_ > 0 && since_best_ % tc_.plateau_patience == 0) {
+    lr_scale_ *= tc_.plateau_factor;
+    if (primary_ && !opt_.quiet)
+      fmt::print("[{}] step {}: no better validation BLEU for {} validations; learning rate x{:g} (now x{:g})\n", mc_.model,
+                 step_, since_best_, tc_.plateau_factor, lr_scale_);
+  }
+  if (tc_.patience > 0 && since_best_ >= tc_.patience) {
+    stop_early_ = true;
+    if (primary_ && !opt_.quiet)
+      fmt::print("[{}] step {}: no better validation BLEU for {} validations; stopping (--patience)\n", mc_.model, step_, since_best_);
+  }
+}
+
+void Trainer::validate(double seconds, double train_loss, double tps) {
+  // Every rank counts validations (patience and the learning-rate scale stay in step); rank 0
+  // alone computes them and broadcasts whether BLEU improved.
+  int improved = 0;
+  double vloss = 0, bleu = 0;
+  if (primary_) {
+    with_ema_weights([&] {
+      vloss = validation_loss(*model_, valid_examples_, batching_);
+      if (diverged(vloss) || !first_non_finite_parameter(*model_).empty())
+        throw divergence_error(fmt::format("the validation loss is {}", vloss));
+      bleu = evaluate(*model_, src_vocab_, tgt_vocab_, valid_bleu_pairs_, SearchOptions{}, 64, 0).bleu;
+      improved = bleu > best_bleu_;
+      if (improved)
+        nn::save_checkpoint(*model_, dir_.file("model.safetensors"), {},
+                            {{"step", std::to_string(step_)}, {"valid_bleu", fmt::format("{:.3f}", bleu)}, {"model", mc_.model}});
+    });
+  }
+  if (world_ > 1) improved = static_cast<int>(dist::broadcast(improved));
+  validated_ = true;
+  after_validation(improved != 0);
+  if (!primary_) return;
+  log_row(fmt::format("{},{:.2f},{:.5f},{:.6g},{:.0f},{:.5f},{:.3f},{:.7g}\n", step_, seconds, train_loss, lr_, tps, vloss,
+                      bleu, last_batch_loss_));
+  if (improved) best_bleu_ = bleu;
+  progress_.show(fmt::format("[{}] step {} valid loss {:.4f} BLEU {:.2f} (best {:.2f})", mc_.model, step_, vloss, bleu,
                              best_bleu_), seconds, true);
   progress_.end_line();
 }
@@ -402,9 +490,26 @@ void Trainer::save_state(double seconds) {
       {"step", std::to_string(step_)}, {"epoch", std::to_string(loader_->epoch())},
       {"batch", std::to_string(loader_->batch_in_epoch())}, {"seconds", fmt::format("{:.3f}", seconds)},
       {"best_bleu", fmt::format("{:.6f}", best_bleu_)}, {"rng", engine_state(default_generator().engine())},
-      {"model", mc_.model}, {"world_size", std::to_string(world_)}};
+      {"model", mc_.model}, {"world_size", std::to_string(world_)},
+      {"validations_since_best", std::to_string(since_best_)}, {"lr_scale", fmt::format("{:.17g}", lr_scale_)}};
   for (const auto& [name, key] : kFingerprintedFiles) meta[key] = file_fingerprint(dir_.file(name));
-  nn::save_checkpoint(*model_, dir_.file("state.safetensors"), adam_->state(), meta);
+  NamedTensors extra = adam_->state();
+  const auto named = model_->named_parameters();
+  for (std::size_t i = 0; i < ema_.size(); ++i) extra.emplace_back("ema." + named[i].first, ema_[i]);
+  nn::save_checkpoint(*model_, dir_.file("state.safetensors"), extra, meta);
+  keep_recent_weights();
+}
+
+// --keep-last: the weights of this save (the moving average, with --ema) as
+// checkpoint.STEP.safetensors, and only the newest keep_last of them.
+void Trainer::keep_recent_weights() {
+  if (tc_.keep_last <= 0) return;
+  with_ema_weights([&] {
+    nn::save_checkpoint(*model_, dir_.file(fmt::format("checkpoint.{}.safetensors", step_)), {},
+                        {{"step", std::to_string(step_)}, {"model", mc_.model}});
+  });
+  const auto kept = recent_checkpoints(dir_.path());
+  for (std::size_t i = static_cast<std::size_t>(tc_.keep_last); i < kept.size(); ++i) fs::remove(kept[i].second);
 }
 
 TrainResult Trainer::run() {
@@ -437,10 +542,11 @@ TrainResult Trainer::run() {
       check_before_saving();
       save_state(t1);
     }
+    if (stop_early_) break;
   }
   const double end = now();
   if (primary_) check_before_saving();
-  if (step_ % tc_.valid_every != 0 || best_bleu_ < 0) validate(end, loss_avg, 0);
+  if (step_ % tc_.valid_every != 0 || !validated_) validate(end, loss_avg, 0);
   save_state(end);
   TrainResult result;
   result.parameters = model_->num_parameters();
@@ -470,6 +576,47 @@ LoadedModel load_trained(const std::string& dir) {
                                   "meaningless", dir, bad));
   m.model->eval();
   return m;
+}
+
+std::vector<std::pair<int64_t, std::string>> recent_checkpoints(const std::string& dir) {
+  std::vector<std::pair<int64_t, std::string>> found;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    const std::string prefix = "checkpoint.", suffix = ".safetensors";
+    if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    const std::string step = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    if (step.find_first_not_of("0123456789") != std::string::npos || step.size() > 15) continue;
+    found.emplace_back(std::stoll(step), entry.path().string());
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  return found;
+}
+
+std::vector<int64_t> average_checkpoints(const std::string& dir, int64_t last, const std::string& out_dir) {
+  if (last < 1) throw Error(fmt::format("average: --last {} (at least 1)", last));
+  const auto found = recent_checkpoints(dir);
+  if (found.empty()) throw Error(fmt::format("{}: no checkpoint.STEP.safetensors to average (train with --keep-last N)", dir));
+  if (static_cast<int64_t>(found.size()) < last)
+    throw Error(fmt::format("{}: {} checkpoints to average but --last {}", dir, found.size(), last));
+  LoadedModel m = load_trained(dir);
+  NoGradGuard no_grad;
+  auto params = m.model->parameters();
+  std::vector<Tensor> sum;
+  for (const auto& p : params) sum.push_back(zeros(p.shape(), DType::Float64));
+  std::vector<int64_t> steps;
+  for (int64_t k = 0; k < last; ++k) {
+    nn::load_checkpoint(*m.model, found[static_cast<std::size_t>(k)].second);
+    for (std::size_t i = 0; i < params.size(); ++i) sum[i] = sum[i] + params[i].to(DType::Float64);
+    steps.push_back(found[static_cast<std::size_t>(k)].first);
+  }
+  for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(sum[i] * (1.0 / static_cast<double>(last)));
+  fs::create_directories(out_dir);
+  for (const char* f : {"config.json", "src.vocab", "tgt.vocab"}) write_file_atomically(out_dir + "/" + f, read_text(dir + "/" + f));
+  nn::save_checkpoint(*m.model, out_dir + "/model.safetensors", {},
+                      {{"model", m.config.model}, {"averaged_steps", fmt::format("{}", fmt::join(steps, ","))}});
+  return steps;
 }
 
 }  // namespace xg::translation

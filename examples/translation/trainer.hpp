@@ -57,6 +57,15 @@ struct LoadedModel {
 };
 LoadedModel load_trained(const std::string& dir);
 
+// The checkpoint.STEP.safetensors files of a training directory (--keep-last), newest first, as
+// (step, path).
+std::vector<std::pair<int64_t, std::string>> recent_checkpoints(const std::string& dir);
+
+// Parameter average of the newest `last` of them (Joey NMT's and fairseq's average_checkpoints),
+// written with the directory's config and vocabularies into `out_dir`, which eval and translate
+// then read like a training directory. Returns the averaged steps.
+std::vector<int64_t> average_checkpoints(const std::string& dir, int64_t last, const std::string& out_dir);
+
 // Limits the threads of OpenMP and OpenBLAS (0 leaves the defaults).
 void set_threads(int threads);
 

@@ -68,6 +68,11 @@ TrainingDirectory::TrainingDirectory(std::string dir, Mode mode, bool writer) : 
   std::vector<std::string> present;
   for (const auto& f : training_files())
     if (fs::exists(file(f))) present.push_back(f);
+  for (const auto& entry : fs::directory_iterator(dir_)) {  // --keep-last's checkpoint.STEP.safetensors
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("checkpoint.", 0) == 0 && name.size() > 12 && name.compare(name.size() - 12, 12, ".safetensors") == 0)
+      present.push_back(name);
+  }
   if (present.empty()) return;
   if (mode == Mode::Fresh)
     throw Error(fmt::format("{} already holds a training run ({}): --resume continues it, --overwrite replaces it, or "

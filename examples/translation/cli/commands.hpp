@@ -7,6 +7,7 @@ namespace xg::translation::cli {
 
 void add_toy_command(CLI::App& app);        // toy: write the built-in corpus as TSV files
 void add_train_command(CLI::App& app);      // train: one model
+void add_average_command(CLI::App& app);    // average: checkpoint averaging
 void add_eval_command(CLI::App& app);       // eval: BLEU, exact match, alignment error rate
 void add_translate_command(CLI::App& app);  // translate: standard input line by line
 void add_score_command(CLI::App& app);      // score: log-probabilities of given translations

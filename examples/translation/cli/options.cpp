@@ -67,6 +67,14 @@ void add_train_options(CLI::App* cmd, TrainConfig& tc, data::ToyConfig& toy) {
   cmd->add_option("--log-every", tc.log_every, "steps between log.csv rows")->check(CLI::PositiveNumber);
   cmd->add_option("--valid-sentences", tc.valid_sentences, "validation sentences decoded for BLEU")->check(CLI::PositiveNumber);
   cmd->add_option("--save-every", tc.save_every, "steps between full training-state saves")->check(CLI::PositiveNumber);
+  cmd->add_option("--ema", tc.ema_decay, "exponential moving average of the weights with this decay (e.g. 0.999), "
+                  "used for validation and model.safetensors (0: off)")->check(kFiniteNonNegative);
+  cmd->add_option("--keep-last", tc.keep_last, "keep the weights of the last N saves as checkpoint.STEP.safetensors "
+                  "(for `average`)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--patience", tc.patience, "stop after N validations without a better BLEU (0: never)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--plateau-factor", tc.plateau_factor, "multiply the learning rate by this after --plateau-patience "
+                  "validations without a better BLEU (0: off)")->check(kFiniteNonNegative);
+  cmd->add_option("--plateau-patience", tc.plateau_patience, "validations without improvement before the rate drops")->check(CLI::PositiveNumber);
   cmd->add_option("--train-size", toy.train_size, "built-in toy corpus: training pairs")->check(CLI::PositiveNumber);
   cmd->add_option("--min-len", toy.min_len, "built-in toy corpus: shortest source")->check(CLI::PositiveNumber);
   cmd->add_option("--max-len", toy.max_len, "built-in toy corpus: longest source")->check(CLI::PositiveNumber);
