@@ -83,10 +83,27 @@ ModelConfig tiny_model_config(const std::string& name) {
   return c;
 }
 
-std::string scratch_dir(const std::string& name) {
+std::string scratch_dir(const std::string& name, bool empty = true) {
   const auto dir = fs::path(XGRAD_BINARY_DIR) / "test_scratch" / name;
-  fs::remove_all(dir);
+  if (empty) fs::remove_all(dir);
   return dir.string();
+}
+
+// The final training states of `steps` steps in one run (NAME_full) and of `first` steps, then
+// --resume to `steps` (NAME_half).
+std::pair<SafetensorsFile, SafetensorsFile> uninterrupted_and_resumed(TrainOptions o, const TrainData& d, int64_t steps,
+                                                                      int64_t first, const std::string& name) {
+  const std::string full = scratch_dir(name + "_full"), half = scratch_dir(name + "_half");
+  o.out_dir = full;
+  o.train.steps = steps;
+  train_model(o, d);
+  o.out_dir = half;
+  o.train.steps = first;
+  train_model(o, d);
+  o.train.steps = steps;
+  o.resume = true;
+  CHECK(train_model(o, d).steps == steps);
+  return {load_safetensors(full + "/state.safetensors"), load_safetensors(half + "/state.safetensors")};
 }
 }  // namespace
 
@@ -247,17 +264,7 @@ TEST_CASE("resume continues from the same step with identical results", "[transl
   o.model.embedding = 16, o.model.hidden = 32, o.model.attention = 16;
   o.train.valid_every = 10, o.train.save_every = 10, o.train.max_tokens = 200, o.train.max_batch = 8;
   o.quiet = true;
-  const std::string full = scratch_dir("resume_full"), half = scratch_dir("resume_half");
-  o.out_dir = full;
-  o.train.steps = 20;
-  train_model(o, d);
-  o.out_dir = half;
-  o.train.steps = 10;
-  train_model(o, d);
-  o.train.steps = 20;
-  o.resume = true;
-  CHECK(train_model(o, d).steps == 20);
-  const SafetensorsFile a = load_safetensors(full + "/state.safetensors"), b = load_safetensors(half + "/state.safetensors");
+  const auto [a, b] = uninterrupted_and_resumed(o, d, 20, 10, "resume");
   REQUIRE(a.tensors.size() == b.tensors.size());
   for (std::size_t i = 0; i < a.tensors.size(); ++i) {
     INFO(a.tensors[i].first);
@@ -461,17 +468,8 @@ TEST_CASE("EMA, reduce-on-plateau, patience and kept checkpoints resume exactly"
   o.train.ema_decay = 0.9, o.train.keep_last = 2, o.train.plateau_factor = 0.5, o.train.plateau_patience = 1;
   o.train.lr = 0.3;  // too high to keep improving: the plateau rule fires
   o.quiet = true;
-  const std::string full = scratch_dir("extras_full"), half = scratch_dir("extras_half");
-  o.out_dir = full;
-  o.train.steps = 30;
-  train_model(o, d);
-  o.out_dir = half;
-  o.train.steps = 10;
-  train_model(o, d);
-  o.train.steps = 30;
-  o.resume = true;
-  train_model(o, d);
-  const SafetensorsFile a = load_safetensors(full + "/state.safetensors"), b = load_safetensors(half + "/state.safetensors");
+  const auto [a, b] = uninterrupted_and_resumed(o, d, 30, 10, "extras");
+  const std::string full = scratch_dir("extras_full", false);
   REQUIRE(a.tensors.size() == b.tensors.size());
   int ema_tensors = 0;
   for (std::size_t i = 0; i < a.tensors.size(); ++i) {

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/errors.hpp"
+#include "data/tokenizer.hpp"
 
 namespace xg::translation {
 
@@ -23,18 +24,6 @@ std::vector<std::string> characters_without_spaces(const std::string& s) {
   return out;
 }
 
-std::vector<std::string> words_of(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-    const std::size_t start = i;
-    while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-    if (i > start) out.push_back(s.substr(start, i - start));
-  }
-  return out;
-}
-
 bool is_punctuation(char c) {
   static const std::string kPunct = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
   return kPunct.find(c) != std::string::npos;
@@ -43,7 +32,7 @@ bool is_punctuation(char c) {
 // chrF++'s words: a trailing punctuation character split off, or else a leading one.
 std::vector<std::string> chrf_words(const std::string& s) {
   std::vector<std::string> out;
-  for (const auto& w : words_of(s)) {
+  for (const auto& w : data::WhitespaceTokenizer().tokenize(s)) {
     if (w.size() > 1 && is_punctuation(w.back())) out.push_back(w.substr(0, w.size() - 1)), out.push_back(w.substr(w.size() - 1));
     else if (w.size() > 1 && is_punctuation(w.front())) out.push_back(w.substr(0, 1)), out.push_back(w.substr(1));
     else out.push_back(w);
