@@ -26,14 +26,26 @@ TEST_CASE("element counts are checked: a shape whose product wraps is an error, 
   CHECK_THROWS_WITH(Tensor::empty({int64_t{1} << 31, int64_t{1} << 31}), Contains("larger than any memory"));
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define XGRAD_TEST_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define XGRAD_TEST_UNDER_ASAN 1
+#endif
+#endif
+
 TEST_CASE("a failed allocation names the tensor's shape and size", "[tensor][reliability]") {
-  // 2^40 floats (4 TiB): more than the machine has, so the allocator refuses at once.
+#ifdef XGRAD_TEST_UNDER_ASAN
+  WARN("AddressSanitizer aborts on an allocation it cannot serve instead of failing it: checked in the plain build");
+  return;
+#endif
+  // 2^37 floats (512 GiB): more than the machine has, so glibc's allocator refuses at once.
   try {
-    (void)Tensor::uninitialized({int64_t{1} << 20, int64_t{1} << 20}, DType::Float32);
-    WARN("the allocator granted 4 TiB (overcommit): nothing to check here");
+    (void)Tensor::uninitialized({int64_t{1} << 19, int64_t{1} << 18}, DType::Float32);
+    WARN("the allocator granted 512 GiB (overcommit): nothing to check here");
   } catch (const OutOfMemoryError& e) {
-    CHECK_THAT(e.what(), Contains("out of memory allocating a float32 tensor of shape [1048576, 1048576]") &&
-                             Contains("4194304.0 MiB"));
+    CHECK_THAT(e.what(), Contains("out of memory allocating a float32 tensor of shape [524288, 262144]") &&
+                             Contains("524288.0 MiB"));
   }
 }
 
