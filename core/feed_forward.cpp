@@ -6,6 +6,13 @@
 
 namespace xg {
 
+Tensor feed_forward(const Tensor& x, const Tensor& w1, const Tensor& b1, const Tensor& w2, const Tensor& b2,
+                    const Tensor& multipliers) {
+  return detail::feed_forward(x, detail::PackedLinear(w1, b1), detail::PackedLinear(w2, b2), multipliers);
+}
+
+namespace detail {
+
 Tensor feed_forward(const Tensor& x, const PackedLinear& first, const PackedLinear& second, const Tensor& multipliers) {
   if (!first.weight().defined() || !second.weight().defined())
     throw Error("feed_forward: a layer has no weight yet");
@@ -34,7 +41,7 @@ Tensor feed_forward(const Tensor& x, const PackedLinear& first, const PackedLine
   out_shape.back() = out_features;
 
   Tensor hidden = Tensor::uninitialized(hidden_shape, x.dtype());  // relu(x W1ᵀ + b1) ⊙ m   (rows, F)
-  first.layout_->forward.multiply(x.data<float>(), in, rows, hidden.data<float>(), hidden_features,
+  first.layout()->forward.multiply(x.data<float>(), in, rows, hidden.data<float>(), hidden_features,
                                   b1.defined() ? b1.data<float>() : nullptr, 0,
                                   {packed_gemm::Finish::Kind::relu, nullptr, nullptr, 0});
   if (multipliers.defined()) {
@@ -43,12 +50,12 @@ Tensor feed_forward(const Tensor& x, const PackedLinear& first, const PackedLine
     for (int64_t i = 0, n = hidden.numel(); i < n; ++i) ph[i] *= pm[i];
   }
   Tensor out = Tensor::uninitialized(out_shape, x.dtype());  // (rows, D_out)
-  second.layout_->forward.multiply(hidden.data<float>(), hidden_features, rows, out.data<float>(), out_features,
+  second.layout()->forward.multiply(hidden.data<float>(), hidden_features, rows, out.data<float>(), out_features,
                                    b2.defined() ? b2.data<float>() : nullptr, 0);
 
   const Tensor xd = x.detach(), w1d = w1.detach(), w2d = w2.detach(), hd = hidden.detach();
   const Tensor md = multipliers.defined() ? multipliers.detach() : Tensor();
-  const auto layout1 = first.layout_, layout2 = second.layout_;
+  const auto layout1 = first.layout(), layout2 = second.layout();
   return record("feed_forward", out, {x, w1, b1, w2, b2}, [=](const Tensor& g, GradSink& sink) {
     const float* pg = g.data<float>();  // (rows, D_out)
     linear_parts::add_parameter_grads(pg, hd.data<float>(), rows, out_features, hidden_features, sink, 3, 4);
@@ -68,4 +75,5 @@ Tensor feed_forward(const Tensor& x, const PackedLinear& first, const PackedLine
   });
 }
 
+}  // namespace detail
 }  // namespace xg

@@ -1,5 +1,4 @@
 #pragma once
-#include "core/linear.hpp"
 #include "core/tensor.hpp"
 
 namespace xg {
@@ -7,11 +6,9 @@ namespace xg {
 // A transformer's position-wise feed-forward block as one op:
 //   y = (relu(x W1ᵀ + b1) ⊙ m) W2ᵀ + b2,   x (..., D), W1 (F, D), W2 (D_out, F),
 // with m dropout's multipliers of shape (..., F) (dropout_multipliers; undefined: no dropout).
-// The same function as composing linear, relu, mul and linear. Where both layers are packed
-// (float32, AVX-512) the ReLU is applied as the first product stores each element, and the
-// backward applies ReLU's and dropout's mask as the product g · W2 stores the hidden gradient:
-// no passes of their own over the (rows, F) hidden values. Otherwise it composes those ops.
-Tensor feed_forward(const Tensor& x, const PackedLinear& first, const PackedLinear& second,
+// The same function as composing linear, relu, mul and linear, without a pass of its own over
+// the (..., F) hidden values for the ReLU or the dropout mask, forward or backward.
+Tensor feed_forward(const Tensor& x, const Tensor& w1, const Tensor& b1, const Tensor& w2, const Tensor& b2,
                     const Tensor& multipliers = Tensor());
 
 }  // namespace xg

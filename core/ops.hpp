@@ -10,6 +10,7 @@
 #include "core/gradcheck.hpp"
 #include "core/indexing.hpp"
 #include "core/layer_norm.hpp"
+#include "core/fixed_weights.hpp"
 #include "core/linear.hpp"
 #include "core/feed_forward.hpp"
 #include "core/loss.hpp"

@@ -7,7 +7,7 @@
 
 #include "core/autograd.hpp"
 #include "core/errors.hpp"
-#include "core/linear.hpp"
+#include "core/fixed_weights.hpp"
 #include "core/random.hpp"
 #include "core/runtime.hpp"
 

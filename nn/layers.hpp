@@ -3,26 +3,29 @@
 #include <memory>
 #include <vector>
 
-#include "core/linear.hpp"
+#include "core/fixed_weights.hpp"
 #include "nn/module.hpp"
 
 namespace xg::nn {
+namespace detail {
+struct LayerAccess;  // nn/detail/layer_access.hpp: the fast paths of other layers reach into these
+}
 
 // y = x Wᵀ + b. W (out, in) and b (out) ~ U(-1/sqrt(in), 1/sqrt(in)), as torch.nn.Linear.
 class Linear : public UnaryModule {
  public:
   Linear(int64_t in_features, int64_t out_features, bool bias = true);
-  // (..., in) -> (..., out), through packed() (plain linear() for float64 or without AVX-512).
+  // (..., in) -> (..., out). Inside a FixedWeightsGuard the weight is prepared for the product
+  // once per scope (shared by the threads of the scope), else on every call.
   Tensor forward(const Tensor& x) override;
-  // The weight laid out for xgrad's product kernel: once per FixedWeightsGuard scope (decoding),
-  // else afresh (7-30 us for these models' weights, against 0.86-0.98x OpenBLAS's product time).
-  PackedLinear packed();
   std::string extra_repr() const override;
   Tensor weight, bias;
   int64_t in_features, out_features;
 
  private:
-  ScopedLayout layout_;  // locked: the threads decoding parts of a batch share it
+  friend struct detail::LayerAccess;
+  struct Prepared;
+  std::shared_ptr<Prepared> prepared_;
 };
 
 // Lookup table (V, D) ~ N(0, 1), as torch.nn.Embedding; the padding row starts at zero and

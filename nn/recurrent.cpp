@@ -7,6 +7,8 @@
 #include "core/detail/parallel.hpp"
 #include "core/detail/vecmath.hpp"
 #include "core/ops.hpp"
+#include "nn/detail/layer_access.hpp"
+#include "nn/detail/recurrent_steps.hpp"
 #include "nn/init.hpp"
 
 namespace xg::nn {
@@ -186,12 +188,12 @@ Tensor gru_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Ten
   return gru_gates({gi, nullptr, Tensor()}, linear(h, w_hh, b_hh), h);
 }
 
-Tensor gru_step(const Tensor& gi, const Tensor& h, const PackedLinear& hh) {
+Tensor detail::gru_step(const Tensor& gi, const Tensor& h, const xg::detail::PackedLinear& hh) {
   return gru_gates({gi, nullptr, Tensor()}, hh(h), h);
 }
 
-Tensor gru_step_gathered(const Tensor& table, const std::vector<int64_t>& ids, const Tensor& addend, const Tensor& h,
-                         const PackedLinear& hh) {
+Tensor detail::gru_step_gathered(const Tensor& table, const std::vector<int64_t>& ids, const Tensor& addend,
+                                 const Tensor& h, const xg::detail::PackedLinear& hh) {
   return gru_gates({table, &ids, addend}, hh(h), h);
 }
 
@@ -217,11 +219,20 @@ LSTMState lstm_step(const Tensor& gi, const LSTMState& state, const Tensor& w_hh
   return lstm_step_from(gi, linear(state.h, w_hh, b_hh), state);
 }
 
-LSTMState lstm_step(const Tensor& gi, const LSTMState& state, const PackedLinear& hh) {
+LSTMState detail::lstm_step(const Tensor& gi, const LSTMState& state, const xg::detail::PackedLinear& hh) {
   return lstm_step_from(gi, hh(state.h), state);
 }
 
-GRUCell::GRUCell(int64_t in, int64_t hidden) : Module("GRUCell"), input_size(in), hidden_size(hidden) {
+// W_hh laid out once per FixedWeightsGuard scope, shared by the scope's threads.
+struct GRUCell::Prepared {
+  xg::detail::ScopedLayout hh;
+};
+struct RecurrentLayer::Prepared {
+  xg::detail::ScopedLayout hh;
+};
+
+GRUCell::GRUCell(int64_t in, int64_t hidden)
+    : Module("GRUCell"), input_size(in), hidden_size(hidden), prepared_(std::make_shared<Prepared>()) {
   const CellWeights w = register_cell_weights(*this, "", 3, in, hidden);
   weight_ih = w.w_ih, weight_hh = w.w_hh, bias_ih = w.b_ih, bias_hh = w.b_hh;
 }
@@ -229,8 +240,44 @@ GRUCell::GRUCell(int64_t in, int64_t hidden) : Module("GRUCell"), input_size(in)
 Tensor GRUCell::forward(const Tensor& x, const Tensor& h) {
   return gru_step(linear(x, weight_ih, bias_ih), h, weight_hh, bias_hh);
 }
-PackedLinear GRUCell::packed_hh() { return hh_layout_.get(weight_hh, bias_hh); }
+xg::detail::PackedLinear detail::LayerAccess::packed_hh(GRUCell& cell) {
+  return cell.prepared_->hh.get(cell.weight_hh, cell.bias_hh);
+}
 std::string GRUCell::extra_repr() const { return fmt::format("{}, {}", input_size, hidden_size); }
+
+struct GRUDecoderSteps::Parts {
+  GRUCell* cell;
+  Embedding* embedding;
+  Tensor word_weight;                      // W_e (3H, E): the columns of W_ih that read e
+  xg::detail::PackedLinear context, hh;    // W_c (3H, C) and W_hh, laid out once for the pass
+  Tensor table;                            // (V, 3H): W_e e + b_ih for every word, on first use
+};
+
+GRUDecoderSteps::GRUDecoderSteps(GRUCell& cell, Embedding& embedding) : parts_(std::make_shared<Parts>()) {
+  const int64_t words = embedding.dim, context = cell.input_size - words;
+  if (context < 1)
+    throw ShapeError(fmt::format("GRUDecoderSteps: a cell of input {} leaves no room for a context beside "
+                                 "embeddings of width {}", cell.input_size, words));
+  auto w = split(cell.weight_ih, {words, context}, 1);  // W_ih = [W_e W_c]
+  parts_->cell = &cell, parts_->embedding = &embedding;
+  parts_->word_weight = w[0];
+  parts_->context = xg::detail::PackedLinear(w[1]);
+  parts_->hh = detail::LayerAccess::packed_hh(cell);
+}
+
+Tensor GRUDecoderSteps::word_share(const std::vector<int64_t>& ids, const Shape& ids_shape) const {
+  return parts_->embedding->project(ids, ids_shape, parts_->word_weight, parts_->cell->bias_ih);
+}
+
+Tensor GRUDecoderSteps::context_share(const Tensor& context) const { return parts_->context(context); }
+
+Tensor GRUDecoderSteps::step(const Tensor& gi, const Tensor& h) const { return detail::gru_step(gi, h, parts_->hh); }
+
+Tensor GRUDecoderSteps::step(const std::vector<int64_t>& ids, const Tensor& context_share, const Tensor& h) const {
+  if (!parts_->table.defined())
+    parts_->table = parts_->embedding->projected_table(parts_->word_weight, parts_->cell->bias_ih);
+  return detail::gru_step_gathered(parts_->table, ids, context_share, h, parts_->hh);
+}
 
 LSTMCell::LSTMCell(int64_t in, int64_t hidden) : Module("LSTMCell"), input_size(in), hidden_size(hidden) {
   const CellWeights w = register_cell_weights(*this, "", 4, in, hidden);
@@ -254,7 +301,7 @@ RecurrentLayer::RecurrentLayer(Kind k, int64_t in, int64_t hidden, int64_t layer
       const CellWeights w = register_cell_weights(*this, fmt::format("_l{}{}", l, d ? "_reverse" : ""), gates,
                                                   l == 0 ? in : hidden * dirs, hidden);
       weights_.push_back({w.w_ih, w.w_hh, w.b_ih, w.b_hh});
-      hh_layouts_.push_back(std::make_unique<ScopedLayout>());
+      prepared_hh_.push_back(std::make_shared<Prepared>());
     }
 }
 
@@ -302,11 +349,24 @@ RNNOutput RecurrentLayer::forward_table_rows(const std::vector<Tensor>& tables, 
   return run({Tensor(), tables, &ids, batch, steps}, lengths, h0, c0);
 }
 
-const Tensor& RecurrentLayer::input_weight(int64_t layer, int64_t direction) const {
-  return weights_.at(static_cast<std::size_t>(layer * (bidirectional ? 2 : 1) + direction)).w_ih;
-}
-const Tensor& RecurrentLayer::input_bias(int64_t layer, int64_t direction) const {
-  return weights_.at(static_cast<std::size_t>(layer * (bidirectional ? 2 : 1) + direction)).b_ih;
+RNNOutput RecurrentLayer::forward(Embedding& embedding, const std::vector<int64_t>& ids, int64_t batch, int64_t steps,
+                                  const std::vector<int64_t>& lengths, const Tensor& h0, const Tensor& c0) {
+  if (embedding.dim != input_size)
+    throw ShapeError(fmt::format("{}: embeddings of width {} for an input of {}", type_name(), embedding.dim, input_size));
+  if (batch < 1 || steps < 1 || static_cast<int64_t>(ids.size()) != batch * steps)
+    throw ShapeError(fmt::format("{}: {} ids for {} sentences of {} steps", type_name(), ids.size(), batch, steps));
+  const int64_t dirs = bidirectional ? 2 : 1;
+  if (static_cast<int64_t>(ids.size()) > embedding.num_embeddings) {
+    // Fewer table rows than words: project the table once per direction; the GRU cell reads each
+    // word's row in place (no (B, T, 3H) gathered copy, forward or backward).
+    std::vector<Tensor> tables;
+    for (int64_t d = 0; d < dirs; ++d) tables.push_back(embedding.projected_table(weights_[d].w_ih, weights_[d].b_ih));
+    return forward_table_rows(tables, ids, batch, steps, lengths, h0, c0);
+  }
+  std::vector<Tensor> projected;
+  for (int64_t d = 0; d < dirs; ++d)
+    projected.push_back(embedding.project(ids, {batch, steps}, weights_[d].w_ih, weights_[d].b_ih));
+  return forward_projected(projected, lengths, h0, c0);
 }
 
 RNNOutput RecurrentLayer::run(const FirstInput& first, const std::vector<int64_t>& lengths, const Tensor& h0,
@@ -357,7 +417,7 @@ RNNOutput RecurrentLayer::run(const FirstInput& first, const std::vector<int64_t
       Tensor h = h0.defined() ? select(h0, 0, idx) : zeros({B, H}, dtype);
       Tensor c = kind == Kind::LSTM ? (c0.defined() ? select(c0, 0, idx) : zeros({B, H}, dtype)) : Tensor();
       std::vector<Tensor> outs(static_cast<std::size_t>(T));
-      const PackedLinear hh = hh_layouts_[idx]->get(w.w_hh, w.b_hh);  // the same W_hh for all T steps
+      const xg::detail::PackedLinear hh = prepared_hh_[idx]->hh.get(w.w_hh, w.b_hh);  // the same W_hh for all T steps
       // The GRU cell reads step t's rows (b·T + t) of gi_all, or the table rows of step t's ids, in
       // place, where select would copy them (and its backward scatter them back): one view for
       // all steps, one gradient buffer.
@@ -368,9 +428,9 @@ RNNOutput RecurrentLayer::run(const FirstInput& first, const std::vector<int64_t
         Tensor h_new, c_new;
         if (kind == Kind::GRU) {
           for (int64_t b = 0; b < B; ++b) rows[b] = table_rows ? (*first.ids)[b * T + t] : b * T + t;
-          h_new = gru_step_gathered(gi_rows, rows, Tensor(), h, hh);
+          h_new = detail::gru_step_gathered(gi_rows, rows, Tensor(), h, hh);
         } else {
-          LSTMState st = lstm_step(select(gi_all, 1, t), {h, c}, hh);
+          LSTMState st = detail::lstm_step(select(gi_all, 1, t), {h, c}, hh);
           h_new = st.h, c_new = st.c;
         }
         if (padded) {

@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "core/linear.hpp"
+#include "nn/layers.hpp"
 #include "nn/module.hpp"
 
 namespace xg::nn {
@@ -14,13 +14,6 @@ namespace xg::nn {
 //   r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r ⊙ gh_n), h' = (1 - z) ⊙ n + z ⊙ h
 // with gh = h W_hhᵀ + b_hh. Fused into one op with a hand-written backward.
 Tensor gru_step(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh);
-// The same with gh = hh(h): W_hh laid out once for a whole sequence (core/linear.hpp).
-Tensor gru_step(const Tensor& gi, const Tensor& h, const PackedLinear& hh);
-// The same with gi = index_select(table, 0, ids) + addend (addend (B, 3H) or undefined), read
-// row by row from table and addend rather than gathered and added first: a decoder's input, the
-// previous words' rows of the projected embedding table plus the context's share.
-Tensor gru_step_gathered(const Tensor& table, const std::vector<int64_t>& ids, const Tensor& addend, const Tensor& h,
-                         const PackedLinear& hh);
 // The same step composed of primitive ops: the reference the fused op is tested against.
 Tensor gru_step_composed(const Tensor& gi, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh);
 
@@ -30,20 +23,45 @@ struct LSTMState {
 // One LSTM step from gi = x W_ihᵀ + b_ih (B, 4H): i,f,o = σ(.), g = tanh(.), c' = f⊙c + i⊙g,
 // h' = o ⊙ tanh(c').
 LSTMState lstm_step(const Tensor& gi, const LSTMState& state, const Tensor& w_hh, const Tensor& b_hh);
-LSTMState lstm_step(const Tensor& gi, const LSTMState& state, const PackedLinear& hh);
 
 class GRUCell : public Module {
  public:
   GRUCell(int64_t input_size, int64_t hidden_size);
   Tensor forward(const Tensor& x, const Tensor& h);  // (B, in), (B, H) -> (B, H)
-  // W_hh and b_hh laid out for gru_step: once per FixedWeightsGuard scope, shared by its threads.
-  PackedLinear packed_hh();
   std::string extra_repr() const override;
   Tensor weight_ih, weight_hh, bias_ih, bias_hh;
   int64_t input_size, hidden_size;
 
  private:
-  ScopedLayout hh_layout_;
+  friend struct detail::LayerAccess;
+  struct Prepared;
+  std::shared_ptr<Prepared> prepared_;
+};
+
+// The steps of a decoder's GRU cell fed [e; c]: the embedding e of the previous word and a
+// context vector c (so cell.input_size = embedding.dim + the context's width), as in Cho et al.
+// (2014) and Bahdanau et al. (2015). A step computes cell.forward(concat({e, c}, 1), h), with its
+// input projection W_ih [e; c] + b_ih split in two shares that are each computed where they are
+// cheapest: the words' share W_e e + b_ih for all teacher-forced words at once, or (decoding) as
+// rows of the embedding table projected once; the context's share W_c c once per sentence when
+// the context is fixed (an RNN encoder-decoder) or once per step (attention). Build one per pass
+// (a training step's forward, a decoding run): it holds the weights prepared for that pass.
+class GRUDecoderSteps {
+ public:
+  GRUDecoderSteps(GRUCell& cell, Embedding& embedding);
+  // W_e e + b_ih for every id: ids_shape + (3H).
+  Tensor word_share(const std::vector<int64_t>& ids, const Shape& ids_shape) const;
+  // W_c c: (N, C) -> (N, 3H).
+  Tensor context_share(const Tensor& context) const;
+  // One step from the whole input projection gi = word share + context share: (N, 3H), h (N, H) -> (N, H).
+  Tensor step(const Tensor& gi, const Tensor& h) const;
+  // One step for the previous words `ids` (N of them) and the context's share (N, 3H): the words'
+  // share is read from the rows of the projected embedding table, made on the first such call.
+  Tensor step(const std::vector<int64_t>& ids, const Tensor& context_share, const Tensor& h) const;
+
+ private:
+  struct Parts;
+  std::shared_ptr<Parts> parts_;
 };
 
 class LSTMCell : public Module {
@@ -72,20 +90,13 @@ class RecurrentLayer : public Module {
   // x (B, T, in); h0 (and c0 for LSTM) (layers*directions, B, H) or undefined for zeros.
   RNNOutput forward(const Tensor& x, const std::vector<int64_t>& lengths = {},
                     const Tensor& h0 = Tensor(), const Tensor& c0 = Tensor());
-  // The same from the first layer's input projections x W_ihᵀ + b_ih, one (B, T, gates*H) per
-  // direction, computed by the caller: an embedding input projects its table rows instead of
-  // every token (Embedding::project with input_weight(0, d) and input_bias(0, d)).
-  RNNOutput forward_projected(const std::vector<Tensor>& first_layer_inputs,
-                              const std::vector<int64_t>& lengths = {}, const Tensor& h0 = Tensor(),
-                              const Tensor& c0 = Tensor());
-  // The same with those projections as rows of a table per direction: step t of sentence b is
-  // row ids[b·T + t] of tables[d] (V, gates*H), Embedding::projected_table(input_weight(0, d),
-  // input_bias(0, d)). A GRU's cell reads the rows in place; an LSTM gathers them first.
-  RNNOutput forward_table_rows(const std::vector<Tensor>& tables, const std::vector<int64_t>& ids, int64_t batch,
-                               int64_t steps, const std::vector<int64_t>& lengths = {}, const Tensor& h0 = Tensor(),
-                               const Tensor& c0 = Tensor());
-  const Tensor& input_weight(int64_t layer, int64_t direction) const;  // W_ih (gates*H, in)
-  const Tensor& input_bias(int64_t layer, int64_t direction) const;    // b_ih (gates*H)
+  // The layer over the embeddings of `ids` (batch·steps of them, row-major (batch, steps)): the
+  // same function as forward(embedding.forward(ids, {batch, steps}), ...). The first layer's
+  // input projection is applied to the embedding table's rows rather than to every token when
+  // the table has fewer rows than there are ids (V·E·3H multiply-adds instead of B·T·E·3H, in
+  // the backward too), and a GRU reads its rows in place.
+  RNNOutput forward(Embedding& embedding, const std::vector<int64_t>& ids, int64_t batch, int64_t steps,
+                    const std::vector<int64_t>& lengths = {}, const Tensor& h0 = Tensor(), const Tensor& c0 = Tensor());
   std::string extra_repr() const override;
 
   Kind kind;
@@ -98,7 +109,8 @@ class RecurrentLayer : public Module {
     Tensor w_ih, w_hh, b_ih, b_hh;
   };
   std::vector<Weights> weights_;  // index layer*directions + direction
-  std::vector<std::unique_ptr<ScopedLayout>> hh_layouts_;  // W_hh laid out, the same index
+  struct Prepared;
+  std::vector<std::shared_ptr<Prepared>> prepared_hh_;  // W_hh prepared per scope, the same index
   // The first layer's input: x (B, T, in), or its projections (B, T, gates*H) per direction, or
   // tables of projected rows looked up by ids (B·T of them).
   struct FirstInput {
@@ -108,6 +120,10 @@ class RecurrentLayer : public Module {
     int64_t batch = 0, steps = 0;
   };
   RNNOutput run(const FirstInput& first, const std::vector<int64_t>& lengths, const Tensor& h0, const Tensor& c0);
+  RNNOutput forward_projected(const std::vector<Tensor>& first_layer_inputs, const std::vector<int64_t>& lengths,
+                              const Tensor& h0, const Tensor& c0);
+  RNNOutput forward_table_rows(const std::vector<Tensor>& tables, const std::vector<int64_t>& ids, int64_t batch,
+                               int64_t steps, const std::vector<int64_t>& lengths, const Tensor& h0, const Tensor& c0);
 };
 
 class GRU : public RecurrentLayer {

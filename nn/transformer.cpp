@@ -3,7 +3,9 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "core/detail/packed_linear.hpp"
 #include "core/ops.hpp"
+#include "nn/detail/layer_access.hpp"
 
 namespace xg::nn {
 
@@ -52,7 +54,7 @@ Tensor FeedForward::forward(const Tensor& x) {
   Shape hidden = x.shape();
   if (!hidden.empty()) hidden.back() = linear1->out_features;
   const Tensor multipliers = drops ? dropout_multipliers(hidden, dropout->p, x.dtype()) : Tensor();
-  return feed_forward(x, linear1->packed(), linear2->packed(), multipliers);
+  return xg::detail::feed_forward(x, detail::LayerAccess::packed(*linear1), detail::LayerAccess::packed(*linear2), multipliers);
 }
 
 TransformerEncoderLayer::TransformerEncoderLayer(const TransformerConfig& c)

@@ -2,10 +2,12 @@
 #include <tuple>
 
 #include "core/detail/packed_gemm.hpp"
+#include "core/detail/packed_linear.hpp"
 #include "helpers.hpp"
 #include "nn/nn.hpp"
 
 using namespace xg;
+using xg::detail::PackedLinear;
 using namespace xgtest;
 using Catch::Matchers::Contains;
 
@@ -26,7 +28,7 @@ Run run(bool fused, const Shape& x_shape, int64_t hidden, int64_t out, bool bias
   const Tensor multipliers = multipliers_f32.defined() ? multipliers_f32.to(dtype) : Tensor();
   Tensor y;
   if (fused) {
-    y = feed_forward(x, PackedLinear(w1, b1), PackedLinear(w2, b2), multipliers);
+    y = detail::feed_forward(x, PackedLinear(w1, b1), PackedLinear(w2, b2), multipliers);
   } else {
     Tensor h = relu(linear(x, w1, b1));
     if (multipliers.defined()) h = h * multipliers;
@@ -77,7 +79,7 @@ TEST_CASE("feed_forward: float64 gradients by finite differences, with dropout's
   // seq values avoid pre-activations within the finite-difference step of 0 (ReLU's kink).
   const Tensor m = seq({4, 6}, 1.7, 1.0, 0.3) + 1.5;
   require_gradcheck(
-      [&](const std::vector<Tensor>& v) { return feed_forward(v[0], PackedLinear(v[1], v[2]), PackedLinear(v[3], v[4]), m); },
+      [&](const std::vector<Tensor>& v) { return feed_forward(v[0], v[1], v[2], v[3], v[4], m); },
       {leaf(seq({4, 3}, 0.7)), leaf(seq({6, 3}, 0.3)), leaf(seq({6}, 0.9, 1.0, 0.4)), leaf(seq({2, 6}, 0.5)),
        leaf(seq({2}, 1.1))});
 }
@@ -87,7 +89,7 @@ TEST_CASE("feed_forward: the input's gradient adds onto one already there", "[fe
   // gradient is added in place (GradSink::partial).
   const Tensor x = leaf(f32({9, 8}, 0.37, 0.1)), w1 = f32({20, 8}, 0.53, 0.7), w2 = f32({8, 20}, 0.29, 0.4);
   const Tensor r = f32({9, 8}, 0.83, 2.0);
-  sum((x + feed_forward(x, PackedLinear(w1), PackedLinear(w2))) * r).backward();
+  sum((x + detail::feed_forward(x, PackedLinear(w1), PackedLinear(w2))) * r).backward();
   const Tensor xc = leaf(f32({9, 8}, 0.37, 0.1));
   sum((xc + linear(relu(linear(xc, w1)), w2)) * r).backward();
   require_close(x.grad(), xc.grad().to_vector(), 1e-5);
@@ -95,11 +97,11 @@ TEST_CASE("feed_forward: the input's gradient adds onto one already there", "[fe
 
 TEST_CASE("feed_forward rejects mismatched shapes and names them", "[feed_forward][errors]") {
   const Tensor x = f32({4, 8}, 0.3, 0.0), w1 = f32({16, 8}, 0.5, 0.0), w2 = f32({8, 16}, 0.7, 0.0);
-  CHECK_THROWS_WITH(feed_forward(f32({4, 7}, 0.3, 0.0), PackedLinear(w1), PackedLinear(w2)),
+  CHECK_THROWS_WITH(detail::feed_forward(f32({4, 7}, 0.3, 0.0), PackedLinear(w1), PackedLinear(w2)),
                     Contains("[4, 7]") && Contains("[16, 8]"));
-  CHECK_THROWS_WITH(feed_forward(x, PackedLinear(w1), PackedLinear(f32({8, 15}, 0.7, 0.0))),
+  CHECK_THROWS_WITH(detail::feed_forward(x, PackedLinear(w1), PackedLinear(f32({8, 15}, 0.7, 0.0))),
                     Contains("[8, 15]") && Contains("[16, 8]"));
-  CHECK_THROWS_WITH(feed_forward(x, PackedLinear(w1), PackedLinear(w2), f32({4, 15}, 0.1, 0.0)),
+  CHECK_THROWS_WITH(detail::feed_forward(x, PackedLinear(w1), PackedLinear(w2), f32({4, 15}, 0.1, 0.0)),
                     Contains("[4, 15]") && Contains("[4, 16]"));
 }
 

@@ -3,11 +3,15 @@
 // properties the translation models rely on.
 #include <set>
 
+#include "core/detail/packed_linear.hpp"
 #include "helpers.hpp"
+#include "nn/detail/recurrent_steps.hpp"
 #include "nn/fused_attention.hpp"
 #include "reference/nn_reference.inc"
 
 using namespace xg;
+using xg::detail::PackedLinear;
+using xg::nn::detail::gru_step_gathered;
 using namespace xg::nn;
 using xgtest::leaf;
 using xgtest::require_close;
@@ -144,47 +148,73 @@ TEST_CASE("gru_step_gathered reads its input from table rows and an addend: equa
   CHECK_THROWS_WITH(gru_step_gathered(table, {3, 0}, addend, h, PackedLinear(w, b)), Catch::Matchers::Contains("2 ids"));
 }
 
-TEST_CASE("forward_table_rows equals forward_projected from the gathered rows, values and gradients", "[nn][rnn]") {
-  // Tables of projected rows (V = 5) looked up by 3 sentences of 4 ids, two padded; GRU one and
-  // both directions, LSTM (which gathers first); float64.
+TEST_CASE("a recurrent layer over an embedding equals the layer over the embedded input, values and gradients",
+          "[nn][rnn]") {
+  // 3 sentences of 4 ids, two padded; GRU one and both directions, LSTM; float64. A table of 5
+  // rows (fewer than the 12 ids: its projected rows are read) and of 20 (every id projected).
   const std::vector<int64_t> ids{1, 4, 4, 0, 2, 2, 3, 1, 0, 3, 1, 1}, lengths{4, 2, 3};
-  for (const auto& [lstm, bidirectional] : {std::pair<bool, bool>{false, false}, {false, true}, {true, true}}) {
-    INFO("lstm " << lstm << " bidirectional " << bidirectional);
-    manual_seed(3);
-    std::shared_ptr<RecurrentLayer> rnn;
-    if (lstm) rnn = std::make_shared<LSTM>(2, 3, 1, bidirectional);
-    else rnn = std::make_shared<GRU>(2, 3, 1, bidirectional);
-    rnn->to(DType::Float64);
-    const int64_t dirs = bidirectional ? 2 : 1, width = (lstm ? 4 : 3) * 3;
-    std::vector<Tensor> tables, gathered;
-    for (int64_t d = 0; d < dirs; ++d) {
-      tables.push_back(leaf(seq({5, width}, 0.3 + 0.2 * d)));
-      gathered.push_back(reshape(index_select(tables[d], 0, ids), {3, 4, width}));
+  for (const int64_t rows : {5, 20})
+    for (const auto& [lstm, bidirectional] : {std::pair<bool, bool>{false, false}, {false, true}, {true, true}}) {
+      INFO("table rows " << rows << ", lstm " << lstm << ", bidirectional " << bidirectional);
+      manual_seed(3);
+      std::shared_ptr<RecurrentLayer> rnn;
+      if (lstm) rnn = std::make_shared<LSTM>(2, 3, 1, bidirectional);
+      else rnn = std::make_shared<GRU>(2, 3, 1, bidirectional);
+      Embedding embedding(rows, 2, 0);
+      rnn->to(DType::Float64);
+      embedding.to(DType::Float64);
+      const Tensor r = seq({3, 4, 3 * (bidirectional ? 2 : 1)}, 1.3);
+      const auto grads = [&] {
+        std::vector<std::vector<double>> g;
+        for (const Tensor& p : rnn->parameters()) g.push_back(p.grad().to_vector());
+        g.push_back(embedding.weight.grad().to_vector());
+        rnn->zero_grad(), embedding.zero_grad();
+        return g;
+      };
+      const RNNOutput a = rnn->forward(embedding, ids, 3, 4, lengths);
+      sum(a.output * r).backward();
+      const auto grads_a = grads();
+      const RNNOutput b = rnn->forward(embedding.forward(ids, {3, 4}), lengths);
+      sum(b.output * r).backward();
+      const auto grads_b = grads();
+      require_close(a.output, b.output.to_vector(), 1e-12);
+      require_close(a.h_n, b.h_n.to_vector(), 1e-12);
+      for (std::size_t i = 0; i < grads_a.size(); ++i) {
+        INFO("gradient " << i);
+        require_close(grads_a[i], grads_b[i], 1e-12);
+      }
+      for (int64_t j = 0; j < 2; ++j) CHECK(grads_a.back()[j] == 0.0);  // the padding row learns nothing
     }
-    const Tensor r = seq({3, 4, 3 * dirs}, 1.3);
-    const RNNOutput a = rnn->forward_table_rows(tables, ids, 3, 4, lengths);
-    sum(a.output * r).backward();
-    std::vector<std::vector<double>> table_grads, weight_grads;
-    for (const Tensor& t : tables) table_grads.push_back(t.grad().to_vector()), const_cast<Tensor&>(t).zero_grad();
-    // (W_ih and b_ih get none on either path: the tables stand for them.)
-    const auto grad_of = [](const Tensor& t) { return t.grad().defined() ? t.grad().to_vector() : std::vector<double>(); };
-    for (const Tensor& p : rnn->parameters()) weight_grads.push_back(grad_of(p));
-    rnn->zero_grad();
-    const RNNOutput b = rnn->forward_projected(gathered, lengths);
-    sum(b.output * r).backward();
-    require_close(a.output, b.output.to_vector(), 1e-12);
-    require_close(a.h_n, b.h_n.to_vector(), 1e-12);
-    for (int64_t d = 0; d < dirs; ++d) require_close(table_grads[d], tables[d].grad().to_vector(), 1e-12);
-    const auto params = rnn->parameters();
-    for (std::size_t i = 0; i < params.size(); ++i) require_close(weight_grads[i], grad_of(params[i]), 1e-12);
-  }
   GRU gru(2, 3);
-  CHECK_THROWS_WITH(gru.forward_table_rows({seq({5, 9}, 0.3, 1.0, 0.0, DType::Float32)}, {1, 7}, 1, 2),
-                    Catch::Matchers::Contains("id 7") && Catch::Matchers::Contains("5 rows"));
-  CHECK_THROWS_WITH(gru.forward_table_rows({seq({5, 9}, 0.3, 1.0, 0.0, DType::Float32)}, {1, 2, 3}, 1, 2),
-                    Catch::Matchers::Contains("3 ids"));
-  CHECK_THROWS_WITH(gru.forward_table_rows({seq({5, 8}, 0.3, 1.0, 0.0, DType::Float32)}, {1, 2}, 1, 2),
-                    Catch::Matchers::Contains("[5, 8]"));
+  Embedding five(5, 2), wide(5, 3);
+  CHECK_THROWS_WITH(gru.forward(five, {1, 7}, 1, 2), Catch::Matchers::Contains("7") && Catch::Matchers::Contains("5"));
+  CHECK_THROWS_WITH(gru.forward(five, {1, 2, 3}, 1, 2), Catch::Matchers::Contains("3 ids for 1 sentences of 2 steps"));
+  CHECK_THROWS_WITH(gru.forward(wide, {1, 2}, 1, 2), Catch::Matchers::Contains("embeddings of width 3 for an input of 2"));
+}
+
+TEST_CASE("GRUDecoderSteps: every way of taking a step equals GRUCell on [embedding; context]", "[nn][rnn][gradcheck]") {
+  manual_seed(5);
+  GRUCell cell(2 + 3, 4);
+  Embedding embedding(6, 2, 0);
+  cell.to(DType::Float64);
+  embedding.to(DType::Float64);
+  const std::vector<int64_t> words{3, 0, 5};
+  const Tensor context = leaf(seq({3, 3}, 0.6)), h = leaf(seq({3, 4}, 0.4));
+  const Tensor expected = cell.forward(concat({embedding.forward(words, {3}), context}, 1), h);
+  const GRUDecoderSteps steps(cell, embedding);
+  // The words' and the context's shares added up, or the words read from the projected table.
+  require_close(steps.step(steps.word_share(words, {3}) + steps.context_share(context), h), expected.to_vector(), 1e-13);
+  require_close(steps.step(words, steps.context_share(context), h), expected.to_vector(), 1e-13);
+  require_gradcheck([&](const Inputs& v) { return steps.step(words, steps.context_share(v[0]), v[1]); }, {context, h});
+  require_gradcheck(
+      [&](const Inputs&) {
+        const GRUDecoderSteps fresh(cell, embedding);  // the weights as perturbed now
+        // (no padding id here: the padding row's held-back gradient is not the derivative)
+        return fresh.step({3, 1, 5}, fresh.context_share(context), h);
+      },
+                    {cell.weight_ih, cell.weight_hh, cell.bias_ih, embedding.weight});
+  CHECK_THROWS_WITH(GRUDecoderSteps(cell, *std::make_shared<Embedding>(6, 5)),
+                    Catch::Matchers::Contains("input 5") && Catch::Matchers::Contains("width 5"));
 }
 
 TEST_CASE("fused GRU and LSTM steps equal their composed forms and pass gradcheck", "[nn][rnn][gradcheck]") {
@@ -544,19 +574,6 @@ TEST_CASE("Embedding::project equals linear(embedding) in values and gradients, 
     require_gradcheck([&](const Inputs& v) { return emb.project(real, shape, v[1], v[2]); }, {emb.weight, w, b});
   }
   CHECK_THROWS_WITH(emb.project({1, 2, 3, 4, 5, 6}, {6}, w), Catch::Contains("Embedding::project: index 5 at position 4 is out of range [0, 5)"));
-}
-
-TEST_CASE("RNN layers from precomputed input projections equal the plain forward", "[nn][rnn]") {
-  manual_seed(4);
-  GRU gru(3, 4, 2, true);
-  gru.to(DType::Float64);
-  const Tensor x = seq({2, 5, 3}, 0.3);
-  const RNNOutput a = gru.forward(x, {5, 3});
-  const RNNOutput b = gru.forward_projected({linear(x, gru.input_weight(0, 0), gru.input_bias(0, 0)),
-                                             linear(x, gru.input_weight(0, 1), gru.input_bias(0, 1))}, {5, 3});
-  require_close(b.output, a.output.to_vector(), 1e-13);
-  require_close(b.h_n, a.h_n.to_vector(), 1e-13);
-  CHECK_THROWS_WITH(gru.forward_projected({seq({2, 5, 12})}), Catch::Contains("1 input projections for 2 direction(s)"));
 }
 
 TEST_CASE("fused attention kernels equal their composed forms and pass gradcheck", "[nn][attention][gradcheck]") {

@@ -8,13 +8,13 @@
 #include "core/detail/blas.hpp"
 #include "core/detail/packed_gemm.hpp"
 #include "core/detail/vecmath.hpp"
-#include "core/linear.hpp"
+#include "core/detail/packed_linear.hpp"
 
 namespace xg {
 
 // Wᵀ laid out for the forward product; W itself for the input gradient g · W, laid out on the
 // first backward (decoding never needs it).
-struct PackedLinear::Layout {
+struct detail::PackedLinear::Layout {
   packed_gemm::Panels forward, backward;
   std::once_flag backward_once;
   const packed_gemm::Panels& for_backward(const Tensor& weight) {
@@ -30,6 +30,10 @@ namespace linear_parts {
 // Shapes checked on entry to linear(), PackedLinear and feed_forward; returns the number of rows
 // of x (all leading axes).
 int64_t check(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias);
+// A bias (out) of weight's dtype, or undefined.
+void check_bias(const char* op, const Tensor& weight, const Tensor& bias);
+// The uninitialised output of x (..., in) times weightᵀ: (..., out).
+Tensor output_for(const Tensor& x, const Tensor& weight);
 
 // Input 0's gradient from product(dst, accumulate): added onto the gradient it already holds when
 // there is one (a GEMM with beta = 1 costs nothing extra), else written into a new tensor. The

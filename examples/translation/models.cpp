@@ -26,34 +26,6 @@ namespace {
 // Rows `rows` of every tensor (dimension 0).
 Tensor pick_rows(const Tensor& t, const std::vector<int64_t>& rows) { return index_select(t, 0, rows); }
 
-// The GRU cell's input weights split by input block, so each block's projection can be
-// computed where it is cheapest (the embedding part for all steps at once).
-struct SplitInput {
-  Tensor first, second;  // (3H, n1), (3H, n2)
-};
-SplitInput split_input_weight(const nn::GRUCell& cell, int64_t n1) {
-  auto parts = split(cell.weight_ih, {n1, cell.input_size - n1}, 1);
-  return {parts[0], parts[1]};
-}
-
-// The encoder over embedded source tokens, with each direction's input projection taken from
-// projected embedding rows (Embedding::project): the same function as encoder.forward(embedded).
-nn::RNNOutput encode_source(nn::Embedding& embedding, nn::GRU& encoder, const Batch& b) {
-  const int64_t dirs = encoder.bidirectional ? 2 : 1;
-  if (static_cast<int64_t>(b.src.size()) > embedding.num_embeddings) {
-    // Fewer table rows than source words: project the table once per direction; the GRU cell
-    // reads each word's row in place (no (B, S, 3H) gathered copy, forward or backward).
-    std::vector<Tensor> tables;
-    for (int64_t d = 0; d < dirs; ++d)
-      tables.push_back(embedding.projected_table(encoder.input_weight(0, d), encoder.input_bias(0, d)));
-    return encoder.forward_table_rows(tables, b.src, b.size, b.src_len, b.src_lengths);
-  }
-  std::vector<Tensor> projected;
-  for (int64_t d = 0; d < dirs; ++d)
-    projected.push_back(embedding.project(b.src, {b.size, b.src_len}, encoder.input_weight(0, d), encoder.input_bias(0, d)));
-  return encoder.forward_projected(projected, b.src_lengths);
-}
-
 }  // namespace
 
 // ----- RNN encoder-decoder -----
@@ -67,20 +39,18 @@ RnnSeq2Seq::RnnSeq2Seq(const ModelConfig& c) : Seq2Seq("RnnSeq2Seq"), config_(c)
 }
 
 Tensor RnnSeq2Seq::encode(const Batch& b) {
-  return select(encode_source(*src_embedding_, *encoder_, b).h_n, 0, 0);  // (B, H)
+  return select(encoder_->forward(*src_embedding_, b.src, b.size, b.src_len, b.src_lengths).h_n, 0, 0);  // (B, H)
 }
 
 Tensor RnnSeq2Seq::forward(const Batch& b) {
   const Tensor c = encode(b);
-  const SplitInput w = split_input_weight(*decoder_, config_.embedding);
-  // Input projection of every step at once: W_e e_t + (W_c c + b), (B, T, 3H)
-  const Tensor gi_all = tgt_embedding_->project(b.tgt_in, {b.size, b.tgt_len}, w.first) +
-                        unsqueeze(linear(c, w.second, decoder_->bias_ih), 1);
+  const nn::GRUDecoderSteps steps(*decoder_, *tgt_embedding_);
+  // Input projection of every step at once: (W_e e_t + b) + W_c c, (B, T, 3H)
+  const Tensor gi_all = steps.word_share(b.tgt_in, {b.size, b.tgt_len}) + unsqueeze(steps.context_share(c), 1);
   Tensor h = c;
   std::vector<Tensor> states;
-  const PackedLinear hh = decoder_->packed_hh();
   for (int64_t t = 0; t < b.tgt_len; ++t) {
-    h = nn::gru_step(select(gi_all, 1, t), h, hh);
+    h = steps.step(select(gi_all, 1, t), h);
     states.push_back(h);
   }
   return output_->forward(stack(states, 1));  // (B, T, V)
@@ -88,13 +58,13 @@ Tensor RnnSeq2Seq::forward(const Batch& b) {
 
 namespace {
 // The context enters every step through the same weights, so its share of the input projection,
-// W_c c + b_ih, is computed once per sentence (as in forward), not once per step: that was 40%
-// of a decoding step's multiply-adds.
+// W_c c, is computed once per sentence (as in forward), not once per step: that was 40% of a
+// decoding step's multiply-adds.
 struct RnnState : DecoderState {
-  Tensor embedding_input;  // (V, 3H): W_e e for every target word
-  Tensor context_input;    // (N, 3H): W_c c + b_ih
-  Tensor hidden;           // (N, H)
-  PackedLinear hh;         // W_hh laid out once per decoding run
+  explicit RnnState(nn::GRUDecoderSteps s) : steps(std::move(s)) {}
+  nn::GRUDecoderSteps steps;
+  Tensor context_input;  // (N, 3H): W_c c
+  Tensor hidden;         // (N, H)
   void select(const std::vector<int64_t>& rows) override {
     context_input = pick_rows(context_input, rows);
     hidden = pick_rows(hidden, rows);
@@ -103,20 +73,16 @@ struct RnnState : DecoderState {
 }  // namespace
 
 std::unique_ptr<DecoderState> RnnSeq2Seq::start(const Batch& b) {
-  auto s = std::make_unique<RnnState>();
+  auto s = std::make_unique<RnnState>(nn::GRUDecoderSteps(*decoder_, *tgt_embedding_));
   const Tensor c = encode(b);
-  const SplitInput w = split_input_weight(*decoder_, config_.embedding);
-  s->embedding_input = tgt_embedding_->projected_table(w.first);
-  s->context_input = linear(c, w.second, decoder_->bias_ih);
+  s->context_input = s->steps.context_share(c);
   s->hidden = c;
-  s->hh = decoder_->packed_hh();
   return s;
 }
 
 Tensor RnnSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& previous) {
   auto& s = static_cast<RnnState&>(state);
-  // gi = W_e e + (W_c c + b_ih), (N, 3H), read from the table's rows by the cell itself
-  s.hidden = nn::gru_step_gathered(s.embedding_input, previous, s.context_input, s.hidden, s.hh);
+  s.hidden = s.steps.step(previous, s.context_input, s.hidden);
   return log_softmax(output_->forward(s.hidden), -1);
 }
 
@@ -139,7 +105,7 @@ BahdanauSeq2Seq::BahdanauSeq2Seq(const ModelConfig& c) : Seq2Seq("BahdanauSeq2Se
 }
 
 BahdanauSeq2Seq::Encoded BahdanauSeq2Seq::encode(const Batch& b) {
-  const nn::RNNOutput out = encode_source(*src_embedding_, *encoder_, b);
+  const nn::RNNOutput out = encoder_->forward(*src_embedding_, b.src, b.size, b.src_len, b.src_lengths);
   Encoded e;
   e.annotations = out.output;                               // (B, S, 2·H/2)
   e.projected_keys = attention_->project_keys(out.output);  // (B, S, A), once per batch
@@ -162,15 +128,13 @@ Tensor BahdanauSeq2Seq::decode_reference(const Batch& b, std::vector<Tensor>* we
   FixedWeightsGuard fixed_weights;
   const Encoded enc = encode(b);
   const Tensor e = tgt_embedding_->forward(b.tgt_in, {b.size, b.tgt_len});  // (B, T, E)
-  const SplitInput w = split_input_weight(*decoder_, config_.embedding);
-  const Tensor gi_embedding = tgt_embedding_->project(b.tgt_in, {b.size, b.tgt_len}, w.first, decoder_->bias_ih);  // (B, T, 3H)
+  const nn::GRUDecoderSteps steps(*decoder_, *tgt_embedding_);
+  const Tensor gi_embedding = steps.word_share(b.tgt_in, {b.size, b.tgt_len});  // (B, T, 3H)
   Tensor s = enc.initial_state;
   std::vector<Tensor> states, contexts;
-  const PackedLinear context_input(w.second), hh = decoder_->packed_hh();
   for (int64_t t = 0; t < b.tgt_len; ++t) {
     const nn::AttentionOutput a = attention_->forward(s, enc.projected_keys, enc.annotations, enc.padding_mask);
-    const Tensor gi = select(gi_embedding, 1, t) + context_input(a.context);
-    s = nn::gru_step(gi, s, hh);
+    s = steps.step(select(gi_embedding, 1, t) + steps.context_share(a.context), s);
     states.push_back(s);
     contexts.push_back(a.context);
     if (weights) weights->push_back(a.weights);
@@ -182,11 +146,9 @@ Tensor BahdanauSeq2Seq::decode_reference(const Batch& b, std::vector<Tensor>* we
 
 namespace {
 struct BahdanauState : DecoderState {
+  explicit BahdanauState(nn::GRUDecoderSteps s) : steps(std::move(s)) {}
+  nn::GRUDecoderSteps steps;
   Tensor annotations, projected_keys, padding_mask, hidden;
-  // The decoder input projection W_ih [e; c] + b_ih in two parts: W_e e + b_ih for every target
-  // word (V, 3H), computed once, and W_c (3H, 2·H/2) for the context.
-  Tensor embedding_input;
-  PackedLinear context_input, hh;  // laid out once per decoding run
   void select(const std::vector<int64_t>& rows) override {
     annotations = pick_rows(annotations, rows);
     projected_keys = pick_rows(projected_keys, rows);
@@ -198,15 +160,11 @@ struct BahdanauState : DecoderState {
 
 std::unique_ptr<DecoderState> BahdanauSeq2Seq::start(const Batch& b) {
   Encoded enc = encode(b);
-  auto s = std::make_unique<BahdanauState>();
+  auto s = std::make_unique<BahdanauState>(nn::GRUDecoderSteps(*decoder_, *tgt_embedding_));
   s->annotations = enc.annotations;
   s->projected_keys = enc.projected_keys;
   s->padding_mask = enc.padding_mask;
   s->hidden = enc.initial_state;
-  const SplitInput w = split_input_weight(*decoder_, config_.embedding);
-  s->embedding_input = tgt_embedding_->projected_table(w.first, decoder_->bias_ih);
-  s->context_input = PackedLinear(w.second);
-  s->hh = decoder_->packed_hh();
   return s;
 }
 
@@ -215,8 +173,7 @@ Tensor BahdanauSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& pr
   const int64_t n = static_cast<int64_t>(previous.size());
   const Tensor e = tgt_embedding_->forward(previous, {n});
   const nn::AttentionOutput a = attention_->forward(s.hidden, s.projected_keys, s.annotations, s.padding_mask);
-  // gi = W_e e + W_c c_t + b_ih, (N, 3H), the embedding's share read from the table's rows
-  s.hidden = nn::gru_step_gathered(s.embedding_input, previous, s.context_input(a.context), s.hidden, s.hh);
+  s.hidden = s.steps.step(previous, s.steps.context_share(a.context), s.hidden);
   s.last_attention = a.weights;
   return log_softmax(output_->forward(tanh(deep_output_->forward(concat({s.hidden, a.context, e}, 1)))), -1);
 }
