@@ -23,7 +23,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer (without MPI: Open MPI's
-# own allocations would read as leaks; this also builds dist/ in its world-of-one form).
+# own allocations would read as leaks; this also builds distributed/ in its world-of-one form).
 sanitize:
 	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo \
 	  CMAKE_FLAGS="$(CMAKE_FLAGS) -DXGRAD_SANITIZE=address,undefined -DXGRAD_MPI=OFF"

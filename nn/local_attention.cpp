@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/ops.hpp"
-#include "nn/attention_kernels.hpp"
+#include "nn/attention_ops.hpp"
 
 namespace xg::nn {
 

@@ -1,7 +1,7 @@
 #pragma once
 // Every layer of xg::nn.
 #include "nn/attention.hpp"
-#include "nn/attention_kernels.hpp"
+#include "nn/attention_ops.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/init.hpp"
 #include "nn/layers.hpp"

@@ -5,12 +5,16 @@
 #include "helpers.hpp"
 #include "core/detail/vecmath_isa.hpp"
 #include "nn/detail/attention_heads.hpp"
-#include "nn/fused_attention.hpp"
+#include "nn/detail/fused_attention.hpp"
 
 using namespace xg;
 using namespace xg::nn;
 using namespace xgtest;
 
+using xg::nn::detail::FusedAttentionResult;
+using xg::nn::detail::cached_query_attention;
+using xg::nn::detail::fused_attention;
+using xg::nn::detail::fused_attention_heads_last;
 namespace {
 struct HeadCase {
   int64_t B, H, Tq, Tk, d, dv;

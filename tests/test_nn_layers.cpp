@@ -6,7 +6,7 @@
 #include "core/detail/packed_linear.hpp"
 #include "helpers.hpp"
 #include "nn/detail/recurrent_steps.hpp"
-#include "nn/fused_attention.hpp"
+#include "nn/detail/fused_attention.hpp"
 #include "reference/nn_reference.inc"
 
 using namespace xg;
@@ -19,6 +19,10 @@ using xgtest::require_gradcheck;
 using xgtest::seq;
 using Inputs = std::vector<Tensor>;
 
+using xg::nn::detail::FusedAttentionResult;
+using xg::nn::detail::cached_query_attention;
+using xg::nn::detail::fused_attention;
+using xg::nn::detail::fused_attention_heads_last;
 namespace {
 // The fill rule of nn_reference.py: 0.3 sin(0.37 i + 0.1 len(name)).
 void fill_like_reference(Module& m) {

@@ -9,7 +9,7 @@
 
 #include "data/corpus.hpp"
 #include "data/tokenizer.hpp"
-#include "dist/dist.hpp"
+#include "distributed/distributed.hpp"
 #include "alignment.hpp"
 #include "evaluate.hpp"
 #include "plot.hpp"
@@ -67,7 +67,7 @@ CompareData load_data(const CompareOptions& o) {
     const data::ToyCorpus c = data::generate_toy_corpus(toy);
     d.corpus.train = data::pairs_of(c.train), d.corpus.valid = data::pairs_of(c.valid), d.test = data::pairs_of(c.test);
     for (const auto& p : c.test) d.gold.push_back(p.alignment);
-    if (dist::is_primary())
+    if (distributed::is_primary())
       fmt::print("toy corpus: {} train, {} valid, {} test pairs (sources {}-{} tokens)\n", d.corpus.train.size(),
                  d.corpus.valid.size(), d.test.size(), std::max<int64_t>(toy.min_len, data::kToyMinLength), toy.max_len);
   } else {
@@ -110,7 +110,7 @@ EvalResult mean_of_runs(const std::vector<EvalResult>& runs) {
 
 // Trains `name` afresh (once per seed); on the primary rank also scores each run on the test set.
 ModelResult train_and_evaluate(const std::string& name, const CompareOptions& o, const CompareData& d) {
-  const bool primary = dist::is_primary();  // under mpirun every rank trains; rank 0 evaluates and writes
+  const bool primary = distributed::is_primary();  // under mpirun every rank trains; rank 0 evaluates and writes
   ModelResult r;
   r.model = name;
   r.runs = o.seeds;
@@ -310,7 +310,7 @@ void run_compare(const CompareOptions& o) {
   const CompareData d = load_data(o);
   std::vector<ModelResult> results;
   for (const auto& name : o.models) results.push_back(train_and_evaluate(name, o, d));
-  if (!dist::is_primary()) return;
+  if (!distributed::is_primary()) return;
   const auto shown = shown_buckets(results);
   write_tables(o, results, shown);
   write_charts(o, results, shown);

@@ -10,14 +10,14 @@
 #include "cli/commands.hpp"
 #include "core/errors.hpp"
 #include "core/runtime.hpp"
-#include "dist/dist.hpp"
+#include "distributed/distributed.hpp"
 
 using namespace xg;
 
 int main(int argc, char** argv) {
   tune_runtime(argv);  // OpenBLAS kernels, allocator, denormals (core/runtime.hpp)
   try {
-    dist::init(&argc, &argv);  // a world of one unless started by mpirun
+    distributed::init(&argc, &argv);  // a world of one unless started by mpirun
   } catch (const std::exception& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;
@@ -45,11 +45,11 @@ int main(int argc, char** argv) {
     const std::string what = dynamic_cast<const std::bad_alloc*>(&e)
                                  ? "out of memory; try smaller --max-tokens/--max-batch, a smaller model, or shorter input"
                                  : e.what();
-    if (dist::world_size() > 1) dist::abort_all(fmt::format("rank {}: {}", dist::rank(), what));  // stops every rank
+    if (distributed::world_size() > 1) distributed::abort_all(fmt::format("rank {}: {}", distributed::rank(), what));  // stops every rank
     std::fflush(stdout);
     fmt::print(stderr, "\nerror: {}\n", what);
     return 1;
   }
-  dist::finalize();  // also after a parse error: no MPI world is left open
+  distributed::finalize();  // also after a parse error: no MPI world is left open
   return code;
 }

@@ -18,7 +18,7 @@
 #include "data/batch.hpp"
 #include "data/loader.hpp"
 #include "data/tokenizer.hpp"
-#include "dist/dist.hpp"
+#include "distributed/distributed.hpp"
 #include "evaluate.hpp"
 #include "nn/checkpoint.hpp"
 #include "optim/optim.hpp"
@@ -186,8 +186,8 @@ class Trainer {
 
   const TrainOptions& opt_;
   const TrainConfig& tc_;
-  const int world_ = dist::world_size(), me_ = dist::rank();
-  const bool primary_ = dist::is_primary();
+  const int world_ = distributed::world_size(), me_ = distributed::rank();
+  const bool primary_ = distributed::is_primary();
   TrainingDirectory dir_;
   const data::WhitespaceTokenizer tok_;
   Vocabulary src_vocab_, tgt_vocab_;
@@ -196,7 +196,7 @@ class Trainer {
   std::vector<data::SentencePair> valid_bleu_pairs_;
   std::shared_ptr<Seq2Seq> model_;
   std::vector<Tensor> params_;
-  std::unique_ptr<dist::GradientAverager> averager_;
+  std::unique_ptr<distributed::GradientAverager> averager_;
   std::unique_ptr<optim::Adam> adam_;
   std::unique_ptr<optim::Schedule> schedule_;
   data::BatchingOptions batching_;
@@ -220,8 +220,8 @@ Trainer::Trainer(const TrainOptions& opt, const TrainData& corpus)
       dir_((opt.train.validate(), opt.model.validate(), opt.out_dir),
            opt.resume ? TrainingDirectory::Mode::Resume
                       : opt.overwrite ? TrainingDirectory::Mode::Overwrite : TrainingDirectory::Mode::Fresh,
-           dist::is_primary()),
-      mc_(opt.model), progress_{::isatty(STDOUT_FILENO) != 0, opt.quiet || !dist::is_primary()} {
+           distributed::is_primary()),
+      mc_(opt.model), progress_{::isatty(STDOUT_FILENO) != 0, opt.quiet || !distributed::is_primary()} {
   if (corpus.train.empty()) throw Error("train: the training corpus is empty");
   set_threads(tc_.threads);
   prepare_vocabularies(corpus);
@@ -278,9 +278,9 @@ void Trainer::build_model_and_optimiser() {
   manual_seed(tc_.seed);
   model_ = make_model(mc_);
   model_->train();
-  dist::broadcast_module(*model_);  // every rank starts from rank 0's parameters
+  distributed::broadcast_module(*model_);  // every rank starts from rank 0's parameters
   params_ = model_->parameters();
-  averager_ = std::make_unique<dist::GradientAverager>(params_);
+  averager_ = std::make_unique<distributed::GradientAverager>(params_);
   const bool transformer = mc_.model == "transformer";
   adam_ = std::make_unique<optim::Adam>(optim::single_group(params_, tc_.lr), 0.9, transformer ? 0.98 : 0.999,
                                         transformer ? 1e-9 : 1e-8);
@@ -375,7 +375,7 @@ double Trainer::train_step(const data::Batch& batch) {
       loss = cross_entropy(model_->forward(local), local.tgt_out, Vocabulary::kPad, tc_.label_smoothing);
       loss_sum[0] = loss.item() * static_cast<double>(local_tokens);
     }
-    dist::all_reduce_sum(loss_sum);
+    distributed::all_reduce_sum(loss_sum);
     loss_value = loss_sum[0] / static_cast<double>(std::max<int64_t>(1, batch.target_tokens()));
   }
   last_batch_loss_ = loss_value;
@@ -459,7 +459,7 @@ void Trainer::validate(double seconds, double train_loss, double tps) {
                             {{"step", std::to_string(step_)}, {"valid_bleu", fmt::format("{:.3f}", bleu)}, {"model", mc_.model}});
     });
   }
-  if (world_ > 1) improved = static_cast<int>(dist::broadcast(improved));
+  if (world_ > 1) improved = static_cast<int>(distributed::broadcast(improved));
   validated_ = true;
   after_validation(improved != 0);
   if (!primary_) return;
@@ -521,7 +521,7 @@ TrainResult Trainer::run() {
     // Rank 0's clock decides when a time budget is spent, so every rank stops at the same step.
     // Given both, --steps and --time-budget each end the run.
     const bool done = (tc_.steps > 0 && step_ >= tc_.steps) || (tc_.time_budget > 0 && now() >= tc_.time_budget);
-    if (world_ > 1 ? dist::broadcast(done ? 1 : 0) != 0 : done) break;
+    if (world_ > 1 ? distributed::broadcast(done ? 1 : 0) != 0 : done) break;
     data::Batch batch = loader_->next();
     const double loss_value = train_step(batch);
     loss_avg = step_ == 1 ? loss_value : 0.98 * loss_avg + 0.02 * loss_value;

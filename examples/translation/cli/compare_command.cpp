@@ -1,6 +1,6 @@
 #include "commands.hpp"
 #include "compare.hpp"
-#include "dist/dist.hpp"
+#include "distributed/distributed.hpp"
 #include "options.hpp"
 
 namespace xg::translation::cli {
@@ -26,7 +26,7 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--test-per-bucket", o->toy.test_per_bucket, "built-in toy corpus: test pairs per bucket")->check(CLI::PositiveNumber);
   add_train_options(cmd, o->train, o->toy);
   cmd->callback([o] {
-    if (dist::is_primary()) print_world(o->train.threads);
+    if (distributed::is_primary()) print_world(o->train.threads);
     run_compare(*o);
   });
 }

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "dist/dist.hpp"
+#include "distributed/distributed.hpp"
 
 namespace xg::translation::cli {
 
@@ -117,9 +117,9 @@ void add_search_options(CLI::App* cmd, SearchOptions& search) {
 }
 
 void print_world(int threads) {
-  fmt::print("world: {} rank{} x {} thread{} each{}\n", dist::world_size(), dist::world_size() == 1 ? "" : "s",
+  fmt::print("world: {} rank{} x {} thread{} each{}\n", distributed::world_size(), distributed::world_size() == 1 ? "" : "s",
              threads > 0 ? std::to_string(threads) : "default", threads == 1 ? "" : "s",
-             dist::compiled_with_mpi() ? "" : " (built without MPI)");
+             distributed::compiled_with_mpi() ? "" : " (built without MPI)");
 }
 
 }  // namespace xg::translation::cli

@@ -3,7 +3,7 @@
 #include "commands.hpp"
 #include "core/ops.hpp"
 #include "data/corpus.hpp"
-#include "dist/dist.hpp"
+#include "distributed/distributed.hpp"
 #include "options.hpp"
 #include "trainer.hpp"
 
@@ -34,7 +34,7 @@ void add_train_command(CLI::App& app) {
   add_model_options(cmd, o->model_options);
   cmd->callback([o, budget, steps] {
     set_anomaly_mode(o->anomaly);
-    if (dist::is_primary()) print_world(o->train.train.threads);
+    if (distributed::is_primary()) print_world(o->train.train.threads);
     o->train.model = o->model_options.apply(o->model);
     o->train.model_fields_set = o->model_options.fields_set();
     if (o->model == "transformer-mqa") o->train.model_fields_set.push_back("kv_heads");  // the name sets it
@@ -50,7 +50,7 @@ void add_train_command(CLI::App& app) {
       d.train = data::read_parallel_tsv(o->train_file, {}).pairs, d.valid = data::read_parallel_tsv(o->valid_file, {}).pairs;
     }
     const TrainResult r = train_model(o->train, d);
-    if (dist::is_primary())
+    if (distributed::is_primary())
       fmt::print("trained {} for {} steps in {:.0f} s; best validation BLEU {:.2f}; checkpoint in {}\n", o->model, r.steps,
                  r.seconds, r.best_valid_bleu, o->train.out_dir);
   });

@@ -1,5 +1,5 @@
 #pragma once
-// Fused kernels for the per-step work of RNN attention decoders, each with a hand-written
+// Ops for the per-step work of RNN attention decoders, one pass each, each with a hand-written
 // backward and tested against the composed ops it replaces (tests/test_nn_layers.cpp).
 #include "core/tensor.hpp"
 

@@ -1,4 +1,4 @@
-#include "nn/fused_attention.hpp"
+#include "nn/detail/fused_attention.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -15,7 +15,7 @@
 #include "nn/detail/attention_heads.hpp"
 #include "nn/detail/key_padding.hpp"
 
-namespace xg::nn {
+namespace xg::nn::detail {
 
 namespace {
 namespace attention_heads = detail::attention_heads;
@@ -334,4 +334,4 @@ FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buf
   return {out, weights};
 }
 
-}  // namespace xg::nn
+}  // namespace xg::nn::detail

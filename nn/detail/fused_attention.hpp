@@ -1,5 +1,6 @@
 #pragma once
-// Scaled dot-product attention as one op: scores, masks, softmax, dropout and the weighted sum
+// Internal: scaled dot-product attention as one op (behind nn::scaled_dot_product_attention and
+// MultiHeadAttention): scores, masks, softmax, dropout and the weighted sum
 // of values in a single forward, and a hand-written backward. It replaces seven composed ops
 // (transpose copy, matmul, scale, two masked_fills, softmax, matmul), whose intermediate
 // (..., Tq, Tk) tensors were each written, read and kept for the backward; the heads are
@@ -8,7 +9,7 @@
 // when they are not. Tested against the composed ops (tests/test_nn_layers.cpp).
 #include "core/tensor.hpp"
 
-namespace xg::nn {
+namespace xg::nn::detail {
 
 struct FusedAttentionResult {
   Tensor context;  // (..., Tq, dv), in the graph
@@ -41,4 +42,4 @@ FusedAttentionResult fused_attention_heads_last(const Tensor& q, const Tensor& k
 FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buffer, const Tensor& v_buffer,
                                             int64_t length, const Tensor& key_padding);
 
-}  // namespace xg::nn
+}  // namespace xg::nn::detail

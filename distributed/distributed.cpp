@@ -1,4 +1,4 @@
-#include "dist/dist.hpp"
+#include "distributed/distributed.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -16,7 +16,7 @@
 #include <mpi.h>
 #endif
 
-namespace xg::dist {
+namespace xg::distributed {
 
 namespace {
 [[maybe_unused]] bool g_active = false;  // MPI initialised by us, world of more than one possible
@@ -284,4 +284,4 @@ void GradientAverager::finish() {
   std::fill(s.ready.begin(), s.ready.end(), 0);
 }
 
-}  // namespace xg::dist
+}  // namespace xg::distributed

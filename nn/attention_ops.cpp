@@ -1,4 +1,4 @@
-#include "nn/attention_kernels.hpp"
+#include "nn/attention_ops.hpp"
 
 #include <fmt/format.h>
 #include <vector>

@@ -17,7 +17,7 @@ namespace xg::nn {
 class Module;
 }
 
-namespace xg::dist {
+namespace xg::distributed {
 
 bool compiled_with_mpi();
 // Initialises MPI when the process was started by mpirun/mpiexec (it sees Open MPI's or PMIx's
@@ -80,4 +80,4 @@ class GradientAverager::Scope {
   std::unique_ptr<Hook> hook_;
 };
 
-}  // namespace xg::dist
+}  // namespace xg::distributed
