@@ -155,10 +155,11 @@ struct NegOp {
   template <class T> T f(T x) const { return -x; }
   template <class T> T df(T, T, T g) const { return -g; }
 };
+// exp, tanh and sigmoid run over whole arrays in vecmath's kernels (their scalar formulas are
+// the reference kernels, core/detail/vecmath_reference.cpp).
 struct ExpOp {
   static constexpr bool uses_input = false, uses_output = true, vectorized = true;
-  template <class T> void array(const T* x, T* y, int64_t n) const { vecmath::exp(x, y, n); }
-  template <class T> T f(T x) const { return std::exp(x); }
+  template <class T> void array(const T* x, T* y, int64_t n) const { vecmath::best<T>().exp(x, y, n); }
   template <class T> T df(T, T y, T g) const { return g * y; }
 };
 struct LogOp {
@@ -178,19 +179,12 @@ struct AbsOp {
 };
 struct TanhOp {
   static constexpr bool uses_input = false, uses_output = true, vectorized = true;
-  template <class T> void array(const T* x, T* y, int64_t n) const { vecmath::tanh(x, y, n); }
-  template <class T> T f(T x) const { return std::tanh(x); }
+  template <class T> void array(const T* x, T* y, int64_t n) const { vecmath::best<T>().tanh(x, y, n); }
   template <class T> T df(T, T y, T g) const { return g * (T(1) - y * y); }
 };
 struct SigmoidOp {
   static constexpr bool uses_input = false, uses_output = true, vectorized = true;
-  template <class T> void array(const T* x, T* y, int64_t n) const { vecmath::sigmoid(x, y, n); }
-  // Two branches so exp never overflows.
-  template <class T> T f(T x) const {
-    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-    const T e = std::exp(x);
-    return e / (T(1) + e);
-  }
+  template <class T> void array(const T* x, T* y, int64_t n) const { vecmath::best<T>().sigmoid(x, y, n); }
   template <class T> T df(T, T y, T g) const { return g * y * (T(1) - y); }
 };
 struct ReluOp {

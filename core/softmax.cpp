@@ -55,7 +55,7 @@ SoftmaxForward softmax_forward(const char* op, const Tensor& x, int64_t axis, bo
       if (st == 1) {  // the usual last axis: one vectorised exp over the row (scalar std::exp was
                       // 3% of a GRU greedy decode, its log-probabilities over the vocabulary)
         for (int64_t k = 0; k < s.n; ++k) yr[k] = xr[k] - m;
-        vecmath::exp(yr, yr, s.n);
+        vecmath::best<T>().exp(yr, yr, s.n);
         for (int64_t k = 0; k < s.n; ++k) total += yr[k];
       } else {
         for (int64_t k = 0; k < s.n; ++k) total += (yr[k * st] = std::exp(xr[k * st] - m));

@@ -1,7 +1,9 @@
 // The vectorised kernels behind tanh, sigmoid, exp, the GRU gates and the Bahdanau energies, once
-// per instruction set this CPU runs (SSE2, AVX2, AVX-512), against std:: in long double. The ops'
+// per instruction set this CPU runs (SSE2, AVX2, AVX-512) and the scalar reference set, against
+// std:: in long double. The ops'
 // tests only reach the widest set; these reach the others too.
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <random>
@@ -16,44 +18,16 @@ using vecmath::Isa;
 
 namespace {
 
-template <class T>
-struct Kernels {
-  std::string name;
-  void (*tanh)(const T*, T*, int64_t);
-  void (*exp)(const T*, T*, int64_t);
-  void (*sigmoid)(const T*, T*, int64_t);
-  T (*dot)(const T*, const T*, int64_t);
-  T (*additive_energy)(const T*, const T*, const T*, T*, int64_t);
-  void (*additive_energy_backward)(T, const T*, const T*, T*, T*, int64_t);
-  void (*axpy)(T, const T*, T*, int64_t);
-  T (*dot_and_axpy)(const T*, const T*, T, T*, int64_t);
-  void (*gru_cell_forward)(const T*, const T*, const T*, const T*, T*, T*, int64_t);
-  void (*gru_cell_backward)(const T*, const T*, const T*, T*, T*, T*, int64_t);
-  void (*add_column_sums)(const T*, int64_t, int64_t, T*);
-  void (*layer_norm_rows)(const T*, const T*, const T*, T*, int64_t, int64_t, double, double*, double*);
-  void (*layer_norm_backward_rows)(const T*, const T*, const T*, const double*, const double*, T*, int64_t, int64_t,
-                                   bool);
-  void (*layer_norm_param_grads)(const T*, const T*, const double*, const double*, int64_t, int64_t, int64_t, int64_t,
-                                 T*, T*);
-};
+using vecmath::Kernels;
 
-#define XG_KERNELS_OF(NS, T)                                                                      \
-  Kernels<T> {                                                                                    \
-    #NS, vecmath::NS::tanh, vecmath::NS::exp, vecmath::NS::sigmoid, vecmath::NS::dot,              \
-        vecmath::NS::additive_energy, vecmath::NS::additive_energy_backward, vecmath::NS::axpy,    \
-        vecmath::NS::dot_and_axpy, vecmath::NS::gru_cell_forward, vecmath::NS::gru_cell_backward,  \
-        vecmath::NS::add_column_sums, vecmath::NS::layer_norm_rows, vecmath::NS::layer_norm_backward_rows, \
-        vecmath::NS::layer_norm_param_grads                                                       \
-  }
-
+// The reference kernels (checked here against the same formulas) and every SIMD set this CPU runs.
 template <class T>
 std::vector<Kernels<T>> kernels_this_cpu_runs() {
-  std::vector<Kernels<T>> out{XG_KERNELS_OF(sse2, T)};
-  if (vecmath::cpu_runs(Isa::Avx2)) out.push_back(XG_KERNELS_OF(avx2, T));
-  if (vecmath::cpu_runs(Isa::Avx512)) out.push_back(XG_KERNELS_OF(avx512, T));
+  std::vector<Kernels<T>> out;
+  for (Isa isa : {Isa::Reference, Isa::Sse2, Isa::Avx2, Isa::Avx512})
+    if (vecmath::cpu_runs(isa)) out.push_back(vecmath::kernels_for(isa, T()));
   return out;
 }
-#undef XG_KERNELS_OF
 
 // Lengths around every vector width (2, 4, 8, 16 lanes) so each tail path runs.
 const std::vector<int64_t> kLengths{0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 256, 257};
@@ -292,20 +266,26 @@ TEST_CASE("vecmath: layer_norm's row kernels of every instruction set match its 
   check_layer_norm_kernels<double>();
 }
 
-TEST_CASE("vecmath: the widest instruction set is the one the CPU reports", "[vecmath]") {
-  const Isa best = vecmath::best_isa();
-  CHECK(vecmath::cpu_runs(best));
+TEST_CASE("vecmath: the active set is the widest the CPU reports, or the one XGRAD_KERNELS names", "[vecmath]") {
+  const Isa active = vecmath::active_isa();
+  CHECK(vecmath::cpu_runs(active));
   CHECK(vecmath::cpu_runs(Isa::Sse2));
-  if (best != Isa::Avx512) CHECK_FALSE(vecmath::cpu_runs(Isa::Avx512));
-  if (best == Isa::Sse2) CHECK_FALSE(vecmath::cpu_runs(Isa::Avx2));
-  // The public entry points give the widest set's numbers bit for bit.
+  CHECK(vecmath::cpu_runs(Isa::Reference));
+  const char* forced = std::getenv("XGRAD_KERNELS");
+  if (forced && *forced) {
+    CHECK(std::string(vecmath::to_string(active)) == forced);
+  } else {
+    const Isa widest = vecmath::cpu_runs(Isa::Avx512) ? Isa::Avx512 : vecmath::cpu_runs(Isa::Avx2) ? Isa::Avx2 : Isa::Sse2;
+    CHECK(active == widest);
+  }
+  // The ops' entry point gives the active set's numbers bit for bit.
   const auto x = values<float>(37, 5, 8);
-  std::vector<float> via_dispatch(x.size()), direct(x.size());
-  vecmath::tanh(x.data(), via_dispatch.data(), 37);
-  const auto widest = kernels_this_cpu_runs<float>().back();
-  CHECK(widest.name == (best == Isa::Avx512 ? "avx512" : best == Isa::Avx2 ? "avx2" : "sse2"));
-  widest.tanh(x.data(), direct.data(), 37);
-  CHECK(via_dispatch == direct);
+  std::vector<float> via_best(x.size()), direct(x.size());
+  vecmath::best<float>().tanh(x.data(), via_best.data(), 37);
+  const Kernels<float>& chosen = vecmath::kernels_for(active, 0.0f);
+  CHECK(std::string(chosen.name) == vecmath::to_string(active));
+  chosen.tanh(x.data(), direct.data(), 37);
+  CHECK(via_best == direct);
 }
 
 TEST_CASE("vecmath: an entry's value does not depend on its place in the array", "[vecmath]") {

@@ -54,7 +54,7 @@ void add_parameter_grads(const T* pg, const T* px, int64_t rows, int64_t out_fea
   if (sink.needs(weight))
     blas::gemm<T>(true, false, out_features, in, rows, T(1), pg, out_features, px, in, T(1),
                   sink.buffer(weight).data<T>(), in);
-  if (sink.needs(bias)) vecmath::add_column_sums(pg, rows, out_features, sink.buffer(bias).data<T>());
+  if (sink.needs(bias)) vecmath::best<T>().add_column_sums(pg, rows, out_features, sink.buffer(bias).data<T>());
 }
 
 }  // namespace linear_parts

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/detail/blas.hpp"
+#include "core/detail/vecmath.hpp"
 
 namespace xg::packed_gemm {
 
@@ -18,7 +19,6 @@ void panel_product(const float* a, int64_t lda, int64_t m, int64_t k, const floa
 
 namespace {
 constexpr int64_t kPanel = 32;
-const bool kHaveAvx512 = __builtin_cpu_supports("avx512f");
 std::atomic<bool> g_enabled{true};
 
 int64_t panels_for(int64_t n) { return (n + kPanel - 1) / kPanel; }
@@ -28,7 +28,12 @@ int64_t panels_for(int64_t n) { return (n + kPanel - 1) / kPanel; }
 constexpr int64_t kRowBlockBytes = 128 * 1024, kDepthBlock = 256;
 }  // namespace
 
-bool available() { return kHaveAvx512 && g_enabled.load(std::memory_order_relaxed); }
+// Only where the active vecmath set is AVX-512: XGRAD_KERNELS=reference (or a narrower set) turns
+// this kernel off too, and products go through OpenBLAS.
+bool available() {
+  static const bool have_avx512 = vecmath::active_isa() == vecmath::Isa::Avx512;
+  return have_avx512 && g_enabled.load(std::memory_order_relaxed);
+}
 void set_enabled(bool enabled) { g_enabled.store(enabled, std::memory_order_relaxed); }
 
 // Panel by panel, each written in order, with zeros past column n; copy_row(kk, j0, cols, dst)
@@ -65,7 +70,7 @@ Panels Panels::of_plain(const float* b, int64_t k, int64_t n) {
 
 void Panels::multiply(const float* a, int64_t lda, int64_t m, float* c, int64_t ldc, const float* init_rows,
                       int64_t init_stride, const Finish& finish) const {
-  if (!kHaveAvx512) throw std::logic_error("packed_gemm: the kernel needs AVX-512F");
+  if (!__builtin_cpu_supports("avx512f")) throw std::logic_error("packed_gemm: the kernel needs AVX-512F");
   if (m == 0 || n_ == 0) return;
   blas::count_product_flops(m, n_, k_);
   const int64_t panels = panels_for(n_);

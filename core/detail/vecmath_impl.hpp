@@ -6,6 +6,8 @@
 #include <type_traits>
 #include <xsimd/xsimd.hpp>
 
+#include "core/detail/vecmath_isa.hpp"
+
 namespace xg::vecmath::impl {
 
 // a·b + c rounded once. xsimd 8.1 has no AVX-512 fma and writes it as a·b + c, which GCC fuses
@@ -384,75 +386,41 @@ void additive_energy_backward(T g, const T* v, const T* e, T* dq, T* dk, int64_t
 
 }  // namespace xg::vecmath::impl
 
-// layer_norm's three kernels for one element type, inside XG_VECMATH_INSTANTIATE.
-#define XG_VECMATH_LAYER_NORM(T, ARCH)                                                                \
-  void layer_norm_rows(const T* x, const T* w, const T* b, T* y, int64_t rows, int64_t c, double eps, double* mean, \
-                       double* rstd) {                                                                 \
-    impl::layer_norm_rows<T, ARCH>(x, w, b, y, rows, c, eps, mean, rstd);                               \
-  }                                                                                                    \
-  void layer_norm_backward_rows(const T* x, const T* g, const T* w, const double* mean, const double* rstd, T* dx, \
-                                int64_t rows, int64_t c, bool accumulate) {                            \
-    impl::layer_norm_backward_rows<T, ARCH>(x, g, w, mean, rstd, dx, rows, c, accumulate);              \
-  }                                                                                                    \
-  void layer_norm_param_grads(const T* x, const T* g, const double* mean, const double* rstd, int64_t rows, int64_t c, \
-                              int64_t j0, int64_t j1, T* gw, T* gb) {                                  \
-    impl::layer_norm_param_grads<T, ARCH>(x, g, mean, rstd, rows, c, j0, j1, gw, gb);                   \
-  }
+namespace xg::vecmath::impl {
 
-#define XG_VECMATH_INSTANTIATE(NS, ARCH)                                                              \
-  namespace xg::vecmath::NS {                                                                       \
-  void tanh(const float* x, float* y, int64_t n) { impl::tanh<float, ARCH>(x, y, n); }             \
-  void tanh(const double* x, double* y, int64_t n) { impl::tanh<double, ARCH>(x, y, n); }          \
-  void exp(const float* x, float* y, int64_t n) { impl::exp<float, ARCH>(x, y, n); }               \
-  void exp(const double* x, double* y, int64_t n) { impl::exp<double, ARCH>(x, y, n); }            \
-  void sigmoid(const float* x, float* y, int64_t n) { impl::sigmoid<float, ARCH>(x, y, n); }       \
-  void sigmoid(const double* x, double* y, int64_t n) { impl::sigmoid<double, ARCH>(x, y, n); }    \
-  float dot(const float* a, const float* b, int64_t n) { return impl::dot<float, ARCH>(a, b, n); }  \
-  void gru_cell_forward(const float* gi, const float* gi2, const float* gh, const float* h, float* saved, \
-                        float* out, int64_t H) {                                                    \
-    impl::gru_cell_forward<float, ARCH>(gi, gi2, gh, h, saved, out, H);                             \
-  }                                                                                                 \
-  void gru_cell_forward(const double* gi, const double* gi2, const double* gh, const double* h, double* saved, \
-                        double* out, int64_t H) {                                                   \
-    impl::gru_cell_forward<double, ARCH>(gi, gi2, gh, h, saved, out, H);                            \
-  }                                                                                                 \
-  void gru_cell_backward(const float* saved, const float* go, const float* h, float* dgi, float* dgh,       \
-                         float* dh, int64_t H) {                                                    \
-    impl::gru_cell_backward<float, ARCH>(saved, go, h, dgi, dgh, dh, H);                           \
-  }                                                                                                 \
-  void gru_cell_backward(const double* saved, const double* go, const double* h, double* dgi, double* dgh,  \
-                         double* dh, int64_t H) {                                                   \
-    impl::gru_cell_backward<double, ARCH>(saved, go, h, dgi, dgh, dh, H);                          \
-  }                                                                                                 \
-  void axpy(float a, const float* x, float* y, int64_t n) { impl::axpy<float, ARCH>(a, x, y, n); }  \
-  void axpy(double a, const double* x, double* y, int64_t n) { impl::axpy<double, ARCH>(a, x, y, n); } \
-  void add_column_sums(const float* g, int64_t rows, int64_t cols, float* out) {                  \
-    impl::add_column_sums<float, ARCH>(g, rows, cols, out);                                         \
-  }                                                                                                 \
-  void add_column_sums(const double* g, int64_t rows, int64_t cols, double* out) {                 \
-    impl::add_column_sums<double, ARCH>(g, rows, cols, out);                                        \
-  }                                                                                                 \
-  XG_VECMATH_LAYER_NORM(float, ARCH)                                                                \
-  XG_VECMATH_LAYER_NORM(double, ARCH)                                                               \
-  float dot_and_axpy(const float* g, const float* v, float w, float* dv, int64_t n) {              \
-    return impl::dot_and_axpy<float, ARCH>(g, v, w, dv, n);                                         \
-  }                                                                                                 \
-  double dot_and_axpy(const double* g, const double* v, double w, double* dv, int64_t n) {         \
-    return impl::dot_and_axpy<double, ARCH>(g, v, w, dv, n);                                        \
-  }                                                                                                 \
-  double dot(const double* a, const double* b, int64_t n) { return impl::dot<double, ARCH>(a, b, n); } \
-  float additive_energy(const float* q, const float* k, const float* v, float* e, int64_t n) {      \
-    return impl::additive_energy<float, ARCH>(q, k, v, e, n);                                       \
-  }                                                                                                 \
-  double additive_energy(const double* q, const double* k, const double* v, double* e, int64_t n) { \
-    return impl::additive_energy<double, ARCH>(q, k, v, e, n);                                      \
-  }                                                                                                 \
-  void additive_energy_backward(float g, const float* v, const float* e, float* dq, float* dk,      \
-                                int64_t n) {                                                        \
-    impl::additive_energy_backward<float, ARCH>(g, v, e, dq, dk, n);                                \
-  }                                                                                                 \
-  void additive_energy_backward(double g, const double* v, const double* e, double* dq, double* dk, \
-                                int64_t n) {                                                        \
-    impl::additive_energy_backward<double, ARCH>(g, v, e, dq, dk, n);                               \
-  }                                                                                                 \
+// Every kernel of one instruction set (Arch) for one element type.
+template <class T, class Arch>
+Kernels<T> table_of(const char* name) {
+  Kernels<T> k{};
+  k.name = name;
+  k.tanh = tanh<T, Arch>;
+  k.exp = exp<T, Arch>;
+  k.sigmoid = sigmoid<T, Arch>;
+  k.dot = dot<T, Arch>;
+  k.axpy = axpy<T, Arch>;
+  k.dot_and_axpy = dot_and_axpy<T, Arch>;
+  k.add_column_sums = add_column_sums<T, Arch>;
+  k.additive_energy = additive_energy<T, Arch>;
+  k.additive_energy_backward = additive_energy_backward<T, Arch>;
+  k.gru_cell_forward = gru_cell_forward<T, Arch>;
+  k.gru_cell_backward = gru_cell_backward<T, Arch>;
+  k.layer_norm_rows = layer_norm_rows<T, Arch>;
+  k.layer_norm_backward_rows = layer_norm_backward_rows<T, Arch>;
+  k.layer_norm_param_grads = layer_norm_param_grads<T, Arch>;
+  return k;
+}
+
+}  // namespace xg::vecmath::impl
+
+// The tables of one instruction set, in its translation unit.
+#define XG_VECMATH_INSTANTIATE(NS, ARCH)                                                 \
+  namespace xg::vecmath::NS {                                                          \
+  const Kernels<float>& table(float) {                                                 \
+    static const Kernels<float> k = impl::table_of<float, ARCH>(#NS);                  \
+    return k;                                                                          \
+  }                                                                                    \
+  const Kernels<double>& table(double) {                                               \
+    static const Kernels<double> k = impl::table_of<double, ARCH>(#NS);                \
+    return k;                                                                          \
+  }                                                                                    \
   }

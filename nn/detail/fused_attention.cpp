@@ -69,7 +69,7 @@ void softmax_row(T* s, const char* hidden, int64_t Tk) {
     return;
   }
   for (int64_t j = 0; j < Tk; ++j) s[j] -= m;
-  vecmath::exp(s, s, Tk);
+  vecmath::best<T>().exp(s, s, Tk);
   T total = 0;
   for (int64_t j = 0; j < Tk; ++j) total += hidden && hidden[j] ? (s[j] = T(0)) : s[j];
   const T inv = T(1) / total;
@@ -311,7 +311,7 @@ FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buf
       T top = -std::numeric_limits<T>::infinity();
       for (int64_t t = 0; t < length; ++t) {
         w[t] = pp && pp[b * length + t] != T(0) ? -std::numeric_limits<T>::infinity()
-                                                 : vecmath::dot(pq + bh * d, keys + t * d, d) * scale;
+                                                 : vecmath::best<T>().dot(pq + bh * d, keys + t * d, d) * scale;
         top = std::max(top, w[t]);
       }
       std::fill(o, o + dv, T(0));
@@ -320,7 +320,7 @@ FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buf
         continue;
       }
       for (int64_t t = 0; t < length; ++t) w[t] -= top;  // exp(-inf) = 0 for padding
-      vecmath::exp(w, w, length);
+      vecmath::best<T>().exp(w, w, length);
       T total = T(0);
       for (int64_t t = 0; t < length; ++t) total += w[t];
       const T inv = T(1) / total;

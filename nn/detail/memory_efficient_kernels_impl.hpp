@@ -79,7 +79,7 @@ void forward_range(const AttentionDims& n, bool causal, const T* pq, const T* pk
           if (new_max == -infinity<T>()) continue;  // every key so far masked
           const T rescale = std::exp(row_max[r] - new_max);  // exp(-inf) = 0 on the first visible tile
           for (int64_t c = 0; c < cols; ++c) sr[c] -= new_max;
-          vecmath::exp(sr, sr, cols);
+          vecmath::best<T>().exp(sr, sr, cols);
           T sum = 0;
           for (int64_t c = 0; c < cols; ++c) sum += sr[c];
           row_sum[r] = row_sum[r] * rescale + sum;
@@ -145,7 +145,7 @@ void backward_range(const AttentionDims& n, bool causal, const T* pq, const T* p
           T* dpr = dp + r * kKeyTile;
           const T* gr = g + (i0 + r) * n.dv;
           for (int64_t c = 0; c < cols; ++c) sr[c] -= lse[i0 + r];
-          vecmath::exp(sr, sr, cols);  // p
+          vecmath::best<T>().exp(sr, sr, cols);  // p
           for (int64_t c = 0; c < cols; ++c) dpr[c] = T(0);
           for (int64_t e = 0; e < n.dv; ++e) {
             const T ge = gr[e];
