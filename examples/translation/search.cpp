@@ -71,127 +71,146 @@ struct Beam {
   std::vector<std::vector<double>> attention;
 };
 
-std::vector<Hypothesis> beam_search(Seq2Seq& model, const data::Batch& b, const SearchOptions& o) {
-  const int64_t n = b.size, k = o.beam;
-  auto state = model.start(b);
-  std::vector<int64_t> rows;
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t j = 0; j < k; ++j) rows.push_back(r);
-  state->select(rows);  // (n*k) rows: beam j of sentence r at r*k + j
-  const double ninf = -std::numeric_limits<double>::infinity();
-  std::vector<std::vector<Beam>> alive(static_cast<std::size_t>(n)), finished(static_cast<std::size_t>(n));
-  for (auto& a : alive) {
-    a.assign(static_cast<std::size_t>(k), Beam{{}, ninf, {}});
-    a[0].score = 0;  // only one live beam at the start, so the k first expansions differ
+constexpr double kNoBeam = -std::numeric_limits<double>::infinity();  // the score of an empty slot
+
+// Beam search over a batch: k beams per sentence in rows r·k + j of the decoder state.
+class BeamSearch {
+ public:
+  BeamSearch(Seq2Seq& model, const data::Batch& b, const SearchOptions& o)
+      : model_(model), o_(o), n_(b.size), k_(o.beam), wanted_(std::max<int64_t>(o.nbest, 1)),
+        alive_(static_cast<std::size_t>(n_)), finished_(static_cast<std::size_t>(n_)),
+        done_(static_cast<std::size_t>(n_), false) {
+    for (auto& a : alive_) {
+      a.assign(static_cast<std::size_t>(k_), Beam{{}, kNoBeam, {}});
+      a[0].score = 0;  // only one live beam at the start, so the k first expansions differ
+    }
+    for (auto l : b.src_lengths) limit_.push_back(output_limit(model, o, l));
   }
+
+  std::vector<Hypothesis> run(const data::Batch& b) {
+    auto state = model_.start(b);
+    std::vector<int64_t> rows;
+    for (int64_t r = 0; r < n_; ++r)
+      for (int64_t j = 0; j < k_; ++j) rows.push_back(r);
+    state->select(rows);
+    std::vector<int64_t> prev(static_cast<std::size_t>(n_ * k_), Vocabulary::kBos);
+    const int64_t longest = *std::max_element(limit_.begin(), limit_.end());
+    for (int64_t t = 0; t < longest; ++t) {
+      const Tensor logp = model_.step(*state, prev);  // (n*k, V)
+      const auto lp = logp.to_vector();
+      std::vector<int64_t> next_rows(static_cast<std::size_t>(n_ * k_));
+      std::vector<int64_t> next_prev(static_cast<std::size_t>(n_ * k_), Vocabulary::kPad);
+      for (int64_t i = 0; i < n_ * k_; ++i) next_rows[i] = i;  // rows of finished sentences stay
+      bool all_done = true;
+      for (int64_t r = 0; r < n_; ++r) {
+        if (!done_[r]) done_[r] = expand(r, t, lp.data(), logp.shape()[1], *state, next_rows, next_prev);
+        all_done = all_done && done_[r];
+      }
+      if (all_done) break;
+      state->select(next_rows);
+      prev = next_prev;
+    }
+    return results();
+  }
+
+ private:
   // Finished hypotheses rank by score / length^alpha, the length counting <eos> (alpha 0: the
   // plain sum of log-probabilities).
-  auto normalized = [&](const Beam& be) {
-    return be.score / std::pow(static_cast<double>(be.tokens.size() + 1), o.length_penalty);
-  };
+  double normalized(const Beam& be) const {
+    return be.score / std::pow(static_cast<double>(be.tokens.size() + 1), o_.length_penalty);
+  }
   // The best normalised score a live beam can still reach: later tokens only lower its score
   // (log-probabilities are <= 0) while, with alpha > 0, a longer output divides it by more. So
   // the bound is its score over the longest length it may reach, `limit` tokens with <eos>. (Its
   // current normalised score is no bound: it can still rise as the beam grows.)
-  auto best_reachable = [&](const Beam& be, int64_t limit) {
-    return be.score / std::pow(static_cast<double>(limit), o.length_penalty);
-  };
-  const int64_t wanted = std::max<int64_t>(o.nbest, 1);  // finished hypotheses to return
-  std::vector<int64_t> limit;
-  int64_t longest = 0;
-  for (auto l : b.src_lengths) {
-    limit.push_back(output_limit(model, o, l));
-    longest = std::max(longest, limit.back());
+  double best_reachable(const Beam& be, int64_t limit) const {
+    return be.score / std::pow(static_cast<double>(limit), o_.length_penalty);
   }
-  std::vector<bool> done(static_cast<std::size_t>(n), false);
-  std::vector<int64_t> prev(static_cast<std::size_t>(n * k), Vocabulary::kBos);
-  for (int64_t t = 0; t < longest; ++t) {
-    const Tensor logp = model.step(*state, prev);  // (n*k, V)
-    const auto lp = logp.to_vector();
-    const int64_t v = logp.shape()[1];
-    std::vector<int64_t> next_rows(static_cast<std::size_t>(n * k));
-    std::vector<int64_t> next_prev(static_cast<std::size_t>(n * k), Vocabulary::kPad);
-    bool all_done = true;
-    for (int64_t r = 0; r < n; ++r) {
-      auto& beams = alive[static_cast<std::size_t>(r)];
-      for (int64_t j = 0; j < k; ++j) next_rows[r * k + j] = r * k + j;  // keep rows of finished sentences
-      if (done[r]) continue;
-      struct Cand {
-        double score;
-        int64_t beam, token;
-      };
-      std::vector<Cand> cands;
-      const bool forced_end = t + 1 >= limit[r];
-      for (int64_t j = 0; j < k; ++j) {
-        if (beams[j].score == ninf) continue;
-        const double* row = lp.data() + (r * k + j) * v;
-        if (forced_end) {
-          cands.push_back({beams[j].score + row[Vocabulary::kEos], j, Vocabulary::kEos});
-          continue;
-        }
+
+  // One step of sentence r from the log-probabilities lp (rows of v); returns whether it is done.
+  bool expand(int64_t r, int64_t t, const double* lp, int64_t v, const DecoderState& state,
+              std::vector<int64_t>& next_rows, std::vector<int64_t>& next_prev) {
+    struct Cand {
+      double score;
+      int64_t beam, token;
+    };
+    auto& beams = alive_[static_cast<std::size_t>(r)];
+    std::vector<Cand> cands;
+    const bool forced_end = t + 1 >= limit_[r];
+    for (int64_t j = 0; j < k_; ++j) {
+      if (beams[j].score == kNoBeam) continue;
+      const double* row = lp + (r * k_ + j) * v;
+      if (forced_end) cands.push_back({beams[j].score + row[Vocabulary::kEos], j, Vocabulary::kEos});
+      else
         for (int64_t w = 0; w < v; ++w) cands.push_back({beams[j].score + row[w], j, w});
-      }
-      const std::size_t keep = std::min<std::size_t>(cands.size(), static_cast<std::size_t>(2 * k));
-      std::partial_sort(cands.begin(), cands.begin() + static_cast<std::ptrdiff_t>(keep), cands.end(),
-                        [](const Cand& a, const Cand& c) { return a.score > c.score; });
-      std::vector<Beam> next;
-      for (std::size_t c = 0; c < keep && static_cast<int64_t>(next.size()) < k; ++c) {
-        // An end-of-sentence candidate counts only among the k best (as fairseq): lower-ranked
-        // ones would fill the finished list with early stops.
-        if (cands[c].token == Vocabulary::kEos && c >= static_cast<std::size_t>(k) && !forced_end) continue;
-        const Beam& from = beams[cands[c].beam];
-        Beam nb{from.tokens, cands[c].score, o.keep_attention ? from.attention : std::vector<std::vector<double>>{}};
-        if (o.keep_attention) nb.attention.push_back(row_of(state->last_attention, r * k + cands[c].beam));
-        if (cands[c].token == Vocabulary::kEos) {
-          finished[r].push_back(std::move(nb));
-        } else {
-          nb.tokens.push_back(cands[c].token);
-          next_rows[r * k + static_cast<int64_t>(next.size())] = r * k + cands[c].beam;
-          next_prev[r * k + static_cast<int64_t>(next.size())] = cands[c].token;
-          next.push_back(std::move(nb));
-        }
-      }
-      while (static_cast<int64_t>(next.size()) < k) next.push_back(Beam{{}, ninf, {}});
-      beams = std::move(next);
-      // Done once `wanted` hypotheses have finished and no live beam can still beat the
-      // wanted-th of them.
-      bool settled = forced_end;
-      auto& fin = finished[r];
-      if (!settled && static_cast<int64_t>(fin.size()) >= wanted) {
-        std::vector<double> scores;
-        for (const auto& f : fin) scores.push_back(normalized(f));
-        std::nth_element(scores.begin(), scores.begin() + (wanted - 1), scores.end(), std::greater<double>());
-        double best_alive = ninf;
-        for (const auto& be : beams)
-          if (be.score != ninf) best_alive = std::max(best_alive, best_reachable(be, limit[r]));
-        settled = best_alive <= scores[static_cast<std::size_t>(wanted - 1)];
-      }
-      if (settled) done[r] = true;
-      all_done = all_done && done[r];
     }
-    if (all_done) break;
-    state->select(next_rows);
-    prev = next_prev;
-  }
-  std::vector<Hypothesis> out(static_cast<std::size_t>(n));
-  for (int64_t r = 0; r < n; ++r) {
-    auto& f = finished[r];
-    if (f.empty())
-      for (auto& be : alive[r]) if (be.score != ninf) f.push_back(be);
-    std::stable_sort(f.begin(), f.end(), [&](const Beam& a, const Beam& c) { return normalized(a) > normalized(c); });
-    for (std::size_t i = 0; i < f.size() && static_cast<int64_t>(i) < wanted; ++i) {
-      Hypothesis h;
-      h.tokens = f[i].tokens, h.score = f[i].score, h.attention = f[i].attention;
-      h.normalized_score = normalized(f[i]);
-      if (i == 0) out[r] = std::move(h);
-      else out[r].alternatives.push_back(std::move(h));
+    const std::size_t keep = std::min<std::size_t>(cands.size(), static_cast<std::size_t>(2 * k_));
+    std::partial_sort(cands.begin(), cands.begin() + static_cast<std::ptrdiff_t>(keep), cands.end(),
+                      [](const Cand& a, const Cand& c) { return a.score > c.score; });
+    std::vector<Beam> next;
+    for (std::size_t c = 0; c < keep && static_cast<int64_t>(next.size()) < k_; ++c) {
+      // An end-of-sentence candidate counts only among the k best (as fairseq): lower-ranked
+      // ones would fill the finished list with early stops.
+      if (cands[c].token == Vocabulary::kEos && c >= static_cast<std::size_t>(k_) && !forced_end) continue;
+      const Beam& from = beams[cands[c].beam];
+      Beam nb{from.tokens, cands[c].score, o_.keep_attention ? from.attention : std::vector<std::vector<double>>{}};
+      if (o_.keep_attention) nb.attention.push_back(row_of(state.last_attention, r * k_ + cands[c].beam));
+      if (cands[c].token == Vocabulary::kEos) {
+        finished_[r].push_back(std::move(nb));
+        continue;
+      }
+      nb.tokens.push_back(cands[c].token);
+      next_rows[r * k_ + static_cast<int64_t>(next.size())] = r * k_ + cands[c].beam;
+      next_prev[r * k_ + static_cast<int64_t>(next.size())] = cands[c].token;
+      next.push_back(std::move(nb));
     }
+    while (static_cast<int64_t>(next.size()) < k_) next.push_back(Beam{{}, kNoBeam, {}});
+    beams = std::move(next);
+    return forced_end || settled(r);
   }
-  return out;
-}
+
+  // Done once `wanted` hypotheses have finished and no live beam can still beat the wanted-th.
+  bool settled(int64_t r) const {
+    const auto& fin = finished_[r];
+    if (static_cast<int64_t>(fin.size()) < wanted_) return false;
+    std::vector<double> scores;
+    for (const auto& f : fin) scores.push_back(normalized(f));
+    std::nth_element(scores.begin(), scores.begin() + (wanted_ - 1), scores.end(), std::greater<double>());
+    double best_alive = kNoBeam;
+    for (const auto& be : alive_[r])
+      if (be.score != kNoBeam) best_alive = std::max(best_alive, best_reachable(be, limit_[r]));
+    return best_alive <= scores[static_cast<std::size_t>(wanted_ - 1)];
+  }
+
+  std::vector<Hypothesis> results() {
+    std::vector<Hypothesis> out(static_cast<std::size_t>(n_));
+    for (int64_t r = 0; r < n_; ++r) {
+      auto& f = finished_[r];
+      if (f.empty())
+        for (auto& be : alive_[r])
+          if (be.score != kNoBeam) f.push_back(be);
+      std::stable_sort(f.begin(), f.end(), [&](const Beam& a, const Beam& c) { return normalized(a) > normalized(c); });
+      for (std::size_t i = 0; i < f.size() && static_cast<int64_t>(i) < wanted_; ++i) {
+        Hypothesis h;
+        h.tokens = f[i].tokens, h.score = f[i].score, h.attention = f[i].attention;
+        h.normalized_score = normalized(f[i]);
+        if (i == 0) out[r] = std::move(h);
+        else out[r].alternatives.push_back(std::move(h));
+      }
+    }
+    return out;
+  }
+
+  Seq2Seq& model_;
+  const SearchOptions& o_;
+  const int64_t n_, k_, wanted_;  // sentences, beams per sentence, finished hypotheses to return
+  std::vector<std::vector<Beam>> alive_, finished_;
+  std::vector<int64_t> limit_;  // the longest output per sentence
+  std::vector<bool> done_;
+};
 
 std::vector<Hypothesis> search(Seq2Seq& model, const data::Batch& batch, const SearchOptions& options) {
-  return options.beam == 1 ? greedy(model, batch, options) : beam_search(model, batch, options);
+  return options.beam == 1 ? greedy(model, batch, options) : BeamSearch(model, batch, options).run(batch);
 }
 }  // namespace
 
