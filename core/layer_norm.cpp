@@ -44,6 +44,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
   const bool parallel = x.numel() > kParallelGrain;
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
+    const vecmath::Kernels<T>& kernels = vecmath::best<T>();  // looked up once, not per row
     const T* px = x.data<T>();
     T* py = out.data<T>();
     const std::vector<T> ones(weight.defined() ? 0 : static_cast<std::size_t>(c), T(1));
@@ -51,7 +52,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
     const T* w = weight.defined() ? weight.data<T>() : ones.data();
     const T* b = bias.defined() ? bias.data<T>() : zeros.data();
     for_row_blocks(rows, parallel, [&](int64_t r0, int64_t n) {
-      vecmath::best<T>().layer_norm_rows(px + r0 * c, w, b, py + r0 * c, n, c, eps, mean->data() + r0, rstd->data() + r0);
+      kernels.layer_norm_rows(px + r0 * c, w, b, py + r0 * c, n, c, eps, mean->data() + r0, rstd->data() + r0);
     });
   });
   const Tensor xd = x.detach(), wd = weight.defined() ? weight.detach() : Tensor();
@@ -59,6 +60,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
     const bool parallel = g.numel() > kParallelGrain;
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
+      const vecmath::Kernels<T>& kernels = vecmath::best<T>();  // looked up once, not per row
       const T* px = xd.data<T>();
       const T* pg = g.data<T>();
       T* pgw = sink.needs(1) ? sink.buffer(1).data<T>() : nullptr;
@@ -72,7 +74,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
         const int64_t width = (((c + ranges - 1) / ranges) + 15) / 16 * 16;
         XG_PRAGMA(omp parallel for if (ranges > 1) schedule(static))
         for (int64_t j0 = 0; j0 < c; j0 += width)
-          vecmath::best<T>().layer_norm_param_grads(px, pg, mean->data(), rstd->data(), rows, c, j0, std::min(c, j0 + width),
+          kernels.layer_norm_param_grads(px, pg, mean->data(), rstd->data(), rows, c, j0, std::min(c, j0 + width),
                                           pgw, pgb);
       }
       if (!sink.needs(0)) return;
@@ -84,7 +86,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
       Tensor gx = sum ? Tensor() : Tensor::uninitialized(xd.shape(), g.dtype());
       T* pgx = sum ? sum->data<T>() : gx.data<T>();
       for_row_blocks(rows, parallel, [&](int64_t r0, int64_t n) {
-        vecmath::best<T>().layer_norm_backward_rows(px + r0 * c, pg + r0 * c, w, mean->data() + r0, rstd->data() + r0,
+        kernels.layer_norm_backward_rows(px + r0 * c, pg + r0 * c, w, mean->data() + r0, rstd->data() + r0,
                                           pgx + r0 * c, n, c, sum != nullptr);
       });
       if (!sum) sink.add(0, std::move(gx));

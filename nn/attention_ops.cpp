@@ -23,6 +23,7 @@ Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
   Tensor energy = Tensor::uninitialized(k.shape(), q.dtype());  // (B, S, A) tanh values, saved for the backward
   dispatch(q.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
+    const vecmath::Kernels<T>& kernels = vecmath::best<T>();  // looked up once, not per row
     const T* pq = q.data<T>();
     const T* pk = k.data<T>();
     const T* pv = v.data<T>();
@@ -31,12 +32,13 @@ Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
     XG_PRAGMA(omp parallel for if (B * S * A > kParallelGrain) schedule(static))
     for (int64_t b = 0; b < B; ++b)
       for (int64_t s = 0; s < S; ++s)
-        po[b * S + s] = vecmath::best<T>().additive_energy(pq + b * A, pk + (b * S + s) * A, pv, pe + (b * S + s) * A, A);
+        po[b * S + s] = kernels.additive_energy(pq + b * A, pk + (b * S + s) * A, pv, pe + (b * S + s) * A, A);
   });
   const Tensor vd = v.detach();
   return record("additive_scores", out, {q, k, v}, [energy, vd, B, S, A](const Tensor& g, GradSink& sink) {
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
+      const vecmath::Kernels<T>& kernels = vecmath::best<T>();  // looked up once, not per row
       const T* pg = g.data<T>();
       const T* pe = energy.data<T>();
       const T* pv = vd.data<T>();
@@ -47,7 +49,7 @@ Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
       XG_PRAGMA(omp parallel for if (B * S * A > kParallelGrain) schedule(static))
       for (int64_t b = 0; b < B; ++b)
         for (int64_t s = 0; s < S; ++s)  // through the tanh
-          vecmath::best<T>().additive_energy_backward(pg[b * S + s], pv, pe + (b * S + s) * A, dq ? dq + b * A : nullptr,
+          kernels.additive_energy_backward(pg[b * S + s], pv, pe + (b * S + s) * A, dq ? dq + b * A : nullptr,
                                             pdk ? pdk + (b * S + s) * A : nullptr, A);
       if (sink.needs(2))  // dv (1, A) += g (1, B·S) · e (B·S, A): a gemv, one thread, fixed sum order
         blas::gemm<T>(false, false, 1, A, B * S, T(1), pg, B * S, pe, A, T(1), sink.buffer(2).data<T>(), A);
@@ -64,19 +66,21 @@ Tensor weighted_sum(const Tensor& w, const Tensor& values) {
   Tensor out = Tensor::empty({B, D}, w.dtype());
   dispatch(w.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
+    const vecmath::Kernels<T>& kernels = vecmath::best<T>();  // looked up once, not per row
     const T* pw = w.data<T>();
     const T* pv = values.data<T>();
     T* po = out.data<T>();
     XG_PRAGMA(omp parallel for if (B * S * D > kParallelGrain) schedule(static))
     for (int64_t b = 0; b < B; ++b)
       for (int64_t s = 0; s < S; ++s) {
-        vecmath::best<T>().axpy(pw[b * S + s], pv + (b * S + s) * D, po + b * D, D);
+        kernels.axpy(pw[b * S + s], pv + (b * S + s) * D, po + b * D, D);
       }
   });
   const Tensor wd = w.detach(), vd = values.detach();
   return record("weighted_sum", out, {w, values}, [wd, vd, B, S, D](const Tensor& g, GradSink& sink) {
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
+      const vecmath::Kernels<T>& kernels = vecmath::best<T>();  // looked up once, not per row
       const T* pg = g.data<T>();
       const T* pw = wd.data<T>();
       const T* pv = vd.data<T>();
@@ -87,9 +91,9 @@ Tensor weighted_sum(const Tensor& w, const Tensor& values) {
         for (int64_t s = 0; s < S; ++s) {
           const T* vr = pv + (b * S + s) * D;
           const T* gr = pg + b * D;
-          if (dw && dv) dw[b * S + s] += vecmath::best<T>().dot_and_axpy(gr, vr, pw[b * S + s], dv + (b * S + s) * D, D);
-          else if (dw) dw[b * S + s] += vecmath::best<T>().dot(gr, vr, D);
-          else if (dv) vecmath::best<T>().axpy(pw[b * S + s], gr, dv + (b * S + s) * D, D);
+          if (dw && dv) dw[b * S + s] += kernels.dot_and_axpy(gr, vr, pw[b * S + s], dv + (b * S + s) * D, D);
+          else if (dw) dw[b * S + s] += kernels.dot(gr, vr, D);
+          else if (dv) kernels.axpy(pw[b * S + s], gr, dv + (b * S + s) * D, D);
         }
     });
   });

@@ -59,6 +59,7 @@ Tensor gru_gates(const GateInput& in, const Tensor& gh, const Tensor& h) {
   for (int64_t b = 0; b < B; ++b) row_of[b] = in.ids ? (*in.ids)[b] : b;
   dispatch(h.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
+    const vecmath::Kernels<T>& kernels = vecmath::best<T>();  // looked up once, not per row
     const T* pi = in.first.data<T>();
     const T* pi2 = in.second.defined() ? in.second.data<T>() : nullptr;
     const T* pg = gh.data<T>();
@@ -67,7 +68,7 @@ Tensor gru_gates(const GateInput& in, const Tensor& gh, const Tensor& h) {
     T* ps = saving ? saved.data<T>() : nullptr;
     XG_PRAGMA(omp parallel for if (B * H > kParallelGrain / 8) schedule(static))
     for (int64_t b = 0; b < B; ++b)
-      vecmath::best<T>().gru_cell_forward(pi + row_of[b] * 3 * H, pi2 ? pi2 + b * 3 * H : nullptr, pg + b * 3 * H, ph + b * H,
+      kernels.gru_cell_forward(pi + row_of[b] * 3 * H, pi2 ? pi2 + b * 3 * H : nullptr, pg + b * 3 * H, ph + b * H,
                                 ps ? ps + b * 4 * H : nullptr, po + b * H, H);
   });
   const Tensor hd = h.detach();
@@ -78,6 +79,7 @@ Tensor gru_gates(const GateInput& in, const Tensor& gh, const Tensor& h) {
     Tensor dh = Tensor::uninitialized({B, H}, g.dtype());
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
+      const vecmath::Kernels<T>& kernels = vecmath::best<T>();  // looked up once, not per row
       const T* pgo = g.data<T>();
       const T* ps = saved.data<T>();
       const T* ph = hd.data<T>();
@@ -86,7 +88,7 @@ Tensor gru_gates(const GateInput& in, const Tensor& gh, const Tensor& h) {
       T* pdh = dh.data<T>();
       XG_PRAGMA(omp parallel for if (B * H > kParallelGrain / 8) schedule(static))
       for (int64_t b = 0; b < B; ++b)
-        vecmath::best<T>().gru_cell_backward(ps + b * 4 * H, pgo + b * H, ph + b * H, pdi + b * 3 * H, pdg + b * 3 * H,
+        kernels.gru_cell_backward(ps + b * 4 * H, pgo + b * H, ph + b * H, pdi + b * 3 * H, pdg + b * 3 * H,
                                    pdh + b * H, H);
       if (gathered && sink.needs(0)) {  // into the table's rows, in batch order (ids may repeat)
         T* pt = sink.buffer(0).data<T>();
@@ -129,6 +131,7 @@ Tensor lstm_gates(const Tensor& gi, const Tensor& gh, const Tensor& c) {
   Tensor saved = Tensor::uninitialized({B, 5, H}, c.dtype());  // i, f, g, o, tanh(c')
   dispatch(c.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
+    const vecmath::Kernels<T>& kernels = vecmath::best<T>();  // looked up once, not per row
     const T* pi = gi.data<T>();
     const T* pg = gh.data<T>();
     const T* pc = c.data<T>();
@@ -140,12 +143,12 @@ Tensor lstm_gates(const Tensor& gi, const Tensor& gh, const Tensor& c) {
       const T* xh = pg + b * 4 * H;
       T* s = ps + b * 5 * H;
       for (int64_t j = 0; j < 4 * H; ++j) s[j] = xi[j] + xh[j];
-      vecmath::best<T>().sigmoid(s, s, 2 * H);                  // i, f
-      vecmath::best<T>().tanh(s + 2 * H, s + 2 * H, H);         // g
-      vecmath::best<T>().sigmoid(s + 3 * H, s + 3 * H, H);      // o
+      kernels.sigmoid(s, s, 2 * H);                  // i, f
+      kernels.tanh(s + 2 * H, s + 2 * H, H);         // g
+      kernels.sigmoid(s + 3 * H, s + 3 * H, H);      // o
       for (int64_t j = 0; j < H; ++j) s[4 * H + j] = s[H + j] * pc[b * H + j] + s[j] * s[2 * H + j];  // c'
       for (int64_t j = 0; j < H; ++j) po[b * 2 * H + H + j] = s[4 * H + j];
-      vecmath::best<T>().tanh(s + 4 * H, s + 4 * H, H);         // tanh(c')
+      kernels.tanh(s + 4 * H, s + 4 * H, H);         // tanh(c')
       for (int64_t j = 0; j < H; ++j) po[b * 2 * H + j] = s[3 * H + j] * s[4 * H + j];
     }
   });

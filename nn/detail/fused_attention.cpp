@@ -58,6 +58,7 @@ std::vector<char> hidden_positions(const Tensor& attn_mask, const Tensor& key_pa
 // Softmax of one row of scores in place; hidden entries (and a fully hidden row) become 0.
 template <class T>
 void softmax_row(T* s, const char* hidden, int64_t Tk) {
+  const vecmath::Kernels<T>& kernels = vecmath::best<T>();
   const T ninf = -std::numeric_limits<T>::infinity();
   T m = ninf;
   for (int64_t j = 0; j < Tk; ++j) {
@@ -69,7 +70,7 @@ void softmax_row(T* s, const char* hidden, int64_t Tk) {
     return;
   }
   for (int64_t j = 0; j < Tk; ++j) s[j] -= m;
-  vecmath::best<T>().exp(s, s, Tk);
+  kernels.exp(s, s, Tk);
   T total = 0;
   for (int64_t j = 0; j < Tk; ++j) total += hidden && hidden[j] ? (s[j] = T(0)) : s[j];
   const T inv = T(1) / total;
@@ -296,6 +297,7 @@ FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buf
   Tensor out = Tensor::uninitialized({B, H, 1, dv}, q.dtype());
   dispatch(q.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
+    const vecmath::Kernels<T>& kernels = vecmath::best<T>();  // looked up once, not per row
     const T scale = T(1) / std::sqrt(static_cast<T>(d));
     const T *pq = q.data<T>(), *pk = k_buffer.data<T>(), *pv = v_buffer.data<T>();
     const T* pp = pad.defined() ? pad.data<T>() : nullptr;
@@ -311,7 +313,7 @@ FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buf
       T top = -std::numeric_limits<T>::infinity();
       for (int64_t t = 0; t < length; ++t) {
         w[t] = pp && pp[b * length + t] != T(0) ? -std::numeric_limits<T>::infinity()
-                                                 : vecmath::best<T>().dot(pq + bh * d, keys + t * d, d) * scale;
+                                                 : kernels.dot(pq + bh * d, keys + t * d, d) * scale;
         top = std::max(top, w[t]);
       }
       std::fill(o, o + dv, T(0));
@@ -320,7 +322,7 @@ FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buf
         continue;
       }
       for (int64_t t = 0; t < length; ++t) w[t] -= top;  // exp(-inf) = 0 for padding
-      vecmath::best<T>().exp(w, w, length);
+      kernels.exp(w, w, length);
       T total = T(0);
       for (int64_t t = 0; t < length; ++t) total += w[t];
       const T inv = T(1) / total;

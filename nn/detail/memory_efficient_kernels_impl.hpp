@@ -57,6 +57,7 @@ void forward_range(const AttentionDims& n, bool causal, const T* pq, const T* pk
   T* s = kT + n.d * kKeyTile;            // (kQueryTile, kKeyTile)
   T* row_max = s + 2 * kQueryTile * kKeyTile + n.dv * kKeyTile;
   T* row_sum = row_max + kQueryTile;
+  const vecmath::Kernels<T>& kernels = vecmath::best<T>();
   for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
     const T* q = pq + bh * n.Tq * n.d;
     const T* k = pk + bh * n.Tk * n.d;
@@ -79,7 +80,7 @@ void forward_range(const AttentionDims& n, bool causal, const T* pq, const T* pk
           if (new_max == -infinity<T>()) continue;  // every key so far masked
           const T rescale = std::exp(row_max[r] - new_max);  // exp(-inf) = 0 on the first visible tile
           for (int64_t c = 0; c < cols; ++c) sr[c] -= new_max;
-          vecmath::best<T>().exp(sr, sr, cols);
+          kernels.exp(sr, sr, cols);
           T sum = 0;
           for (int64_t c = 0; c < cols; ++c) sum += sr[c];
           row_sum[r] = row_sum[r] * rescale + sum;
@@ -116,6 +117,7 @@ void backward_range(const AttentionDims& n, bool causal, const T* pq, const T* p
   T* dp = s + kQueryTile * kKeyTile;    // (kQueryTile, kKeyTile)
   T* vT = dp + kQueryTile * kKeyTile;   // (dv, kKeyTile)
   T* row_dot = vT + n.dv * kKeyTile;    // do_i · o_i
+  const vecmath::Kernels<T>& kernels = vecmath::best<T>();
   for (int64_t bh = bh_begin; bh < bh_end; ++bh) {
     const T* q = pq + bh * n.Tq * n.d;
     const T* k = pk + bh * n.Tk * n.d;
@@ -145,7 +147,7 @@ void backward_range(const AttentionDims& n, bool causal, const T* pq, const T* p
           T* dpr = dp + r * kKeyTile;
           const T* gr = g + (i0 + r) * n.dv;
           for (int64_t c = 0; c < cols; ++c) sr[c] -= lse[i0 + r];
-          vecmath::best<T>().exp(sr, sr, cols);  // p
+          kernels.exp(sr, sr, cols);  // p
           for (int64_t c = 0; c < cols; ++c) dpr[c] = T(0);
           for (int64_t e = 0; e < n.dv; ++e) {
             const T ge = gr[e];
