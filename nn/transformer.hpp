@@ -25,8 +25,8 @@ struct TransformerConfig {
   int64_t d_model = 128, num_heads = 4, ff_dim = 512;
   double dropout = 0.1;
   bool norm_first = false;  // false: post-LN (the paper); true: pre-LN
-  // Self-attention's kernel, kv heads and rotary positions; cross-attention takes only the kv
-  // heads (a window, a linear kernel or rotary angles between target and source positions have
+  // Self-attention's kind, kv heads and rotary positions; cross-attention takes only the kv
+  // heads (a window, linear attention or rotary angles between target and source positions have
   // no meaning) and stays standard, so its weights can be read as an alignment.
   AttentionConfig attention;
   AttentionConfig cross_attention() const;

@@ -15,7 +15,7 @@ Tensor sliding_window_attention(const Tensor& q, const Tensor& k, const Tensor& 
                                 int64_t global_tokens = 0, bool causal = false,
                                 const Tensor& key_padding_mask = Tensor());
 
-// The same pattern as a dense (T, T) mask (non-zero = masked), for the plain kernel and tests.
+// The same pattern as a dense (T, T) mask (non-zero = masked), for scaled_dot_product_attention and tests.
 Tensor sliding_window_mask(int64_t t, int64_t window, int64_t global_tokens = 0, bool causal = false,
                            DType dtype = DType::Float32);
 
