@@ -458,16 +458,24 @@ TEST_CASE("n-best lists come in order of normalised score, the first being the 1
   CHECK_THROWS_WITH(translate_batch(*model, b, too_many), Catch::Matchers::Contains("beam of at least 3"));
 }
 
-TEST_CASE("EMA, reduce-on-plateau, patience and kept checkpoints resume exactly", "[translation][resume]") {
-  const TrainData d = tiny_data(64, 5);
+namespace {
+// A quiet RNN of embedding 16 and hidden 32: small enough for a run of tens of steps per test.
+TrainOptions small_rnn_options() {
   TrainOptions o;
   o.model = ModelConfig::defaults("rnn");
   o.model.embedding = 16, o.model.hidden = 32;
+  o.quiet = true;
+  return o;
+}
+}  // namespace
+
+TEST_CASE("EMA, reduce-on-plateau, patience and kept checkpoints resume exactly", "[translation][resume]") {
+  const TrainData d = tiny_data(64, 5);
+  TrainOptions o = small_rnn_options();
   o.train.valid_every = 5, o.train.save_every = 10, o.train.max_tokens = 200, o.train.max_batch = 8;
   o.train.valid_sentences = 8;
   o.train.ema_decay = 0.9, o.train.keep_last = 2, o.train.plateau_factor = 0.5, o.train.plateau_patience = 1;
   o.train.lr = 0.3;  // too high to keep improving: the plateau rule fires
-  o.quiet = true;
   const auto [a, b] = uninterrupted_and_resumed(o, d, 30, 10, "extras");
   const std::string full = scratch_dir("extras_full", false);
   REQUIRE(a.tensors.size() == b.tensors.size());
@@ -500,14 +508,11 @@ TEST_CASE("EMA, reduce-on-plateau, patience and kept checkpoints resume exactly"
 
 TEST_CASE("patience stops a run that no longer improves", "[translation][patience]") {
   const TrainData d = tiny_data(32, 6);
-  TrainOptions o;
-  o.model = ModelConfig::defaults("rnn");
-  o.model.embedding = 16, o.model.hidden = 32;
+  TrainOptions o = small_rnn_options();
   o.train.valid_every = 2, o.train.save_every = 100, o.train.valid_sentences = 4, o.train.max_batch = 8;
   o.train.lr = 1e-7;  // nothing changes: BLEU never improves after the first validation
   o.train.patience = 3;
   o.train.steps = 100;
-  o.quiet = true;
   o.out_dir = scratch_dir("patience");
   const TrainResult r = train_model(o, d);
   CHECK(r.steps == 8);  // validations at 2 (the best), 4, 6, 8: three without improvement

@@ -7,7 +7,7 @@
 namespace xg::nn::detail::attention_heads {
 
 bool fits(const HeadSizes& n) {
-  static const bool cpu_runs_kernels = vecmath::cpu_runs(vecmath::Isa::Avx512) && vecmath::active_isa() == vecmath::Isa::Avx512;
+  static const bool cpu_runs_kernels = vecmath::active_isa() == vecmath::Isa::Avx512;  // XGRAD_KERNELS can turn it off
   return cpu_runs_kernels && n.Tk >= 1 && n.Tk <= 128 && n.d >= 1 && n.d <= 64 && n.dv >= 1 && n.dv <= 64;
 }
 
