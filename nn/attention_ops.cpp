@@ -8,6 +8,7 @@
 #include "core/detail/checks.hpp"
 #include "core/detail/parallel.hpp"
 #include "core/detail/vecmath.hpp"
+#include "nn/detail/layer_kernels.hpp"
 
 namespace xg::nn {
 
@@ -23,7 +24,7 @@ Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
   Tensor energy = Tensor::uninitialized(k.shape(), q.dtype());  // (B, S, A) tanh values, saved for the backward
   dispatch(q.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const vecmath::Kernels<T>& kernels = vecmath::best<T>();  // looked up once, not per row
+    const detail::LayerKernels<T>& kernels = detail::layer_kernels<T>();  // looked up once, not per row
     const T* pq = q.data<T>();
     const T* pk = k.data<T>();
     const T* pv = v.data<T>();
@@ -38,7 +39,7 @@ Tensor additive_scores(const Tensor& q, const Tensor& k, const Tensor& v) {
   return record("additive_scores", out, {q, k, v}, [energy, vd, B, S, A](const Tensor& g, GradSink& sink) {
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      const vecmath::Kernels<T>& kernels = vecmath::best<T>();  // looked up once, not per row
+      const detail::LayerKernels<T>& kernels = detail::layer_kernels<T>();  // looked up once, not per row
       const T* pg = g.data<T>();
       const T* pe = energy.data<T>();
       const T* pv = vd.data<T>();

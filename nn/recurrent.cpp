@@ -8,6 +8,7 @@
 #include "core/detail/vecmath.hpp"
 #include "core/ops.hpp"
 #include "nn/detail/layer_access.hpp"
+#include "nn/detail/layer_kernels.hpp"
 #include "nn/detail/recurrent_steps.hpp"
 #include "nn/init.hpp"
 
@@ -59,7 +60,7 @@ Tensor gru_gates(const GateInput& in, const Tensor& gh, const Tensor& h) {
   for (int64_t b = 0; b < B; ++b) row_of[b] = in.ids ? (*in.ids)[b] : b;
   dispatch(h.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const vecmath::Kernels<T>& kernels = vecmath::best<T>();  // looked up once, not per row
+    const detail::LayerKernels<T>& kernels = detail::layer_kernels<T>();  // looked up once, not per row
     const T* pi = in.first.data<T>();
     const T* pi2 = in.second.defined() ? in.second.data<T>() : nullptr;
     const T* pg = gh.data<T>();
@@ -79,7 +80,7 @@ Tensor gru_gates(const GateInput& in, const Tensor& gh, const Tensor& h) {
     Tensor dh = Tensor::uninitialized({B, H}, g.dtype());
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      const vecmath::Kernels<T>& kernels = vecmath::best<T>();  // looked up once, not per row
+      const detail::LayerKernels<T>& kernels = detail::layer_kernels<T>();  // looked up once, not per row
       const T* pgo = g.data<T>();
       const T* ps = saved.data<T>();
       const T* ph = hd.data<T>();

@@ -1,12 +1,12 @@
 #pragma once
-// Internal: vectorised kernels over arrays: transcendental functions, dot products, and the rows
-// of the GRU cell, layer_norm and additive attention. std::tanh and std::exp stay scalar; these
+// Internal: vectorised kernels over arrays: transcendental functions, dot products and
+// layer_norm's rows (the GRU cell's and additive attention's rows, built from the same pieces,
+// are in nn/detail/layer_kernels.hpp). std::tanh and std::exp stay scalar; these
 // use xsimd's polynomial kernels, compiled three times (SSE2, AVX2+FMA, AVX-512) and chosen at run
 // time from the CPU, so the library still runs on any x86-64. Beside them stands a plain scalar
 // reference set (vecmath_reference.cpp), the oracle of the tests and selectable at run time.
 // Measured on a 491,520-float array: std::tanh 5.9 ms, SSE2 1.5 ms, AVX2 0.31 ms; on 24,576
-// floats AVX-512 took 0.70x the AVX2 time for tanh, 0.72x for sigmoid, and one Bahdanau step's
-// energies (32 x 30 x 256) 0.64x.
+// floats AVX-512 took 0.70x the AVX2 time for tanh, 0.72x for sigmoid.
 //
 // Adding a kernel: a field here, its SIMD template in vecmath_impl.hpp (and its line in
 // table_of there), its plain loop in vecmath_reference.cpp.
@@ -29,17 +29,6 @@ struct Kernels {
   T (*dot_and_axpy)(const T* g, const T* v, T w, T* dv, int64_t n);
   // out[j] += Σ_r g[r·cols + j] for g (rows, cols) row-major: each column summed in row order.
   void (*add_column_sums)(const T* g, int64_t rows, int64_t cols, T* out);
-  // e = tanh(q + k) over n entries, returning Σ v·e (one additive-attention score), and its
-  // backward for a score gradient g: dq += g·v·(1 − e²), dk += the same (either may be null).
-  T (*additive_energy)(const T* q, const T* k, const T* v, T* e, int64_t n);
-  void (*additive_energy_backward)(T g, const T* v, const T* e, T* dq, T* dk, int64_t n);
-  // One batch row of a GRU cell after both projections gi, gh (3H each: the r, z, n blocks; gi is
-  // the sum gi + gi2 when gi2 is not null, a decoder's embedding row plus its context's share):
-  // r, z = σ(gi + gh), n = tanh(gi_n + r·gh_n), out = h' = n + z·(h − n); saved (4H) = r, z, n,
-  // gh_n for the backward (saved may be null when no backward will run), which turns dh' (go)
-  // into dgi, dgh (3H each) and dh (H). One pass per row.
-  void (*gru_cell_forward)(const T* gi, const T* gi2, const T* gh, const T* h, T* saved, T* out, int64_t H);
-  void (*gru_cell_backward)(const T* saved, const T* go, const T* h, T* dgi, T* dgh, T* dh, int64_t H);
   // layer_norm's row kernels (core/layer_norm.cpp): the forward over `rows` rows of c, saving each
   // row's mean and 1/sqrt(var + eps); the input gradient written or added (accumulate) into dx;
   // the weight and bias gradients over columns [j0, j1), summed in row order (gw or gb may be

@@ -3,17 +3,13 @@
 // them with XGRAD_KERNELS=reference (the test suite does, once: ctest's reference_kernels entry).
 #include <cmath>
 
+#include "core/detail/scalar_math.hpp"
 #include "core/detail/vecmath_isa.hpp"
 
 namespace xg::vecmath::reference {
 namespace {
 
-template <class T>
-T sigmoid_of(T x) {  // two branches so that exp never overflows
-  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-  const T e = std::exp(x);
-  return e / (T(1) + e);
-}
+using vecmath::sigmoid_of;
 
 template <class T>
 void tanh(const T* x, T* y, int64_t n) {
@@ -46,46 +42,6 @@ template <class T>
 void add_column_sums(const T* g, int64_t rows, int64_t cols, T* out) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < cols; ++j) out[j] += g[r * cols + j];
-}
-template <class T>
-T additive_energy(const T* q, const T* k, const T* v, T* e, int64_t n) {
-  double s = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    e[i] = std::tanh(q[i] + k[i]);
-    s += static_cast<double>(v[i]) * static_cast<double>(e[i]);
-  }
-  return static_cast<T>(s);
-}
-template <class T>
-void additive_energy_backward(T g, const T* v, const T* e, T* dq, T* dk, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const T de = g * v[i] * (T(1) - e[i] * e[i]);
-    if (dq) dq[i] += de;
-    if (dk) dk[i] += de;
-  }
-}
-template <class T>
-void gru_cell_forward(const T* gi, const T* gi2, const T* gh, const T* h, T* saved, T* out, int64_t H) {
-  const auto input = [&](int64_t i) { return gi2 ? gi[i] + gi2[i] : gi[i]; };
-  for (int64_t j = 0; j < H; ++j) {
-    const T r = sigmoid_of(input(j) + gh[j]);
-    const T z = sigmoid_of(input(H + j) + gh[H + j]);
-    const T n = std::tanh(input(2 * H + j) + r * gh[2 * H + j]);
-    if (saved) saved[j] = r, saved[H + j] = z, saved[2 * H + j] = n, saved[3 * H + j] = gh[2 * H + j];
-    out[j] = n + z * (h[j] - n);
-  }
-}
-template <class T>
-void gru_cell_backward(const T* saved, const T* go, const T* h, T* dgi, T* dgh, T* dh, int64_t H) {
-  for (int64_t j = 0; j < H; ++j) {
-    const T r = saved[j], z = saved[H + j], n = saved[2 * H + j], ghn = saved[3 * H + j];
-    const T dn = go[j] * (T(1) - z) * (T(1) - n * n);  // through n's tanh
-    const T dr = dn * ghn * r * (T(1) - r);             // through r's sigmoid
-    const T dz = go[j] * (h[j] - n) * z * (T(1) - z);   // through z's sigmoid
-    dgi[j] = dr, dgi[H + j] = dz, dgi[2 * H + j] = dn;
-    dgh[j] = dr, dgh[H + j] = dz, dgh[2 * H + j] = dn * r;
-    dh[j] = go[j] * z;
-  }
 }
 template <class T>
 void layer_norm_rows(const T* x, const T* w, const T* b, T* y, int64_t rows, int64_t c, double eps, double* mean,
@@ -141,10 +97,6 @@ Kernels<T> table_of() {
   k.axpy = axpy<T>;
   k.dot_and_axpy = dot_and_axpy<T>;
   k.add_column_sums = add_column_sums<T>;
-  k.additive_energy = additive_energy<T>;
-  k.additive_energy_backward = additive_energy_backward<T>;
-  k.gru_cell_forward = gru_cell_forward<T>;
-  k.gru_cell_backward = gru_cell_backward<T>;
   k.layer_norm_rows = layer_norm_rows<T>;
   k.layer_norm_backward_rows = layer_norm_backward_rows<T>;
   k.layer_norm_param_grads = layer_norm_param_grads<T>;
