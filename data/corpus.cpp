@@ -60,4 +60,12 @@ void write_parallel_tsv(const std::string& path, const std::vector<SentencePair>
   f.commit();
 }
 
+std::vector<SentencePair> sources_up_to(const std::vector<SentencePair>& pairs, int64_t max_source_tokens) {
+  const WhitespaceTokenizer tok;
+  std::vector<SentencePair> kept;
+  for (const auto& p : pairs)
+    if (static_cast<int64_t>(tok.tokenize(p.source).size()) <= max_source_tokens) kept.push_back(p);
+  return kept;
+}
+
 }  // namespace xg::data

@@ -29,6 +29,10 @@ struct ParallelCorpus {
 // A missing file, a directory or an empty file is an error naming the path.
 ParallelCorpus read_parallel_tsv(const std::string& path, const CorpusReadOptions& options = {});
 
+// The pairs whose source has at most `max_source_tokens` whitespace-separated tokens, in order
+// (a length split: train short, test long).
+std::vector<SentencePair> sources_up_to(const std::vector<SentencePair>& pairs, int64_t max_source_tokens);
+
 // Writes pairs as TSV (atomically).
 void write_parallel_tsv(const std::string& path, const std::vector<SentencePair>& pairs);
 

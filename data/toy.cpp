@@ -133,6 +133,9 @@ ToyPair generate_toy_pair(Generator& gen, int64_t length) {
 ToyCorpus generate_toy_corpus(const ToyConfig& c) {
   const int64_t lo = std::max(c.min_len, kToyMinLength), hi = c.max_len;
   if (hi < lo) throw Error(fmt::format("toy corpus: max_len {} is below the minimum length {}", hi, lo));
+  const int64_t train_hi = c.train_max_len > 0 ? c.train_max_len : hi;
+  if (train_hi < lo || train_hi > hi)
+    throw Error(fmt::format("toy corpus: train_max_len {} must lie in [{}, max_len {}]", c.train_max_len, lo, hi));
   if (c.train_size < 0 || c.valid_size < 0 || c.test_per_bucket < 0) throw Error("toy corpus: negative split size");
   constexpr int64_t kMaxPairs = 100'000'000;  // ~10 GB of text: beyond it a size is a typo
   if (c.train_size > kMaxPairs || c.valid_size > kMaxPairs || c.test_per_bucket > kMaxPairs)
@@ -162,8 +165,8 @@ ToyCorpus generate_toy_corpus(const ToyConfig& c) {
     if (a > b) continue;
     for (int64_t i = 0; i < c.test_per_bucket; ++i) fresh(a + static_cast<int64_t>(gen.below(b - a + 1)), out.test);
   }
-  for (int64_t i = 0; i < c.valid_size; ++i) fresh(lo + static_cast<int64_t>(gen.below(hi - lo + 1)), out.valid);
-  for (int64_t i = 0; i < c.train_size; ++i) fresh(lo + static_cast<int64_t>(gen.below(hi - lo + 1)), out.train);
+  for (int64_t i = 0; i < c.valid_size; ++i) fresh(lo + static_cast<int64_t>(gen.below(train_hi - lo + 1)), out.valid);
+  for (int64_t i = 0; i < c.train_size; ++i) fresh(lo + static_cast<int64_t>(gen.below(train_hi - lo + 1)), out.train);
   return out;
 }
 

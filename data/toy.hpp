@@ -21,6 +21,9 @@ struct ToyConfig {
   int64_t test_per_bucket = 200;  // test sentences per length bucket 1-10, 11-20, ..., 41-50
   int64_t min_len = 3;            // source tokens, including the final period
   int64_t max_len = 50;
+  // Train short, test long: training and validation sources of at most this many tokens, the
+  // test split still up to max_len (0: max_len for all three).
+  int64_t train_max_len = 0;
 };
 
 struct ToyPair {
@@ -40,9 +43,9 @@ constexpr int64_t kToyMinLength = 6;
 // One pair whose source has exactly `length` tokens (kToyMinLength <= length).
 ToyPair generate_toy_pair(Generator& gen, int64_t length);
 
-// Lengths are drawn uniformly from [max(min_len, 6), max_len]. Splits are disjoint by source
-// sentence; the test split has test_per_bucket sentences in each 10-token bucket that
-// intersects the length range.
+// Lengths are drawn uniformly from [max(min_len, 6), max_len] (train and valid: up to
+// train_max_len when set). Splits are disjoint by source sentence; the test split has
+// test_per_bucket sentences in each 10-token bucket that intersects the length range.
 ToyCorpus generate_toy_corpus(const ToyConfig& config);
 
 // The sentence pairs of a split, without their alignments.

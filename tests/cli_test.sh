@@ -20,7 +20,13 @@ done
 grep -q '"models"' cmp/compare.json || fail "compare.json has no models"
 grep -q '"bleu_ci"' cmp/compare.json && grep -q '"chrf"' cmp/compare.json || fail "compare.json has no intervals or chrF"
 "$bin" compare --steps 5 --seeds 2 --models rnn --train toy/train.tsv --valid toy/valid.tsv --test toy/test.tsv \
-  --valid-every 5 --valid-sentences 5 --out cmp_seeds --threads 1 > compare_seeds.log
+  --valid-every 5 --valid-sentences 5 --train-max-len 12 --out cmp_seeds --threads 1 > compare_seeds.log
+grep -q '"trained_max_len": 12' cmp_seeds/compare.json || fail "compare --train-max-len 12 did not report trained_max_len 12"
+grep -q 'seen in training' cmp_seeds/bleu_by_length.svg || fail "compare's BLEU chart does not shade the trained lengths"
+grep -q '"hi": 20' cmp_seeds/compare.json || fail "compare's buckets do not reach the longest test sentence (20 tokens)"
+"$bin" toy --out toy_split --train-size 100 --test-per-bucket 2 --max-len 40 --train-max-len 15 > /dev/null
+awk -F'\t' '{ if (split($1, w, " ") > 15) exit 1 }' toy_split/train.tsv || fail "toy --train-max-len 15 wrote a longer source"
+[ "$(wc -l < toy_split/test.tsv)" -eq 8 ] || fail "toy --max-len 40 --test-per-bucket 2 wrote $(wc -l < toy_split/test.tsv) test pairs, not 8"
 grep -q '"bleu_runs"' cmp_seeds/compare.json || fail "compare --seeds 2 wrote no bleu_runs"
 [ -s cmp_seeds/rnn.seed2/model.safetensors ] || fail "compare --seeds 2 did not train a second run"
 grep -q '<polygon' cmp_seeds/bleu_by_length.svg || fail "compare --seeds 2 drew no spread band"

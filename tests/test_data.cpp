@@ -147,6 +147,39 @@ TEST_CASE("toy corpus: disjoint splits and a stratified test set", "[data][toy]"
   CHECK(hi == 50);
 }
 
+TEST_CASE("toy corpus: train short, test long", "[data][toy]") {
+  ToyConfig c;
+  c.train_size = 2000, c.valid_size = 100, c.test_per_bucket = 10, c.max_len = 100, c.train_max_len = 30;
+  const ToyCorpus split = generate_toy_corpus(c);
+  for (const auto* part : {&split.train, &split.valid})
+    for (const auto& p : *part) CHECK(words(p.pair.source).size() <= 30);
+  std::map<int, int> per_bucket;
+  for (const auto& p : split.test) {
+    const auto n = words(p.pair.source).size();
+    per_bucket[static_cast<int>((n - 1) / 10)]++;
+    CHECK(p.alignment.size() == words(p.pair.target).size());  // gold alignments at every length
+    for (int64_t s : p.alignment) CHECK(s < static_cast<int64_t>(n));
+  }
+  for (int k = 0; k < 10; ++k) CHECK(per_bucket[k] == 10);
+  // The test split does not depend on the training lengths: the same seed, the same test set.
+  c.train_max_len = 0, c.train_size = 50;
+  const ToyCorpus all_lengths = generate_toy_corpus(c);
+  REQUIRE(all_lengths.test.size() == split.test.size());
+  for (std::size_t i = 0; i < split.test.size(); ++i) CHECK(all_lengths.test[i].pair.source == split.test[i].pair.source);
+  c.train_max_len = 120;
+  CHECK_THROWS_WITH(generate_toy_corpus(c), Catch::Contains("train_max_len 120"));
+}
+
+TEST_CASE("sources_up_to keeps the pairs with short enough sources, in order", "[data]") {
+  const std::vector<SentencePair> pairs = {{"a b c", "x"}, {"a", "x y z w"}, {"a b c d", "x"}, {"a  b", "x"}};
+  const auto kept = sources_up_to(pairs, 3);
+  REQUIRE(kept.size() == 3);
+  CHECK(kept[0].source == "a b c");
+  CHECK(kept[1].source == "a");
+  CHECK(kept[2].source == "a  b");
+  CHECK(sources_up_to(pairs, 0).empty());
+}
+
 TEST_CASE("collate pads and shifts targets and masks mark padding", "[data][batch]") {
   const std::vector<Example> ex = {{{5, 6, 7}, {8, 9}}, {{5}, {8, 9, 10}}};
   const Batch b = collate(ex, {0, 1});

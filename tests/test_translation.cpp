@@ -41,7 +41,42 @@ TEST_CASE("length buckets at their edges", "[translation]") {
   CHECK(bucket_of(11) == 1);
   CHECK(bucket_of(50) == 4);
   CHECK(bucket_of(51) == 5);
-  CHECK(bucket_of(400) == 5);
+  CHECK(bucket_of(80) == 7);
+  CHECK(bucket_of(81) == 8);
+  CHECK(bucket_of(400) == 39);
+  CHECK(bucket_count(80) == 8);
+  CHECK(bucket_count(81) == 9);
+}
+
+TEST_CASE("evaluate's buckets run to the longest test source, empty ones included", "[translation]") {
+  const auto sentence = [](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += (i ? " " : "") + std::string(i % 2 ? "b" : "a");
+    return s;
+  };
+  const std::vector<data::SentencePair> pairs = {{sentence(3), "a"}, {sentence(25), "b"}, {sentence(73), "a b"}};
+  const data::Vocabulary vocab = data::Vocabulary::build({{"a", "b"}});
+  ModelConfig c = ModelConfig::defaults("rnn");
+  c.src_vocab = c.tgt_vocab = vocab.size(), c.embedding = 8, c.hidden = 8;
+  const auto model = make_model(c);
+  SearchOptions greedy;
+  const EvalResult e = evaluate(*model, vocab, vocab, pairs, greedy);
+  REQUIRE(e.buckets.size() == 8);
+  CHECK(e.buckets[7].lo == 71);
+  CHECK(e.buckets[7].hi == 80);
+  CHECK(e.buckets[7].n == 1);
+  CHECK(e.buckets[2].n == 1);
+  CHECK(e.buckets[5].n == 0);
+  CHECK(longest_source(pairs) == 73);
+}
+
+TEST_CASE("--train-max-len keeps short training and validation pairs and refuses an empty split", "[translation]") {
+  TrainData d{{{"a b c", "x"}, {"a b c d e", "x"}}, {{"a b", "x"}, {"a b c d", "x"}}};
+  const TrainData kept = keep_training_length(d, 3);
+  CHECK(kept.train.size() == 1);
+  CHECK(kept.valid.size() == 1);
+  CHECK(keep_training_length(d, 0).train.size() == 2);
+  CHECK_THROWS_WITH(keep_training_length(d, 2), Catch::Contains("--train-max-len 2") && Catch::Contains("training"));
 }
 
 namespace {
@@ -342,7 +377,7 @@ TEST_CASE("alignment error rate of known attention, and Pharaoh alignment files"
   const AlignmentResult r = evaluate_alignment(exact, src, tgt, pairs, swapped);
   CHECK(r.best_head.aer == Approx(100.0 * 2 / 6));
   CHECK(r.best_head.by_bucket[0] == Approx(100.0 * 2 / 6));
-  CHECK(r.best_head.by_bucket[1] == -1.0);  // no sentence of 11-20 words
+  CHECK(r.best_head.by_bucket.size() == 1);  // buckets up to the longest source (4 words)
   // Shifted by one (clamped at the last word): right only on the last word of each sentence.
   CHECK(evaluate_alignment(shifted, src, tgt, pairs, diagonal).best_head.aer == Approx(100.0 * 4 / 6));
   CHECK_THROWS_AS(evaluate_alignment(exact, src, tgt, pairs, {{0, 1, 2}, {0, 1}}), Error);  // 3 links for 4 words

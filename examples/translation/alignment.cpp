@@ -69,6 +69,7 @@ AlignmentResult evaluate_alignment(Seq2Seq& model, const data::Vocabulary& src_v
       if (s >= static_cast<int64_t>(examples[i].src.size()))
         throw Error(fmt::format("alignment of pair {}: source index {} for a {}-word source", i + 1, s, examples[i].src.size()));
   }
+  const int buckets = bucket_count(longest_source(pairs));
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
@@ -86,7 +87,7 @@ AlignmentResult evaluate_alignment(Seq2Seq& model, const data::Vocabulary& src_v
     if (maps.empty()) break;  // no attention to read
     if (names.empty()) {
       for (const auto& m : maps) names.push_back(m.first);
-      correct.assign(names.size(), std::vector<int64_t>(6, 0));
+      correct.assign(names.size(), std::vector<int64_t>(static_cast<std::size_t>(buckets), 0));
       total = correct;
       per_word.resize(names.size());
     }
@@ -116,7 +117,7 @@ AlignmentResult evaluate_alignment(Seq2Seq& model, const data::Vocabulary& src_v
     const int64_t c = std::accumulate(correct[m].begin(), correct[m].end(), int64_t{0});
     const int64_t n = std::accumulate(total[m].begin(), total[m].end(), int64_t{0});
     a.aer = n ? 100.0 * (1.0 - static_cast<double>(c) / static_cast<double>(n)) : 0.0;
-    for (int k = 0; k < 6; ++k)
+    for (int k = 0; k < buckets; ++k)
       a.by_bucket.push_back(total[m][k] ? 100.0 * (1.0 - static_cast<double>(correct[m][k]) / static_cast<double>(total[m][k])) : -1.0);
     for (const auto& [id, counts] : per_word[m])
       if (counts.first > 0) a.worst_words.push_back({tgt_vocab.word(id), counts.first, counts.second});

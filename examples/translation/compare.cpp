@@ -47,7 +47,7 @@ Series loss_curve(const std::string& name, const std::string& log_path) {
   return s;
 }
 
-std::string bucket_name(const BucketScore& b) { return b.hi < 0 ? fmt::format("{}+", b.lo) : fmt::format("{}-{}", b.lo, b.hi); }
+std::string bucket_name(const BucketScore& b) { return fmt::format("{}-{}", b.lo, b.hi); }
 }  // namespace
 
 namespace {
@@ -55,6 +55,7 @@ struct CompareData {
   TrainData corpus;
   std::vector<data::SentencePair> test;
   std::vector<std::vector<int64_t>> gold;  // test alignments, when known
+  int64_t trained_max_len = 0;             // the longest training source, in tokens
 };
 
 // The built-in toy corpus (with its gold alignments), or the three TSV files.
@@ -67,16 +68,18 @@ CompareData load_data(const CompareOptions& o) {
     const data::ToyCorpus c = data::generate_toy_corpus(toy);
     d.corpus.train = data::pairs_of(c.train), d.corpus.valid = data::pairs_of(c.valid), d.test = data::pairs_of(c.test);
     for (const auto& p : c.test) d.gold.push_back(p.alignment);
-    if (distributed::is_primary())
-      fmt::print("toy corpus: {} train, {} valid, {} test pairs (sources {}-{} tokens)\n", d.corpus.train.size(),
-                 d.corpus.valid.size(), d.test.size(), std::max<int64_t>(toy.min_len, data::kToyMinLength), toy.max_len);
   } else {
     if (o.valid_file.empty() || o.test_file.empty()) throw Error("compare: give --train, --valid and --test together");
     d.corpus.train = data::read_parallel_tsv(o.train_file).pairs;
     d.corpus.valid = data::read_parallel_tsv(o.valid_file).pairs;
     d.test = data::read_parallel_tsv(o.test_file).pairs;
     if (!o.test_alignment_file.empty()) d.gold = read_alignments(o.test_alignment_file);
+    d.corpus = keep_training_length(d.corpus, o.toy.train_max_len);
   }
+  d.trained_max_len = longest_source(d.corpus.train);
+  if (distributed::is_primary())
+    fmt::print("corpus: {} train, {} valid pairs (sources up to {} tokens), {} test pairs (up to {} tokens)\n",
+               d.corpus.train.size(), d.corpus.valid.size(), d.trained_max_len, d.test.size(), longest_source(d.test));
   return d;
 }
 
@@ -179,24 +182,27 @@ nlohmann::json model_json(const ModelResult& r) {
   return m;
 }
 
-// The table on standard output, compare.csv and compare.json.
-void write_tables(const CompareOptions& o, const std::vector<ModelResult>& results, const std::vector<std::size_t>& shown) {
+// The table on standard output, compare.csv and compare.json; buckets past the longest training
+// source are starred on standard output and flagged in the CSV (trained_max_len) and JSON.
+void write_tables(const CompareOptions& o, const std::vector<ModelResult>& results, const std::vector<std::size_t>& shown,
+                  int64_t trained_max_len) {
   std::size_t name_width = 12;  // variant names such as transformer-rotary are longer
   for (const auto& r : results) name_width = std::max(name_width, r.model.size());
   std::string header = fmt::format("{:<{}} {:>10} {:>8} {:>7}", "model", name_width, "params", "train s", "steps");
-  std::string csv = "model,params,train_seconds,steps";
+  std::string csv = "model,params,train_seconds,steps,trained_max_len";
   for (auto k : shown) {
     const std::string b = bucket_name(results[0].eval.buckets[k]);
-    header += fmt::format(" {:>7}", b);
+    header += fmt::format(" {:>7}", results[0].eval.buckets[k].hi > trained_max_len ? b + "*" : b);
     csv += fmt::format(",bleu_{0},bleu_{0}_lo,bleu_{0}_hi,chrf_{0},exact_{0}", b);
   }
   header += fmt::format(" {:>7} {:>7} {:>7} {:>8}", "BLEU", "exact%", "AER%", "AERavg%");
   csv += ",bleu,bleu_lo,bleu_hi,chrf,exact,aer,aer_head_mean\n";
   fmt::print("\nBLEU by source length (test set, {} decoding)\n{}\n", o.beam == 1 ? "greedy" : fmt::format("beam {}", o.beam), header);
-  nlohmann::json js = {{"models", nlohmann::json::array()}};
+  fmt::print("(* : sources longer than any in training, {} tokens at most)\n", trained_max_len);
+  nlohmann::json js = {{"trained_max_len", trained_max_len}, {"models", nlohmann::json::array()}};
   for (const auto& r : results) {
     std::string row = fmt::format("{:<{}} {:>10} {:>8.0f} {:>7}", r.model, name_width, r.train.parameters, r.train.seconds, r.train.steps);
-    csv += fmt::format("{},{},{:.1f},{}", r.model, r.train.parameters, r.train.seconds, r.train.steps);
+    csv += fmt::format("{},{},{:.1f},{},{}", r.model, r.train.parameters, r.train.seconds, r.train.steps, trained_max_len);
     for (auto k : shown) {
       const BucketScore& b = r.eval.buckets[k];
       row += fmt::format(" {:>7.2f}", b.bleu);
@@ -245,8 +251,23 @@ void write_tables(const CompareOptions& o, const std::vector<ModelResult>& resul
   write_text_file(o.out_dir + "/compare.json", js.dump(2) + "\n");
 }
 
-// bleu_by_length.svg, loss.svg, and aer_by_length.svg when alignments were scored.
-void write_charts(const CompareOptions& o, const std::vector<ModelResult>& results, const std::vector<std::size_t>& shown) {
+// The stretch of a bucket axis (the shown buckets at 0, 1, ...) whose lengths training saw: up to
+// the middle between the last bucket inside it and the next, or into a bucket it ends within.
+Shade trained_range(const std::vector<ModelResult>& results, const std::vector<std::size_t>& shown, int64_t trained_max_len) {
+  double edge = -0.5;
+  for (std::size_t i = 0; i < shown.size(); ++i) {
+    const BucketScore& b = results[0].eval.buckets[shown[i]];
+    if (b.hi <= trained_max_len) edge = static_cast<double>(i) + 0.5;
+    else if (b.lo <= trained_max_len) edge = static_cast<double>(i) - 0.5 + static_cast<double>(trained_max_len - b.lo + 1) / 10.0;
+  }
+  return {-0.5, edge, fmt::format("seen in training (<= {} tokens)", trained_max_len)};
+}
+
+// bleu_by_length.svg, loss.svg, and aer_by_length.svg when alignments were scored; the bucket
+// charts shade the lengths seen in training.
+void write_charts(const CompareOptions& o, const std::vector<ModelResult>& results, const std::vector<std::size_t>& shown,
+                  int64_t trained_max_len) {
+  const Shade trained = trained_range(results, shown, trained_max_len);
   std::vector<Series> bleu_series, loss_series, aer_series;
   std::vector<std::string> labels;
   for (auto k : shown) labels.push_back(bucket_name(results[0].eval.buckets[k]));
@@ -270,11 +291,11 @@ void write_charts(const CompareOptions& o, const std::vector<ModelResult>& resul
   if (!aer_series.empty())
     write_text_file(o.out_dir + "/aer_by_length.svg",
                     line_chart_svg("Alignment error rate of the attention (best head)", "source length (tokens)", "AER (%)",
-                                   aer_series, labels, 0, 100));
+                                   aer_series, labels, 0, 100, false, trained));
   write_text_file(o.out_dir + "/bleu_by_length.svg",
                   line_chart_svg(results[0].runs > 1 ? fmt::format("BLEU by source length (mean of {} seeds; band: min-max)", results[0].runs)
                                                      : "BLEU by source length (band: 95% bootstrap interval)",
-                                 "source length (tokens)", "BLEU", bleu_series, labels, 0, 100));
+                                 "source length (tokens)", "BLEU", bleu_series, labels, 0, 100, false, trained));
   write_text_file(o.out_dir + "/loss.svg",
                   line_chart_svg("Training loss (smoothed)", "seconds", "cross-entropy per token", loss_series, {}, 0, -1));
 }
@@ -312,8 +333,8 @@ void run_compare(const CompareOptions& o) {
   for (const auto& name : o.models) results.push_back(train_and_evaluate(name, o, d));
   if (!distributed::is_primary()) return;
   const auto shown = shown_buckets(results);
-  write_tables(o, results, shown);
-  write_charts(o, results, shown);
+  write_tables(o, results, shown, d.trained_max_len);
+  write_charts(o, results, shown, d.trained_max_len);
   write_attention_maps(o, results, d.test);
   fmt::print("\nwrote {0}/compare.csv, compare.json, bleu_by_length.svg, aer_by_length.svg, loss.svg and attention_*.svg\n", o.out_dir);
 }

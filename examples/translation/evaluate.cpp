@@ -12,14 +12,22 @@
 
 namespace xg::translation {
 
-int bucket_of(int64_t length) { return length <= 0 ? 0 : static_cast<int>(std::min<int64_t>((length - 1) / 10, 5)); }
+int bucket_of(int64_t length) { return length <= 0 ? 0 : static_cast<int>((length - 1) / 10); }
+int bucket_count(int64_t longest) { return bucket_of(longest) + 1; }
+
+int64_t longest_source(const std::vector<data::SentencePair>& pairs) {
+  const data::WhitespaceTokenizer tok;
+  int64_t longest = 0;
+  for (const auto& p : pairs) longest = std::max(longest, static_cast<int64_t>(tok.tokenize(p.source).size()));
+  return longest;
+}
 
 std::string EvalResult::to_json() const {
   nlohmann::json j = {{"bleu", bleu}, {"bleu_ci", {bleu_lo, bleu_hi}}, {"chrf", chrf}, {"chrf_ci", {chrf_lo, chrf_hi}},
                       {"exact", exact}, {"buckets", nlohmann::json::array()}};
   if (!bleu_runs.empty()) j["bleu_runs"] = bleu_runs;
   for (const auto& b : buckets) {
-    nlohmann::json bj = {{"lo", b.lo}, {"hi", b.hi < 0 ? nlohmann::json(nullptr) : nlohmann::json(b.hi)},
+    nlohmann::json bj = {{"lo", b.lo}, {"hi", b.hi},
                          {"n", b.n}, {"bleu", b.bleu}, {"bleu_ci", {b.bleu_lo, b.bleu_hi}}, {"chrf", b.chrf},
                          {"chrf_ci", {b.chrf_lo, b.chrf_hi}}, {"exact", b.exact}};
     if (!b.bleu_runs.empty()) bj["bleu_runs"] = b.bleu_runs;
@@ -126,8 +134,9 @@ EvalResult evaluate(Seq2Seq& model, const data::Vocabulary& src_vocab, const dat
     if (h.skipped) r.skipped.push_back(r.hypotheses.size());
     r.hypotheses.push_back(tok.detokenize(tgt_vocab.decode(h.tokens)));
   }
-  std::vector<std::vector<std::size_t>> bucket_sentences(6);
-  std::vector<int64_t> bucket_exact(6, 0);
+  const int buckets = bucket_count(longest_source(pairs));
+  std::vector<std::vector<std::size_t>> bucket_sentences(static_cast<std::size_t>(buckets));
+  std::vector<int64_t> bucket_exact(static_cast<std::size_t>(buckets), 0);
   int64_t exact = 0;
   std::vector<std::size_t> all(pairs.size());
   for (std::size_t i = 0; i < pairs.size(); ++i) {
@@ -145,9 +154,9 @@ EvalResult evaluate(Seq2Seq& model, const data::Vocabulary& src_vocab, const dat
     r.bleu = s.bleu, r.bleu_lo = s.bleu_lo, r.bleu_hi = s.bleu_hi, r.chrf = s.chrf, r.chrf_lo = s.chrf_lo, r.chrf_hi = s.chrf_hi;
     r.exact = 100.0 * static_cast<double>(exact) / static_cast<double>(pairs.size());
   }
-  for (int k = 0; k < 6; ++k) {
+  for (int k = 0; k < buckets; ++k) {
     BucketScore b;
-    b.lo = 10 * k + 1, b.hi = k == 5 ? -1 : 10 * k + 10;
+    b.lo = 10 * k + 1, b.hi = 10 * k + 10;
     b.n = static_cast<int64_t>(bucket_sentences[k].size());
     if (b.n > 0) {
       const Scored s = score_subset(bleu_stats, chrf_stats, bucket_sentences[k], bootstrap_samples);

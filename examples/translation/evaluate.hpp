@@ -1,6 +1,6 @@
 #pragma once
-// Translating a test set and scoring it: corpus BLEU and exact match, overall and per
-// source-length bucket (1-10, 11-20, 21-30, 31-40, 41-50, 51+).
+// Translating a test set and scoring it: corpus BLEU, chrF and exact match, overall and per
+// source-length bucket of 10 tokens (1-10, 11-20, ...) up to the longest test sentence.
 #include <string>
 #include <vector>
 
@@ -13,7 +13,7 @@ namespace xg::translation {
 
 // Scores with their 95% bootstrap intervals (significance.hpp; 1000 resamples, seed 12345).
 struct BucketScore {
-  int64_t lo = 0, hi = 0;  // hi = -1 for the open-ended last bucket
+  int64_t lo = 0, hi = 0;  // source lengths lo..hi
   int64_t n = 0;
   double bleu = 0, exact = 0, chrf = 0;
   double bleu_lo = 0, bleu_hi = 0, chrf_lo = 0, chrf_hi = 0;
@@ -30,8 +30,13 @@ struct EvalResult {
   std::string to_json() const;
 };
 
-// The bucket a source of `length` tokens falls into: 0 for 1-10, ..., 5 for 51 and longer.
+// The bucket a source of `length` tokens falls into: 0 for 1-10, 1 for 11-20, ... (no last
+// open-ended bucket: the buckets follow the data).
 int bucket_of(int64_t length);
+// How many buckets hold sources of up to `longest` tokens: bucket_of(longest) + 1.
+int bucket_count(int64_t longest);
+// The longest source in tokens (whitespace-split), 0 for none.
+int64_t longest_source(const std::vector<data::SentencePair>& pairs);
 
 // Translates `pairs` (batched by length, results back in input order) and scores them.
 EvalResult evaluate(Seq2Seq& model, const data::Vocabulary& src_vocab, const data::Vocabulary& tgt_vocab,

@@ -35,7 +35,7 @@ double nice_step(double range) {
 
 std::string line_chart_svg(const std::string& title, const std::string& x_label, const std::string& y_label,
                            const std::vector<Series>& given, const std::vector<std::string>& x_labels, double y_min,
-                           double y_max, bool log_y) {
+                           double y_max, bool log_y, const Shade& shade) {
   std::vector<Series> series = given;
   if (log_y) {  // plot log10(y); ticks are labelled with y itself
     for (auto& s : series)
@@ -62,6 +62,12 @@ std::string line_chart_svg(const std::string& title, const std::string& x_label,
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       "<text x=\"{}\" y=\"28\" font-size=\"16\" text-anchor=\"middle\">{}</text>\n",
       W, H, (L + W - R) / 2, escape(title));
+  if (shade.to > shade.from) {
+    const double a = std::clamp(px(shade.from), L, W - R), b = std::clamp(px(shade.to), L, W - R);
+    svg += fmt::format("<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"#888\" fill-opacity=\"0.12\"/>"
+                       "<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\" fill=\"#555\">{}</text>\n",
+                       a, T, b - a, H - T - B, (a + b) / 2, T + 14, escape(shade.label));
+  }
   if (log_y) ylo = std::floor(ylo), y1 = std::ceil(y1);
   const double step = log_y ? 1.0 : nice_step(y1 - ylo);
   for (double y = std::ceil(ylo / step) * step; y <= y1 + 1e-9; y += step)

@@ -16,6 +16,7 @@
 
 #include "core/ops.hpp"
 #include "data/batch.hpp"
+#include "data/corpus.hpp"
 #include "data/loader.hpp"
 #include "data/tokenizer.hpp"
 #include "distributed/distributed.hpp"
@@ -557,6 +558,16 @@ TrainResult Trainer::run() {
   return result;
 }
 }  // namespace
+
+TrainData keep_training_length(const TrainData& data, int64_t max_source_tokens) {
+  if (max_source_tokens <= 0) return data;
+  TrainData kept{data::sources_up_to(data.train, max_source_tokens), data::sources_up_to(data.valid, max_source_tokens)};
+  if (kept.train.empty() || kept.valid.empty())
+    throw Error(fmt::format("--train-max-len {}: no {} pair has a source that short ({} training, {} validation pairs)",
+                            max_source_tokens, kept.train.empty() ? "training" : "validation", data.train.size(),
+                            data.valid.size()));
+  return kept;
+}
 
 TrainResult train_model(const TrainOptions& opt, const TrainData& corpus) { return Trainer(opt, corpus).run(); }
 

@@ -27,6 +27,10 @@ struct TrainData {
   std::vector<data::SentencePair> train, valid;
 };
 
+// Train short, test long (--train-max-len): training and validation pairs whose source has at
+// most `max_source_tokens` tokens (0: all). No training or no validation pair left is an error.
+TrainData keep_training_length(const TrainData& data, int64_t max_source_tokens);
+
 struct TrainResult {
   int64_t steps = 0;
   double seconds = 0;

@@ -18,7 +18,7 @@ void print_scores(const EvalResult& r, std::size_t sentences, int64_t beam) {
   for (const auto& b : r.buckets)
     if (b.n)
       fmt::print("  {:>2}-{:<3} n={:<5} BLEU {:6.2f} [{:6.2f}, {:6.2f}]  chrF {:6.2f}  exact {:5.1f}%\n", b.lo,
-                 b.hi < 0 ? std::string("") : std::to_string(b.hi), b.n, b.bleu, b.bleu_lo, b.bleu_hi, b.chrf, b.exact);
+                 b.hi, b.n, b.bleu, b.bleu_lo, b.bleu_hi, b.chrf, b.exact);
 }
 
 // The best single map's and the best head average's AER, by length, with the words most often

@@ -48,6 +48,7 @@ void add_train_command(CLI::App& app) {
       d.train = data::pairs_of(c.train), d.valid = data::pairs_of(c.valid);
     } else {
       d.train = data::read_parallel_tsv(o->train_file, {}).pairs, d.valid = data::read_parallel_tsv(o->valid_file, {}).pairs;
+      d = keep_training_length(d, o->toy.train_max_len);
     }
     const TrainResult r = train_model(o->train, d);
     if (distributed::is_primary())
