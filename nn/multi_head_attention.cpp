@@ -53,25 +53,36 @@ Tensor MultiHeadAttention::expand_kv_heads(const Tensor& x) const {
 }
 
 AttentionOutput MultiHeadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
-                                            const Tensor& attn_mask, const Tensor& key_padding_mask, bool causal) {
+                                            const Tensor& attn_mask, const Tensor& key_padding_mask, bool causal,
+                                            const Tensor& attn_bias) {
   detail::AttentionCall call;
-  call.config = config, call.grouped = num_kv_heads != num_heads, call.from_inputs = true;
+  call.config = config, call.grouped = num_kv_heads != num_heads, call.from_inputs = true, call.bias = attn_bias.defined();
   call.query_length = query.dim() == 3 ? query.shape()[1] : 0, call.key_length = key.dim() == 3 ? key.shape()[1] : 0;
   call.attn_mask = attn_mask.defined(), call.causal = causal, call.dropout = is_training() ? dropout : 0.0;
   if (detail::choose_path(call) == detail::AttentionPath::HeadsInPlace)
-    return attend_in_place(query, key, value, attn_mask, key_padding_mask, causal);
-  return attend(query, project_key_values(key, value), attn_mask, key_padding_mask, causal);
+    return attend_in_place(query, key, value, attn_mask, key_padding_mask, causal, attn_bias);
+  return attend(query, project_key_values(key, value), attn_mask, key_padding_mask, causal, attn_bias);
+}
+
+void MultiHeadAttention::check_bias(const Tensor& attn_bias, int64_t tq, int64_t tk) const {
+  if (!attn_bias.defined()) return;
+  if (attn_bias.shape() != Shape{num_heads, tq, tk})
+    throw ShapeError(fmt::format("MultiHeadAttention: attn_bias {} for {} queries and {} keys (needs [{}, {}, {}])",
+                                 shape_str(attn_bias.shape()), tq, tk, num_heads, tq, tk));
+  if (config.kind != AttentionKind::Standard)
+    throw Error(fmt::format("MultiHeadAttention({}): takes no attn_bias (standard attention only)", to_string(config.kind)));
 }
 
 AttentionOutput MultiHeadAttention::attend_in_place(const Tensor& query, const Tensor& key, const Tensor& value,
                                                     const Tensor& attn_mask, const Tensor& key_padding_mask,
-                                                    bool causal) {
+                                                    bool causal, const Tensor& attn_bias) {
   check_key_value(key, value);  // the other path checks them in project_key_values
   check_query(query);
   if (key.shape()[0] != query.shape()[0])
     throw ShapeError(fmt::format("MultiHeadAttention: query {} and key {} (batch sizes differ)",
                                  shape_str(query.shape()), shape_str(key.shape())));
   const int64_t Tq = query.shape()[1], Tk = key.shape()[1];
+  check_bias(attn_bias, Tq, Tk);
   const Tensor q = q_proj->forward(query), k = k_proj->forward(key), v = v_proj->forward(value);  // (B, T, D)
   const Tensor mask = causal && Tq > 1 ? detail::causal_mask_aligned_to_end(Tq, Tk, q.dtype()) : attn_mask;
   // The same multipliers, drawn in the same order, as scaled_dot_product_attention would draw.
@@ -79,7 +90,8 @@ AttentionOutput MultiHeadAttention::attend_in_place(const Tensor& query, const T
   const Tensor keep = attention_dropout > 0
                           ? dropout_multipliers({query.shape()[0], num_heads, Tq, Tk}, attention_dropout, q.dtype())
                           : Tensor();
-  const detail::FusedAttentionResult r = detail::fused_attention_heads_last(q, k, v, num_heads, mask, key_padding_mask, keep);
+  const detail::FusedAttentionResult r =
+      detail::fused_attention_heads_last(q, k, v, num_heads, mask, key_padding_mask, keep, attn_bias.defined() ? attn_bias.to(q.dtype()) : Tensor());
   return {out_proj->forward(r.context), r.weights};  // context (B, Tq, D)
 }
 
@@ -103,15 +115,18 @@ KeyValues MultiHeadAttention::project_key_values(const Tensor& key, const Tensor
 
 
 Tensor MultiHeadAttention::attention_context(const Tensor& q, const KeyValues& kv, const Tensor& attn_mask,
-                                             const Tensor& key_padding_mask, bool causal, Tensor& weights) {
+                                             const Tensor& key_padding_mask, bool causal, const Tensor& attn_bias,
+                                             Tensor& weights) {
   const int64_t Tq = q.shape()[2], Tk = kv.length();
+  check_bias(attn_bias, Tq, Tk);
+  const Tensor bias = attn_bias.defined() ? attn_bias.to(q.dtype()) : Tensor();
   detail::AttentionCall call;
-  call.config = config, call.grouped = num_kv_heads != num_heads, call.buffered_cache = kv.buffered();
+  call.config = config, call.grouped = num_kv_heads != num_heads, call.buffered_cache = kv.buffered(), call.bias = bias.defined();
   call.query_length = Tq, call.key_length = Tk, call.attn_mask = attn_mask.defined(), call.causal = causal;
   call.dropout = is_training() ? dropout : 0.0, call.query_needs_grad = grad_mode_enabled() && q.requires_grad();
   const detail::AttentionPath path = detail::choose_path(call);
   if (path == detail::AttentionPath::CachedQuery) {
-    detail::FusedAttentionResult r = detail::cached_query_attention(q, kv.key_buffer(), kv.value_buffer(), Tk, key_padding_mask);
+    detail::FusedAttentionResult r = detail::cached_query_attention(q, kv.key_buffer(), kv.value_buffer(), Tk, key_padding_mask, bias);
     weights = r.weights;
     return r.context;
   }
@@ -130,7 +145,7 @@ Tensor MultiHeadAttention::attention_context(const Tensor& q, const KeyValues& k
   if (causal && attn_mask.defined())
     throw Error("MultiHeadAttention: give either causal or an attn_mask, not both");
   const Tensor mask = causal && Tq > 1 ? detail::causal_mask_aligned_to_end(Tq, Tk, q.dtype()) : attn_mask;
-  AttentionOutput a = scaled_dot_product_attention(q, k, v, mask, key_padding_mask, call.dropout);
+  AttentionOutput a = scaled_dot_product_attention(q, k, v, mask, key_padding_mask, call.dropout, bias);
   weights = a.weights;
   return a.context;
 }
@@ -154,7 +169,7 @@ Tensor MultiHeadAttention::window_context(const Tensor& q, const Tensor& k, cons
 }
 
 AttentionOutput MultiHeadAttention::attend(const Tensor& query, const KeyValues& kv, const Tensor& attn_mask,
-                                           const Tensor& key_padding_mask, bool causal) {
+                                           const Tensor& key_padding_mask, bool causal, const Tensor& attn_bias) {
   if (query.dim() != 3 || query.shape()[2] != d_model || kv.empty() || kv.batch() != query.shape()[0])
     throw ShapeError(fmt::format("MultiHeadAttention: query {} and keys {} (need (B, T, {}) and (B, H_kv, Tk, dh))",
                                  shape_str(query.shape()), kv.empty() ? "none" : shape_str(kv.k().shape()),
@@ -163,7 +178,7 @@ AttentionOutput MultiHeadAttention::attend(const Tensor& query, const KeyValues&
   Tensor q = split_heads(q_proj->forward(query), num_heads);  // (B, H, Tq, dh)
   if (config.rotary) q = apply_rotary(q, kv.length() - Tq);   // queries are the last Tq positions
   Tensor weights;
-  const Tensor context = attention_context(q, kv, attn_mask, key_padding_mask, causal, weights);  // (B, H, Tq, dh)
+  const Tensor context = attention_context(q, kv, attn_mask, key_padding_mask, causal, attn_bias, weights);  // (B, H, Tq, dh)
   const Tensor merged = reshape(permute(context, {0, 2, 1, 3}), {B, Tq, d_model});                // (B, Tq, D)
   return {out_proj->forward(merged), weights};
 }

@@ -44,14 +44,17 @@ class MultiHeadAttention : public Module {
   // query (B, Tq, D), key and value (B, Tk, D); returns context (B, Tq, D), weights (B, H, Tq, Tk)
   // (undefined where they are never formed: window, linear and memory-efficient attention).
   // causal: query i sees keys j <= i + (Tk - Tq), i.e. queries are the last Tq positions.
+  // attn_bias: undefined or (H, Tq, Tk), added to every batch row's scaled scores (a position
+  // bias, nn/position_bias.hpp; standard attention only).
   AttentionOutput forward(const Tensor& query, const Tensor& key, const Tensor& value,
                           const Tensor& attn_mask = Tensor(), const Tensor& key_padding_mask = Tensor(),
-                          bool causal = false);
+                          bool causal = false, const Tensor& attn_bias = Tensor());
   // The two halves of forward(): project keys and values once (`position`: the index of the first
   // key, for rotary embeddings), then attend with any queries; queries sit at the last Tq positions.
   KeyValues project_key_values(const Tensor& key, const Tensor& value, int64_t position = 0);
   AttentionOutput attend(const Tensor& query, const KeyValues& kv, const Tensor& attn_mask = Tensor(),
-                         const Tensor& key_padding_mask = Tensor(), bool causal = false);
+                         const Tensor& key_padding_mask = Tensor(), bool causal = false,
+                         const Tensor& attn_bias = Tensor());
   std::string extra_repr() const override;
   int64_t d_model, num_heads, num_kv_heads;
   double dropout;
@@ -62,12 +65,14 @@ class MultiHeadAttention : public Module {
   Tensor split_heads(const Tensor& x, int64_t heads) const;  // (B, T, heads·dh) -> (B, heads, T, dh)
   Tensor expand_kv_heads(const Tensor& x) const;              // (B, H_kv, T, dh) -> (B, H, T, dh)
   Tensor attention_context(const Tensor& q, const KeyValues& kv, const Tensor& attn_mask,
-                           const Tensor& key_padding_mask, bool causal, Tensor& weights);
+                           const Tensor& key_padding_mask, bool causal, const Tensor& attn_bias, Tensor& weights);
   Tensor window_context(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_padding_mask,
                         bool causal) const;
   // forward() with the heads read where the projections put them (detail::AttentionPath::HeadsInPlace).
   AttentionOutput attend_in_place(const Tensor& query, const Tensor& key, const Tensor& value,
-                                  const Tensor& attn_mask, const Tensor& key_padding_mask, bool causal);
+                                  const Tensor& attn_mask, const Tensor& key_padding_mask, bool causal,
+                                  const Tensor& attn_bias);
+  void check_bias(const Tensor& attn_bias, int64_t tq, int64_t tk) const;
   void check_query(const Tensor& query) const;
   void check_key_value(const Tensor& key, const Tensor& value) const;
 };

@@ -9,6 +9,7 @@
 #include "nn/local_attention.hpp"
 #include "nn/memory_efficient_attention.hpp"
 #include "nn/module.hpp"
+#include "nn/position_bias.hpp"
 #include "nn/recurrent.hpp"
 #include "nn/rotary.hpp"
 #include "nn/transformer.hpp"

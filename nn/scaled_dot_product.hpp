@@ -14,10 +14,13 @@ struct AttentionOutput {
 // attn_mask broadcasts to (..., Tq, Tk) (e.g. a causal (Tq, Tk) mask); key_padding_mask is
 // (B, Tk) and applies to q of shape (B, Tq, d) or (B, H, Tq, d). A fully masked row gives zero
 // weights and a zero context (see xg::softmax). With dropout > 0 the context uses dropped-out
-// weights (as PyTorch); the returned weights are the undropped ones.
+// weights (as PyTorch); the returned weights are the undropped ones. attn_bias, when given, is
+// added to the scaled scores before the softmax and broadcasts to (..., Tq, Tk), e.g. a per-head
+// (H, Tq, Tk) position bias (nn/position_bias.hpp); it is differentiable (PyTorch's float attn_mask).
 AttentionOutput scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                              const Tensor& attn_mask = Tensor(),
-                                             const Tensor& key_padding_mask = Tensor(), double dropout = 0.0);
+                                             const Tensor& key_padding_mask = Tensor(), double dropout = 0.0,
+                                             const Tensor& attn_bias = Tensor());
 
 // (T, T) mask with 1 above the diagonal: position t may attend to positions <= t.
 Tensor causal_mask(int64_t t, DType dtype = DType::Float32);

@@ -67,9 +67,9 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerConfig& c)
   dropout2 = register_module("dropout2", std::make_shared<Dropout>(c.dropout));
 }
 
-Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_padding_mask) {
+Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_padding_mask, const Tensor& self_bias) {
   auto sa = [&](const Tensor& h) {
-    return dropout1->forward(self_attn->forward(h, h, h, Tensor(), key_padding_mask).context);
+    return dropout1->forward(self_attn->forward(h, h, h, Tensor(), key_padding_mask, false, self_bias).context);
   };
   if (config.norm_first) {
     const Tensor h = x + sa(norm1->forward(x));
@@ -117,9 +117,13 @@ DecoderLayerOutput TransformerDecoderLayer::compose(const Tensor& x,
 
 DecoderLayerOutput TransformerDecoderLayer::forward(const Tensor& x, const Tensor& memory, const Tensor& self_mask,
                                                     const Tensor& memory_padding_mask,
-                                                    const Tensor& self_padding_mask, bool causal) {
+                                                    const Tensor& self_padding_mask, bool causal,
+                                                    const Tensor& self_bias) {
   return compose(
-      x, [&](const Tensor& h) { return self_attn->forward(h, h, h, self_mask, self_padding_mask, causal).context; },
+      x,
+      [&](const Tensor& h) {
+        return self_attn->forward(h, h, h, self_mask, self_padding_mask, causal, self_bias).context;
+      },
       [&](const Tensor& h) { return cross_attn->forward(h, memory, memory, Tensor(), memory_padding_mask); });
 }
 
@@ -135,14 +139,14 @@ DecoderLayerCache TransformerDecoderLayer::start(const Tensor& memory) {
 }
 
 DecoderLayerOutput TransformerDecoderLayer::step(const Tensor& x, DecoderLayerCache& cache,
-                                                 const Tensor& memory_padding_mask) {
+                                                 const Tensor& memory_padding_mask, const Tensor& self_bias) {
   if (x.dim() != 3 || x.shape()[1] != 1)
     throw ShapeError("TransformerDecoderLayer::step: input " + shape_str(x.shape()) + " (needs (B, 1, D))");
   return compose(
       x,
       [&](const Tensor& h) {  // the new position's keys join the cache; no mask: it sees only the past
         cache.self.append(self_attn->project_key_values(h, h, cache.self.length()));
-        return self_attn->attend(h, cache.self, Tensor(), Tensor(), true).context;
+        return self_attn->attend(h, cache.self, Tensor(), Tensor(), true, self_bias).context;
       },
       [&](const Tensor& h) { return cross_attn->attend(h, cache.memory, Tensor(), memory_padding_mask); });
 }
@@ -152,11 +156,16 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& c, int64_t n) : 
   for (int64_t i = 0; i < n; ++i)
     layers.push_back(register_module("layers_" + std::to_string(i), std::make_shared<TransformerEncoderLayer>(c)));
   if (c.norm_first) final_norm = register_module("final_norm", std::make_shared<LayerNorm>(c.d_model));
+  if (c.position_bias != PositionBiasKind::None)
+    position_bias = register_module("position_bias", std::make_shared<PositionBias>(c.position_bias, c.num_heads, true,
+                                                                                    1.0 / std::sqrt(static_cast<double>(c.d_model))));
 }
 
 Tensor TransformerEncoder::forward(const Tensor& x, const Tensor& key_padding_mask) {
   Tensor h = x;
-  for (auto& l : layers) h = l->forward(h, key_padding_mask);
+  const int64_t S = x.dim() == 3 ? x.shape()[1] : 0;
+  const Tensor bias = position_bias ? position_bias->forward(S, S, x.dtype()) : Tensor();  // (H, S, S), once for all layers
+  for (auto& l : layers) h = l->forward(h, key_padding_mask, bias);
   return final_norm ? final_norm->forward(h) : h;
 }
 
@@ -165,6 +174,9 @@ TransformerDecoder::TransformerDecoder(const TransformerConfig& c, int64_t n) : 
   for (int64_t i = 0; i < n; ++i)
     layers.push_back(register_module("layers_" + std::to_string(i), std::make_shared<TransformerDecoderLayer>(c)));
   if (c.norm_first) final_norm = register_module("final_norm", std::make_shared<LayerNorm>(c.d_model));
+  if (c.position_bias != PositionBiasKind::None)
+    position_bias = register_module("position_bias", std::make_shared<PositionBias>(c.position_bias, c.num_heads, false,
+                                                                                    1.0 / std::sqrt(static_cast<double>(c.d_model))));
 }
 
 std::vector<DecoderLayerCache> TransformerDecoder::start(const Tensor& memory) {
@@ -179,8 +191,10 @@ DecoderOutput TransformerDecoder::step(const Tensor& x, std::vector<DecoderLayer
     throw Error(fmt::format("TransformerDecoder::step: {} caches for {} layers", caches.size(), layers.size()));
   DecoderOutput out;
   Tensor h = x;
+  const int64_t keys = caches.empty() ? 1 : caches[0].self.length() + 1;  // the prefix and the new position
+  const Tensor bias = position_bias ? position_bias->forward(1, keys, x.dtype()) : Tensor();  // (H, 1, keys)
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    DecoderLayerOutput o = layers[i]->step(h, caches[i], memory_padding_mask);
+    DecoderLayerOutput o = layers[i]->step(h, caches[i], memory_padding_mask, bias);
     h = o.output;
     out.cross_weights.push_back(o.cross_weights);
   }
@@ -193,8 +207,10 @@ DecoderOutput TransformerDecoder::forward(const Tensor& x, const Tensor& memory,
                                           bool causal) {
   DecoderOutput out;
   Tensor h = x;
+  const int64_t T = x.dim() == 3 ? x.shape()[1] : 0;
+  const Tensor bias = position_bias ? position_bias->forward(T, T, x.dtype()) : Tensor();  // (H, T, T), once for all layers
   for (auto& l : layers) {
-    DecoderLayerOutput o = l->forward(h, memory, self_mask, memory_padding_mask, self_padding_mask, causal);
+    DecoderLayerOutput o = l->forward(h, memory, self_mask, memory_padding_mask, self_padding_mask, causal, bias);
     h = o.output;
     out.cross_weights.push_back(o.cross_weights);
   }

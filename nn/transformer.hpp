@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "nn/attention.hpp"
+#include "nn/position_bias.hpp"
 
 namespace xg::nn {
 
@@ -30,6 +31,9 @@ struct TransformerConfig {
   // no meaning) and stays standard, so its weights can be read as an alignment.
   AttentionConfig attention;
   AttentionConfig cross_attention() const;
+  // A relative position bias in every self-attention (nn/position_bias.hpp): one per stack,
+  // bidirectional in the encoder and causal in the decoder; cross-attention has none (as T5).
+  PositionBiasKind position_bias = PositionBiasKind::None;
 };
 
 class FeedForward : public UnaryModule {
@@ -43,8 +47,8 @@ class FeedForward : public UnaryModule {
 class TransformerEncoderLayer : public Module {
  public:
   explicit TransformerEncoderLayer(const TransformerConfig& config);
-  // x (B, S, D); key_padding_mask (B, S) with 1 at padding.
-  Tensor forward(const Tensor& x, const Tensor& key_padding_mask = Tensor());
+  // x (B, S, D); key_padding_mask (B, S) with 1 at padding; self_bias (H, S, S) or undefined.
+  Tensor forward(const Tensor& x, const Tensor& key_padding_mask = Tensor(), const Tensor& self_bias = Tensor());
   TransformerConfig config;
   std::shared_ptr<MultiHeadAttention> self_attn;
   std::shared_ptr<FeedForward> ff;
@@ -68,14 +72,17 @@ class TransformerDecoderLayer : public Module {
  public:
   explicit TransformerDecoderLayer(const TransformerConfig& config);
   // x (B, T, D), memory (B, S, D); self_mask (T, T), e.g. causal_mask(T), or causal = true
-  // (which every attention kind supports); memory_padding_mask (B, S).
+  // (which every attention kind supports); memory_padding_mask (B, S); self_bias (H, T, T).
   DecoderLayerOutput forward(const Tensor& x, const Tensor& memory, const Tensor& self_mask,
                              const Tensor& memory_padding_mask = Tensor(),
-                             const Tensor& self_padding_mask = Tensor(), bool causal = false);
+                             const Tensor& self_padding_mask = Tensor(), bool causal = false,
+                             const Tensor& self_bias = Tensor());
   DecoderLayerCache start(const Tensor& memory);
   // One new position x (B, 1, D) attending to the cached prefix and itself: the same result as
-  // the last row of forward() on the whole prefix, without recomputing the prefix.
-  DecoderLayerOutput step(const Tensor& x, DecoderLayerCache& cache, const Tensor& memory_padding_mask = Tensor());
+  // the last row of forward() on the whole prefix, without recomputing the prefix. self_bias:
+  // (H, 1, prefix + 1), the bias row of the new position.
+  DecoderLayerOutput step(const Tensor& x, DecoderLayerCache& cache, const Tensor& memory_padding_mask = Tensor(),
+                          const Tensor& self_bias = Tensor());
   TransformerConfig config;
   std::shared_ptr<MultiHeadAttention> self_attn, cross_attn;
   std::shared_ptr<FeedForward> ff;
@@ -95,6 +102,7 @@ class TransformerEncoder : public Module {
   Tensor forward(const Tensor& x, const Tensor& key_padding_mask = Tensor());
   std::vector<std::shared_ptr<TransformerEncoderLayer>> layers;
   std::shared_ptr<LayerNorm> final_norm;  // pre-LN only
+  std::shared_ptr<PositionBias> position_bias;  // shared by the layers; null without one
 };
 
 struct DecoderOutput {
@@ -112,6 +120,7 @@ class TransformerDecoder : public Module {
   DecoderOutput step(const Tensor& x, std::vector<DecoderLayerCache>& caches, const Tensor& memory_padding_mask = Tensor());
   std::vector<std::shared_ptr<TransformerDecoderLayer>> layers;
   std::shared_ptr<LayerNorm> final_norm;  // pre-LN only
+  std::shared_ptr<PositionBias> position_bias;  // shared by the layers; null without one
 };
 
 }  // namespace xg::nn

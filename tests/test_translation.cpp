@@ -70,7 +70,7 @@ TEST_CASE("evaluate's buckets run to the longest test source, empty ones include
   CHECK(longest_source(pairs) == 73);
 }
 
-TEST_CASE("--train-max-len keeps short training and validation pairs and refuses an empty split", "[translation]") {
+TEST_CASE("keep_training_length (--train-max-len) keeps short training and validation pairs and refuses an empty split", "[translation]") {
   TrainData d{{{"a b c", "x"}, {"a b c d e", "x"}}, {{"a b", "x"}, {"a b c d", "x"}}};
   const TrainData kept = keep_training_length(d, 3);
   CHECK(kept.train.size() == 1);

@@ -28,15 +28,18 @@ int64_t scratch_floats(const HeadSizes& n);
 // Bytes a hidden-key array must be readable past its end: rows are read 16 flags at a time.
 constexpr int64_t kHiddenPadding = 16;
 
-// p (Tq, Tk) = softmax(scale · q kᵀ) with hidden keys at 0 and a row with every key hidden all
-// 0 (hidden: (Tq, Tk) of 0/1 followed by kHiddenPadding readable bytes, or null);
-// out (Tq, dv) = (p ⊙ keep) v (keep: (Tq, Tk) dropout multipliers, or null).
+// p (Tq, Tk) = softmax(scale · q kᵀ + bias) with hidden keys at 0 and a row with every key hidden
+// all 0 (hidden: (Tq, Tk) of 0/1 followed by kHiddenPadding readable bytes, or null; bias: (Tq, Tk)
+// added to the scaled scores, or null); out (Tq, dv) = (p ⊙ keep) v (keep: (Tq, Tk) dropout
+// multipliers, or null).
 void forward(const HeadSizes& n, const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
-             int64_t ldv, const char* hidden, const float* keep, float* p, float* out, int64_t ldo, float* scratch);
+             int64_t ldv, const char* hidden, const float* bias, const float* keep, float* p, float* out, int64_t ldo,
+             float* scratch);
 
-// From g = dL/d out (Tq, dv) and forward()'s p: dq (Tq, d), dk (Tk, d), dv (Tk, dv), overwritten.
+// From g = dL/d out (Tq, dv) and forward()'s p: dq (Tq, d), dk (Tk, d), dv (Tk, dv), overwritten;
+// and, when dbias is not null, the gradient of the scores before scaling, (Tq, Tk): the bias's.
 void backward(const HeadSizes& n, const float* p, const float* keep, const float* g, int64_t ldg, const float* q,
               int64_t ldq, const float* k, int64_t ldk, const float* v, int64_t ldv, float* dq, float* dk, float* dv,
-              float* scratch);
+              float* dbias, float* scratch);
 
 }  // namespace xg::nn::detail::attention_heads

@@ -89,11 +89,11 @@ inline void row_times_transposed(const float* x, int64_t depth, const float* t, 
   }
 }
 
-// Rows of p (Tq, Tk) = softmax(scale · q kᵀ), hidden keys 0, and with dropout multipliers
+// Rows of p (Tq, Tk) = softmax(scale · q kᵀ + bias), hidden keys 0, and with dropout multipliers
 // pd (Tq, 16·NJ) = p ⊙ keep. kt: the keys transposed, (d, 16·NJ).
 template <int NJ>
 void softmax_rows(const HeadSizes& n, const float* q, int64_t ldq, const float* kt, const char* hidden,
-                  const float* keep, float* p, float* pd) {
+                  const float* bias, const float* keep, float* p, float* pd) {
   const int64_t w = NJ * kLanes;
   const float ninf = -std::numeric_limits<float>::infinity();
   for (int64_t i = 0; i < n.Tq; ++i) {
@@ -114,6 +114,7 @@ void softmax_rows(const HeadSizes& n, const float* q, int64_t ldq, const float* 
 #pragma GCC unroll 8
     for (int v = 0; v < NJ; ++v) {
       s[v] = _mm512_mul_ps(s[v], _mm512_set1_ps(n.scale));
+      if (bias) s[v] = _mm512_add_ps(s[v], _mm512_maskz_loadu_ps(lanes(n.Tk - v * kLanes), bias + i * n.Tk + v * kLanes));
       top = _mm512_mask_max_ps(top, valid[v], top, s[v]);
     }
     const float m = _mm512_reduce_max_ps(top);
@@ -145,9 +146,10 @@ void softmax_rows(const HeadSizes& n, const float* q, int64_t ldq, const float* 
 
 // Rows of dS (Tq, 16·NJ) = p ⊙ (dP − rowsum(p ⊙ dP)) · scale with dP = (g vᵀ) ⊙ keep, and with
 // dropout multipliers pd (Tq, 16·NJ) = p ⊙ keep. vt: the values transposed, (dv, 16·NJ).
+// dbias (Tq, Tk), when not null: dS before the scale.
 template <int NJ>
 void score_gradient_rows(const HeadSizes& n, const float* p, const float* keep, const float* g, int64_t ldg,
-                         const float* vt, float* ds, float* pd) {
+                         const float* vt, float* ds, float* pd, float* dbias) {
   const int64_t w = NJ * kLanes;
   for (int64_t i = 0; i < n.Tq; ++i) {
     __m512 dp[NJ], pv[NJ];
@@ -166,8 +168,11 @@ void score_gradient_rows(const HeadSizes& n, const float* p, const float* keep, 
     }
     const __m512 rowsum = _mm512_set1_ps(_mm512_reduce_add_ps(dot)), scale = _mm512_set1_ps(n.scale);
 #pragma GCC unroll 8
-    for (int v = 0; v < NJ; ++v)
-      _mm512_storeu_ps(ds + i * w + v * kLanes, _mm512_mul_ps(_mm512_mul_ps(pv[v], _mm512_sub_ps(dp[v], rowsum)), scale));
+    for (int v = 0; v < NJ; ++v) {
+      const __m512 unscaled = _mm512_mul_ps(pv[v], _mm512_sub_ps(dp[v], rowsum));
+      if (dbias) _mm512_mask_storeu_ps(dbias + i * n.Tk + v * kLanes, lanes(n.Tk - v * kLanes), unscaled);
+      _mm512_storeu_ps(ds + i * w + v * kLanes, _mm512_mul_ps(unscaled, scale));
+    }
   }
 }
 
@@ -237,12 +242,13 @@ void with_key_vectors(int64_t Tk, F&& f) {
 }  // namespace
 
 void forward(const HeadSizes& n, const float* q, int64_t ldq, const float* k, int64_t ldk, const float* v,
-             int64_t ldv, const char* hidden, const float* keep, float* p, float* out, int64_t ldo, float* scratch) {
+             int64_t ldv, const char* hidden, const float* bias, const float* keep, float* p, float* out, int64_t ldo,
+             float* scratch) {
   const int64_t w = padded_keys(n.Tk);
   float* kt = scratch;                          // (d, w)
   float* pd = scratch + std::max(n.d, n.dv) * w;  // (Tq, w)
   transpose_into(k, ldk, n.Tk, n.d, kt);
-  with_key_vectors(n.Tk, [&](auto nj) { softmax_rows<decltype(nj)::value>(n, q, ldq, kt, hidden, keep, p, pd); });
+  with_key_vectors(n.Tk, [&](auto nj) { softmax_rows<decltype(nj)::value>(n, q, ldq, kt, hidden, bias, keep, p, pd); });
   // out = (p ⊙ keep) v
   if (keep)
     weighted_sum(n.Tq, n.Tk, pd, w, 1, v, ldv, out, ldo, n.dv);
@@ -252,13 +258,13 @@ void forward(const HeadSizes& n, const float* q, int64_t ldq, const float* k, in
 
 void backward(const HeadSizes& n, const float* p, const float* keep, const float* g, int64_t ldg, const float* q,
               int64_t ldq, const float* k, int64_t ldk, const float* v, int64_t ldv, float* dq, float* dk, float* dv,
-              float* scratch) {
+              float* dbias, float* scratch) {
   const int64_t w = padded_keys(n.Tk);
   float* vt = scratch;                                    // (dv, w)
   float* ds = scratch + std::max(n.d, n.dv) * w;          // (Tq, w)
   float* pd = ds + n.Tq * w;                              // (Tq, w)
   transpose_into(v, ldv, n.Tk, n.dv, vt);
-  with_key_vectors(n.Tk, [&](auto nj) { score_gradient_rows<decltype(nj)::value>(n, p, keep, g, ldg, vt, ds, pd); });
+  with_key_vectors(n.Tk, [&](auto nj) { score_gradient_rows<decltype(nj)::value>(n, p, keep, g, ldg, vt, ds, pd, dbias); });
   weighted_sum(n.Tq, n.Tk, ds, w, 1, k, ldk, dq, ldq, n.d);  // dq = dS k
   weighted_sum(n.Tk, n.Tq, ds, 1, w, q, ldq, dk, ldk, n.d);  // dk = dSᵀ q
   if (keep)                                                  // dv = (p ⊙ keep)ᵀ g

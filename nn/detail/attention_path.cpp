@@ -29,7 +29,7 @@ AttentionPath choose_path(const AttentionCall& c) {
                : AttentionPath::Standard;  // attend() decides again once the keys are projected
   if (c.buffered_cache && c.query_length == 1 && !c.attn_mask && c.dropout == 0.0 && !c.query_needs_grad && !long_keys)
     return AttentionPath::CachedQuery;
-  if (long_keys && !c.attn_mask && c.dropout == 0.0) return AttentionPath::MemoryEfficient;
+  if (long_keys && !c.attn_mask && !c.bias && c.dropout == 0.0) return AttentionPath::MemoryEfficient;
   return AttentionPath::Standard;
 }
 

@@ -25,6 +25,7 @@ struct AttentionCall {
   bool buffered_cache = false; // attend() on a KeyValues cache with room to grow
   int64_t query_length = 1, key_length = 1;
   bool attn_mask = false, causal = false;
+  bool bias = false;           // an additive (H, Tq, Tk) bias (position biases)
   double dropout = 0.0;        // attention dropout in effect (0 in eval mode)
   bool query_needs_grad = false;
 };

@@ -90,16 +90,19 @@ void for_each_head(const Dims& n, int64_t scratch_size, Body&& body) {
 }
 
 // From dP (the gradient of head h's softmax weights P, in ds) to the gradients of its queries
-// and keys: dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale (in place), dQ = dS K, dK = dSᵀ Q.
+// and keys: dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale (in place), dQ = dS K, dK = dSᵀ Q; and dS
+// before the scale (the gradient of an added bias) into dbias (Tq, Tk) when it is not null.
 template <class T>
 void scores_backward(const Dims& n, int64_t h, const T* w, T* ds, T scale, const T* q, const HeadLayout& lq,
-                     const T* k, const HeadLayout& lk, T* dq, T* dk) {
+                     const T* k, const HeadLayout& lk, T* dq, T* dk, T* dbias) {
   for (int64_t i = 0; i < n.Tq; ++i) {
     T* r = ds + i * n.Tk;
     const T* p = w + i * n.Tk;
     T dot = 0;
     for (int64_t j = 0; j < n.Tk; ++j) dot += p[j] * r[j];
-    for (int64_t j = 0; j < n.Tk; ++j) r[j] = p[j] * (r[j] - dot) * scale;
+    for (int64_t j = 0; j < n.Tk; ++j) r[j] = p[j] * (r[j] - dot);
+    if (dbias) std::copy(r, r + n.Tk, dbias + i * n.Tk);
+    for (int64_t j = 0; j < n.Tk; ++j) r[j] *= scale;
   }
   blas::gemm<T>(false, false, n.Tq, n.d, n.Tk, T(1), ds, n.Tk, k + lk.offset(h), lk.row_stride(), T(0),
                 dq + lq.offset(h), lq.row_stride());
@@ -107,11 +110,28 @@ void scores_backward(const Dims& n, int64_t h, const T* w, T* ds, T scale, const
                 dk + lk.offset(h), lk.row_stride());
 }
 
+// The bias gradient from every head's score gradient (N, Tq, Tk): summed over the batch rows
+// that share a head, (M, Tq, Tk), in batch order.
+Tensor sum_over_batch(const Tensor& per_head, const Dims& n) {
+  Tensor out = Tensor::empty({n.M, n.Tq, n.Tk}, per_head.dtype());  // zero-filled
+  dispatch(per_head.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* src = per_head.data<T>();
+    T* dst = out.data<T>();
+    const int64_t size = n.Tq * n.Tk, B = n.M > 0 ? n.N / n.M : 0;
+    XG_PRAGMA(omp parallel for if (n.N * size > kParallelGrain) schedule(static))
+    for (int64_t m = 0; m < n.M; ++m)
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t i = 0; i < size; ++i) dst[m * size + i] += src[(b * n.M + m) * size + i];
+  });
+  return out;
+}
+
 // Both layouts' forward and backward. heads = 0: q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv);
 // heads > 0: q (B, Tq, heads·d), k (B, Tk, heads·d), v (B, Tk, heads·dv).
 FusedAttentionResult attention_in_layout(const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
                                          int64_t heads, const Tensor& attn_mask, const Tensor& key_padding,
-                                         const Tensor& keep) {
+                                         const Tensor& keep, const Tensor& bias) {
   const auto fail = [&](const std::string& why) {
     return ShapeError(fmt::format("{}: q {}, k {}, v {}: {}", op, shape_str(q.shape()), shape_str(k.shape()),
                                   shape_str(v.shape()), why));
@@ -142,6 +162,10 @@ FusedAttentionResult attention_in_layout(const char* op, const Tensor& q, const 
     throw ShapeError(fmt::format("{}: attn_mask {} for q {} and k {} (needs [{}, {}])", op,
                                  shape_str(attn_mask.shape()), shape_str(q.shape()), shape_str(k.shape()), n.Tq, n.Tk));
   detail::checked_key_padding(op, key_padding, k, B, n.Tk, q.dtype());
+  if (bias.defined() && (bias.shape() != Shape{n.M, n.Tq, n.Tk} || bias.dtype() != q.dtype()))
+    throw ShapeError(fmt::format("{}: bias {} ({}) for q {} and k {} (needs [{}, {}, {}], {})", op,
+                                 shape_str(bias.shape()), dtype_name(bias.dtype()), shape_str(q.shape()),
+                                 shape_str(k.shape()), n.M, n.Tq, n.Tk, dtype_name(q.dtype())));
   weight_shape.push_back(n.Tq);
   weight_shape.push_back(n.Tk);
   if (keep.defined() && keep.shape() != weight_shape)
@@ -159,6 +183,7 @@ FusedAttentionResult attention_in_layout(const char* op, const Tensor& q, const 
   dispatch(q.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T *pq = q.data<T>(), *pk = k.data<T>(), *pv = v.data<T>(), *pkeep = keep.defined() ? keep.data<T>() : nullptr;
+    const T* pbias = bias.defined() ? bias.data<T>() : nullptr;  // head h reads bias[h % M]
     T *pw = weights.data<T>(), *po = out.data<T>();
     if constexpr (std::is_same_v<T, float>) {
       if (attention_heads::fits(sizes)) {
@@ -167,7 +192,8 @@ FusedAttentionResult attention_in_layout(const char* op, const Tensor& q, const 
         for_each_head<T>(n, attention_heads::scratch_floats(sizes), [&](int64_t h, T* scratch) {
           const char* hid = hidden.empty() ? nullptr : hidden.data() + (h / n.M) * n.Tq * n.Tk;
           attention_heads::forward(sizes, pq + lq.offset(h), lq.row_stride(), pk + lk.offset(h), lk.row_stride(),
-                                   pv + lv.offset(h), lv.row_stride(), hid, pkeep ? pkeep + h * n.Tq * n.Tk : nullptr,
+                                   pv + lv.offset(h), lv.row_stride(), hid,
+                                   pbias ? pbias + (h % n.M) * n.Tq * n.Tk : nullptr, pkeep ? pkeep + h * n.Tq * n.Tk : nullptr,
                                    pw + h * n.Tq * n.Tk, po + lo.offset(h), lo.row_stride(), scratch);
         });
         return;
@@ -177,6 +203,10 @@ FusedAttentionResult attention_in_layout(const char* op, const Tensor& q, const 
       T* w = pw + h * n.Tq * n.Tk;  // (Tq, Tk) = scale · Q Kᵀ, then its softmax
       blas::gemm<T>(false, true, n.Tq, n.Tk, n.d, T(scale), pq + lq.offset(h), lq.row_stride(), pk + lk.offset(h),
                     lk.row_stride(), T(0), w, n.Tk);
+      if (pbias) {
+        const T* bh = pbias + (h % n.M) * n.Tq * n.Tk;
+        for (int64_t i = 0; i < n.Tq * n.Tk; ++i) w[i] += bh[i];
+      }
       const char* hid = hidden.empty() ? nullptr : hidden.data() + (h / n.M) * n.Tq * n.Tk;
       for (int64_t i = 0; i < n.Tq; ++i) softmax_row(w + i * n.Tk, hid ? hid + i * n.Tk : nullptr, n.Tk);
       const T* used = w;
@@ -191,14 +221,17 @@ FusedAttentionResult attention_in_layout(const char* op, const Tensor& q, const 
   });
   const Tensor qd = q.detach(), kd = k.detach(), vd = v.detach(), wd = weights.detach();
   const Tensor keepd = keep.defined() ? keep.detach() : Tensor();
-  Tensor context = record(op, out, {q, k, v}, [=](const Tensor& g, GradSink& sink) {
+  Tensor context = record(op, out, {q, k, v, bias}, [=](const Tensor& g, GradSink& sink) {
     Tensor dq = Tensor::uninitialized(qd.shape(), g.dtype()), dk = Tensor::uninitialized(kd.shape(), g.dtype()),
            dv = Tensor::uninitialized(vd.shape(), g.dtype());
+    // Each head's score gradient, when the bias needs one: (N, Tq, Tk), summed over the batch after.
+    Tensor dscores = sink.needs(3) ? Tensor::uninitialized({n.N, n.Tq, n.Tk}, g.dtype()) : Tensor();
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T *pv = vd.data<T>(), *pw = wd.data<T>(), *pg = g.data<T>();
       const T* pkeep = keepd.defined() ? keepd.data<T>() : nullptr;
       T* pdv = dv.data<T>();
+      T* pds = dscores.defined() ? dscores.data<T>() : nullptr;
       if constexpr (std::is_same_v<T, float>) {
         if (attention_heads::fits(sizes)) {
           const T *pq = qd.data<T>(), *pk = kd.data<T>();
@@ -211,7 +244,8 @@ FusedAttentionResult attention_in_layout(const char* op, const Tensor& q, const 
             attention_heads::backward(sizes, pw + h * n.Tq * n.Tk, pkeep ? pkeep + h * n.Tq * n.Tk : nullptr,
                                       pg + lo.offset(h), lo.row_stride(), pq + lq.offset(h), lq.row_stride(),
                                       pk + lk.offset(h), lk.row_stride(), pv + lv.offset(h), lv.row_stride(),
-                                      pdq + lq.offset(h), pdk + lk.offset(h), pdv + lv.offset(h), scratch);
+                                      pdq + lq.offset(h), pdk + lk.offset(h), pdv + lv.offset(h),
+                                      pds ? pds + h * n.Tq * n.Tk : nullptr, scratch);
           });
           return;
         }
@@ -233,47 +267,52 @@ FusedAttentionResult attention_in_layout(const char* op, const Tensor& q, const 
                       T(0), ds, n.Tk);
         if (kp)
           for (int64_t i = 0; i < n.Tq * n.Tk; ++i) ds[i] *= kp[i];
-        scores_backward(n, h, w, ds, T(scale), qd.data<T>(), lq, kd.data<T>(), lk, dq.data<T>(), dk.data<T>());
+        scores_backward(n, h, w, ds, T(scale), qd.data<T>(), lq, kd.data<T>(), lk, dq.data<T>(), dk.data<T>(),
+                        pds ? pds + h * n.Tq * n.Tk : nullptr);
       });
     });
     sink.add(0, std::move(dq));
     sink.add(1, std::move(dk));
     sink.add(2, std::move(dv));
+    if (dscores.defined()) sink.add(3, sum_over_batch(dscores, n));
   });
   // The weights are an output too (attention-supervision losses differentiate them): the same
   // softmax and score backward, from dP = their gradient.
-  weights = record("fused_attention_weights", weights, {q, k}, [=](const Tensor& g, GradSink& sink) {
+  weights = record("fused_attention_weights", weights, {q, k, bias}, [=](const Tensor& g, GradSink& sink) {
     Tensor dq = Tensor::uninitialized(qd.shape(), g.dtype()), dk = Tensor::uninitialized(kd.shape(), g.dtype());
+    Tensor dscores = sink.needs(2) ? Tensor::uninitialized({n.N, n.Tq, n.Tk}, g.dtype()) : Tensor();
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T *pw = wd.data<T>(), *pg = g.data<T>();
+      T* pds = dscores.defined() ? dscores.data<T>() : nullptr;
       for_each_head<T>(n, n.Tq * n.Tk, [&](int64_t h, T* ds) {
         std::copy(pg + h * n.Tq * n.Tk, pg + (h + 1) * n.Tq * n.Tk, ds);
         scores_backward(n, h, pw + h * n.Tq * n.Tk, ds, T(scale), qd.data<T>(), lq, kd.data<T>(), lk, dq.data<T>(),
-                        dk.data<T>());
+                        dk.data<T>(), pds ? pds + h * n.Tq * n.Tk : nullptr);
       });
     });
     sink.add(0, std::move(dq));
     sink.add(1, std::move(dk));
+    if (dscores.defined()) sink.add(2, sum_over_batch(dscores, n));
   });
   return {context, weights};
 }
 }  // namespace
 
 FusedAttentionResult fused_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
-                                     const Tensor& key_padding, const Tensor& keep) {
-  return attention_in_layout("fused_attention", q, k, v, 0, attn_mask, key_padding, keep);
+                                     const Tensor& key_padding, const Tensor& keep, const Tensor& bias) {
+  return attention_in_layout("fused_attention", q, k, v, 0, attn_mask, key_padding, keep, bias);
 }
 
 FusedAttentionResult fused_attention_heads_last(const Tensor& q, const Tensor& k, const Tensor& v, int64_t heads,
                                                 const Tensor& attn_mask, const Tensor& key_padding,
-                                                const Tensor& keep) {
+                                                const Tensor& keep, const Tensor& bias) {
   if (heads < 1) throw ShapeError(fmt::format("fused_attention_heads_last: {} heads (need at least 1)", heads));
-  return attention_in_layout("fused_attention_heads_last", q, k, v, heads, attn_mask, key_padding, keep);
+  return attention_in_layout("fused_attention_heads_last", q, k, v, heads, attn_mask, key_padding, keep, bias);
 }
 
 FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buffer, const Tensor& v_buffer,
-                                            int64_t length, const Tensor& key_padding) {
+                                            int64_t length, const Tensor& key_padding, const Tensor& bias) {
   const auto fail = [&](const std::string& why) {
     return ShapeError(fmt::format("cached_query_attention: q {}, key buffer {}, value buffer {}, length {}: {}",
                                   shape_str(q.shape()), shape_str(k_buffer.shape()), shape_str(v_buffer.shape()),
@@ -293,6 +332,8 @@ FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buf
   if (grad_mode_enabled() && (q.requires_grad() || k_buffer.requires_grad() || v_buffer.requires_grad()))
     throw Error("cached_query_attention: has no backward; call it outside autograd (NoGradGuard)");
   const Tensor pad = detail::checked_key_padding("cached_query_attention", key_padding, k_buffer, B, length, q.dtype());
+  if (bias.defined() && (bias.shape() != Shape{H, 1, length} || bias.dtype() != q.dtype()))
+    throw fail(fmt::format("bias {} (needs [{}, 1, {}] of the query's dtype)", shape_str(bias.shape()), H, length));
   Tensor weights = Tensor::uninitialized({B, H, 1, length}, q.dtype());
   Tensor out = Tensor::uninitialized({B, H, 1, dv}, q.dtype());
   dispatch(q.dtype(), [&](auto tag) {
@@ -301,6 +342,7 @@ FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buf
     const T scale = T(1) / std::sqrt(static_cast<T>(d));
     const T *pq = q.data<T>(), *pk = k_buffer.data<T>(), *pv = v_buffer.data<T>();
     const T* pp = pad.defined() ? pad.data<T>() : nullptr;
+    const T* pbias = bias.defined() ? bias.data<T>() : nullptr;
     T *pw = weights.data<T>(), *po = out.data<T>();
     const int64_t group = H / Hkv;
     XG_PRAGMA(omp parallel for if (B * H * length * (d + dv) > kParallelGrain) schedule(static))
@@ -314,6 +356,7 @@ FusedAttentionResult cached_query_attention(const Tensor& q, const Tensor& k_buf
       for (int64_t t = 0; t < length; ++t) {
         w[t] = pp && pp[b * length + t] != T(0) ? -std::numeric_limits<T>::infinity()
                                                  : kernels.dot(pq + bh * d, keys + t * d, d) * scale;
+        if (pbias) w[t] += pbias[(bh % H) * length + t];
         top = std::max(top, w[t]);
       }
       std::fill(o, o + dv, T(0));
