@@ -44,7 +44,8 @@ grep -q '"buckets"' eval.json || fail "eval --json has no buckets"
 grep -q 'layer1.mean' align.log || fail "eval --alignment printed no transformer head average"
 
 # Every attention variant trains a few steps, and resumes from its own config.
-for m in bahdanau-local transformer-window transformer-linear transformer-mqa transformer-rotary transformer-rotary+sinusoidal; do
+for m in bahdanau-local transformer-window transformer-linear transformer-mqa transformer-rotary transformer-rotary+sinusoidal \
+         transformer-learned transformer-alibi transformer-t5 transformer-nope; do
   "$bin" train --model "$m" --steps 3 --train toy/train.tsv --valid toy/valid.tsv --valid-every 3 --valid-sentences 5 \
     --out "var_$m" --threads 1 > "var_$m.log" || fail "train --model $m failed"
   "$bin" eval --checkpoint "var_$m" --test toy/test.tsv --alignment toy/test.align > "var_$m.eval" || fail "eval of $m failed"

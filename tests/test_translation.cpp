@@ -184,6 +184,23 @@ TEST_CASE("each model overfits a handful of pairs to exact match and beam 1 equa
   }
 }
 
+TEST_CASE("each position encoding's transformer overfits a handful of pairs to exact match", "[translation][e2e]") {
+  for (const std::string model : {"transformer-learned", "transformer-alibi", "transformer-t5", "transformer-nope"}) {
+    INFO(model);
+    TrainData d = tiny_data(8, 3);
+    d.valid = d.train;
+    TrainOptions o;
+    o.model = ModelConfig::defaults(model);
+    o.model.d_model = 32, o.model.ff = 64, o.model.encoder_layers = 1, o.model.decoder_layers = 1, o.model.dropout = 0;
+    o.train.steps = 300, o.train.lr = 3e-3, o.train.warmup = 30, o.train.valid_every = 100, o.train.save_every = 300;
+    o.out_dir = scratch_dir("overfit_" + model);
+    o.quiet = true;
+    CHECK(train_model(o, d).last_train_loss < 0.1);
+    LoadedModel m = load_trained(o.out_dir);
+    CHECK(evaluate(*m.model, m.src_vocab, m.tgt_vocab, d.train, SearchOptions{}).exact == 100.0);
+  }
+}
+
 TEST_CASE("each model's decoding steps give the log-probabilities of its teacher-forced forward", "[translation][decode]") {
   // The step path (encode once, then cached state) is written separately from forward for
   // speed; both must compute the same function.
@@ -197,7 +214,8 @@ TEST_CASE("each model's decoding steps give the log-probabilities of its teacher
     for (int64_t j = 0; j < b.tgt_len; ++j) b.tgt_in.push_back(4 + static_cast<int64_t>(gen.next_u64() % 8));
   }
   b.tgt_out = b.tgt_in;
-  for (const std::string name : {"rnn", "bahdanau", "transformer"}) {
+  for (const std::string name : {"rnn", "bahdanau", "transformer", "transformer-learned", "transformer-alibi",
+                                 "transformer-t5", "transformer-nope"}) {
     INFO(name);
     ModelConfig c = ModelConfig::defaults(name);
     c.src_vocab = c.tgt_vocab = 12;  // fewer words than tokens: Embedding::project looks up projected rows
@@ -342,6 +360,13 @@ TEST_CASE("config.json with a missing or wrong-typed field is a clear error", "[
   CHECK(ModelConfig::from_json(window.to_json(), "config.json").attention_kind == "window");
   CHECK(ModelConfig::defaults("transformer-mqa").kv_heads == 1);
   CHECK(ModelConfig::defaults("transformer-rotary+sinusoidal").positions == "both");
+  for (const char* p : {"learned", "alibi", "t5", "nope"}) CHECK(ModelConfig::defaults(std::string("transformer-") + p).positions == p);
+  ModelConfig biased_window = ModelConfig::defaults("transformer-alibi");
+  biased_window.attention_kind = "window";
+  CHECK_THROWS_WITH(biased_window.validate(), Contains("positions 'alibi'") && Contains("'window'"));
+  ModelConfig rnn_t5 = ModelConfig::defaults("rnn");
+  rnn_t5.positions = "t5";
+  CHECK_THROWS_WITH(rnn_t5.validate(), Contains("positions 't5' do not apply to the rnn"));
   CHECK_THROWS_WITH(ModelConfig::defaults("rnn-window"), Contains("unknown model variant"));
 }
 

@@ -14,7 +14,8 @@ namespace xg::translation {
 const std::vector<std::string>& model_names() {
   static const std::vector<std::string> names = {
       "rnn", "bahdanau", "transformer", "bahdanau-local", "transformer-window", "transformer-linear", "transformer-gqa",
-      "transformer-mqa", "transformer-rotary", "transformer-rotary+sinusoidal"};
+      "transformer-mqa", "transformer-rotary", "transformer-rotary+sinusoidal", "transformer-learned",
+      "transformer-alibi", "transformer-t5", "transformer-nope"};
   return names;
 }
 const std::vector<std::string>& attention_kind_names() {
@@ -22,7 +23,7 @@ const std::vector<std::string>& attention_kind_names() {
   return names;
 }
 const std::vector<std::string>& position_names() {
-  static const std::vector<std::string> names = {"sinusoidal", "rotary", "both"};
+  static const std::vector<std::string> names = {"sinusoidal", "rotary", "both", "learned", "alibi", "t5", "nope"};
   return names;
 }
 
@@ -45,8 +46,11 @@ ModelConfig ModelConfig::defaults(const std::string& name) {
     else if (model == "transformer" && variant == "mqa") c.attention_kind = "gqa", c.kv_heads = 1;
     else if (model == "transformer" && variant == "rotary") c.positions = "rotary";
     else if (model == "transformer" && variant == "rotary+sinusoidal") c.positions = "both";
+    else if (model == "transformer" && (variant == "learned" || variant == "alibi" || variant == "t5" || variant == "nope"))
+      c.positions = variant;
     else throw Error(fmt::format("unknown model variant '{}' (bahdanau-local, transformer-window, transformer-linear, "
-                                 "transformer-gqa, transformer-mqa, transformer-rotary, transformer-rotary+sinusoidal)", name));
+                                 "transformer-gqa, transformer-mqa, transformer-rotary, transformer-rotary+sinusoidal, "
+                                 "transformer-learned, transformer-alibi, transformer-t5, transformer-nope)", name));
   }
   if (model == "rnn") {
     c.embedding = 128, c.hidden = 256, c.dropout = 0.0;
@@ -83,7 +87,8 @@ void ModelConfig::validate() const {
   if (!(dropout >= 0 && dropout < 1)) throw Error(fmt::format("dropout must be in [0, 1), got {}", dropout));
   if (transformer && d_model % heads != 0)
     throw Error(fmt::format("transformer: d_model {} is not a multiple of heads {}", d_model, heads));
-  if (transformer && positions != "sinusoidal" && (d_model / heads) % 2 != 0)
+  const bool rotary = positions == "rotary" || positions == "both";
+  if (transformer && rotary && (d_model / heads) % 2 != 0)
     throw Error(fmt::format("rotary positions need an even head width, got d_model {} / heads {} = {}", d_model, heads, d_model / heads));
   if (model == "bahdanau" && hidden % 2 != 0)
     throw Error(fmt::format("bahdanau: hidden {} must be even (two encoder directions)", hidden));
@@ -92,8 +97,14 @@ void ModelConfig::validate() const {
       : attention_kind != "standard")
     throw Error(fmt::format("attention '{}' does not apply to the {} model (local: bahdanau; window, linear, gqa: transformer)",
                             attention_kind, model));
-  if (positions != "sinusoidal" && ((positions != "rotary" && positions != "both") || !transformer))
-    throw Error(fmt::format("positions '{}' do not apply to the {} model (rotary, both: transformer)", positions, model));
+  if (std::find(position_names().begin(), position_names().end(), positions) == position_names().end())
+    throw Error(fmt::format("unknown positions '{}' (sinusoidal, rotary, both, learned, alibi, t5, nope)", positions));
+  if (positions != "sinusoidal" && !transformer)
+    throw Error(fmt::format("positions '{}' do not apply to the {} model (transformer only)", positions, model));
+  const bool bias = positions == "alibi" || positions == "t5" || positions == "nope";
+  if (bias && (attention_kind == "window" || attention_kind == "linear"))
+    throw Error(fmt::format("positions '{}' add a bias to the attention scores, which '{}' attention does not form",
+                            positions, attention_kind));
   if (attention_kind == "gqa" && (heads % (kv_heads ? kv_heads : std::max<int64_t>(1, heads / 2)) != 0))
     throw Error(fmt::format("gqa: {} key/value heads do not divide {} heads", kv_heads, heads));
   if ((attention_kind == "local" || attention_kind == "window") && window < 1)

@@ -30,7 +30,9 @@ struct ModelConfig {
   // key/value heads shared by groups of query heads; 1 is multi-query).
   std::string attention_kind = "standard";
   // transformer: "sinusoidal" (added to the embeddings), "rotary" (inside self-attention only),
-  // or "both" (cross-attention then still sees absolute positions).
+  // "both" (cross-attention then still sees absolute positions), "learned" (a trained table per
+  // side, added), "alibi" or "t5" (a relative bias in every self-attention, nothing added), or
+  // "nope" (no positions in the decoder; the encoder uses ALiBi).
   std::string positions = "sinusoidal";
   int64_t kv_heads = 0;                  // gqa: key/value heads (0: heads / 2)
   int64_t window = 8;                    // local: D; window: band half-width
@@ -38,7 +40,8 @@ struct ModelConfig {
 
   // Defaults for `model`, vocab sizes left as given. `model` may name a variant of the attention
   // family: bahdanau-local, transformer-window, transformer-linear, transformer-gqa,
-  // transformer-mqa, transformer-rotary.
+  // transformer-mqa, transformer-rotary, transformer-rotary+sinusoidal, transformer-learned,
+  // transformer-alibi, transformer-t5, transformer-nope.
   static ModelConfig defaults(const std::string& model);
   // The longest source, and the longest <bos> + target, the model can read: a transformer's
   // max_positions; the recurrent models have no such limit.

@@ -187,6 +187,12 @@ TransformerSeq2Seq::TransformerSeq2Seq(const ModelConfig& c) : Seq2Seq("Transfor
   if (c.attention_kind == "gqa") tc.attention.num_kv_heads = c.kv_heads ? c.kv_heads : std::max<int64_t>(1, c.heads / 2);
   tc.attention.window = c.window, tc.attention.global_tokens = c.global_tokens;
   tc.attention.rotary = c.positions == "rotary" || c.positions == "both";
+  // Relative biases: ALiBi or T5 in both stacks; NoPE leaves the decoder without positions and
+  // gives the encoder ALiBi (it needs some, and ALiBi's extrapolate).
+  nn::TransformerConfig encoder_config = tc, decoder_config = tc;
+  if (c.positions == "alibi" || c.positions == "nope") encoder_config.position_bias = nn::PositionBiasKind::ALiBi;
+  if (c.positions == "alibi") decoder_config.position_bias = nn::PositionBiasKind::ALiBi;
+  if (c.positions == "t5") encoder_config.position_bias = decoder_config.position_bias = nn::PositionBiasKind::T5;
   src_embedding_ = register_module("src_embedding", std::make_shared<nn::Embedding>(c.src_vocab, c.d_model, Vocabulary::kPad));
   tgt_embedding_ = register_module("tgt_embedding", std::make_shared<nn::Embedding>(c.tgt_vocab, c.d_model, Vocabulary::kPad));
   for (auto* table : {&src_embedding_, &tgt_embedding_}) {
@@ -194,29 +200,51 @@ TransformerSeq2Seq::TransformerSeq2Seq(const ModelConfig& c) : Seq2Seq("Transfor
     NoGradGuard no_grad;
     w.copy_(w * (1.0 / std::sqrt(static_cast<double>(c.d_model))));  // N(0, d^-1/2), the pad row stays 0
   }
-  positions_ = register_module("positions", std::make_shared<nn::PositionalEncoding>(c.d_model, c.max_positions));
+  if (c.positions == "sinusoidal" || c.positions == "both")
+    positions_ = register_module("positions", std::make_shared<nn::PositionalEncoding>(c.d_model, c.max_positions));
+  if (c.positions == "learned") {
+    // One table per side (Vaswani et al. 2017, Table 3 row E), N(0, 1/2) entries: the sinusoids'
+    // variance. Rows past the longest training sentence are never updated: they keep their
+    // random start, which is what such a model reads on a longer sentence.
+    src_positions_ = register_module("src_positions", std::make_shared<nn::Embedding>(c.max_positions, c.d_model));
+    tgt_positions_ = register_module("tgt_positions", std::make_shared<nn::Embedding>(c.max_positions, c.d_model));
+    NoGradGuard no_grad;
+    for (auto* table : {&src_positions_, &tgt_positions_}) (*table)->weight.copy_((*table)->weight * std::sqrt(0.5));
+  }
   dropout_ = register_module("dropout", std::make_shared<nn::Dropout>(c.dropout));
-  encoder_ = register_module("encoder", std::make_shared<nn::TransformerEncoder>(tc, c.encoder_layers));
-  decoder_ = register_module("decoder", std::make_shared<nn::TransformerDecoder>(tc, c.decoder_layers));
+  encoder_ = register_module("encoder", std::make_shared<nn::TransformerEncoder>(encoder_config, c.encoder_layers));
+  decoder_ = register_module("decoder", std::make_shared<nn::TransformerDecoder>(decoder_config, c.decoder_layers));
   output_ = register_module("output", std::make_shared<nn::Linear>(c.d_model, c.tgt_vocab));
 }
 
-Tensor TransformerSeq2Seq::embed(nn::Embedding& table, const std::vector<int64_t>& ids, int64_t rows, int64_t cols) {
-  const Tensor e = table.forward(ids, {rows, cols}) * std::sqrt(static_cast<double>(config_.d_model));
-  return dropout_->forward(rotary() ? e : positions_->forward(e));  // (rows, cols, D)
+Tensor TransformerSeq2Seq::embed(bool source, const std::vector<int64_t>& ids, int64_t rows, int64_t cols,
+                                 int64_t offset) {
+  nn::Embedding& table = source ? *src_embedding_ : *tgt_embedding_;
+  Tensor e = table.forward(ids, {rows, cols}) * std::sqrt(static_cast<double>(config_.d_model));  // (rows, cols, D)
+  if (positions_) {
+    e = positions_->forward(e, offset);
+  } else if (src_positions_) {
+    std::vector<int64_t> at(static_cast<std::size_t>(cols));
+    for (int64_t t = 0; t < cols; ++t) at[static_cast<std::size_t>(t)] = offset + t;
+    if (offset + cols > config_.max_positions)
+      throw Error(fmt::format("learned positions: a sequence of {} positions, the table has {} (max_positions)",
+                              offset + cols, config_.max_positions));
+    e = e + (source ? *src_positions_ : *tgt_positions_).forward(at, {cols});  // (cols, D) broadcast over rows
+  }
+  return dropout_->forward(e);
 }
 
 Tensor TransformerSeq2Seq::forward(const Batch& b) {
   const Tensor src_mask = b.src_padding_mask();
-  const Tensor memory = encoder_->forward(embed(*src_embedding_, b.src, b.size, b.src_len), src_mask);
-  const Tensor y = embed(*tgt_embedding_, b.tgt_in, b.size, b.tgt_len);
+  const Tensor memory = encoder_->forward(embed(true, b.src, b.size, b.src_len), src_mask);
+  const Tensor y = embed(false, b.tgt_in, b.size, b.tgt_len);
   return output_->forward(decoder_->forward(y, memory, Tensor(), src_mask, Tensor(), true).output);
 }
 
 std::vector<std::pair<std::string, Tensor>> TransformerSeq2Seq::source_attention(const Batch& b) {
   const Tensor src_mask = b.src_padding_mask();
-  const Tensor memory = encoder_->forward(embed(*src_embedding_, b.src, b.size, b.src_len), src_mask);
-  const Tensor y = embed(*tgt_embedding_, b.tgt_in, b.size, b.tgt_len);
+  const Tensor memory = encoder_->forward(embed(true, b.src, b.size, b.src_len), src_mask);
+  const Tensor y = embed(false, b.tgt_in, b.size, b.tgt_len);
   const nn::DecoderOutput out = decoder_->forward(y, memory, Tensor(), src_mask, Tensor(), true);
   std::vector<std::pair<std::string, Tensor>> maps;
   for (std::size_t l = 0; l < out.cross_weights.size(); ++l) {
@@ -244,15 +272,14 @@ struct TransformerState : DecoderState {
 std::unique_ptr<DecoderState> TransformerSeq2Seq::start(const Batch& b) {
   auto s = std::make_unique<TransformerState>();
   s->src_mask = b.src_padding_mask();
-  s->caches = decoder_->start(encoder_->forward(embed(*src_embedding_, b.src, b.size, b.src_len), s->src_mask));
+  s->caches = decoder_->start(encoder_->forward(embed(true, b.src, b.size, b.src_len), s->src_mask));
   return s;
 }
 
 Tensor TransformerSeq2Seq::step(DecoderState& state, const std::vector<int64_t>& previous) {
   auto& s = static_cast<TransformerState&>(state);
   const int64_t n = static_cast<int64_t>(previous.size());
-  const Tensor e = tgt_embedding_->forward(previous, {n, 1}) * std::sqrt(static_cast<double>(config_.d_model));
-  const Tensor x = dropout_->forward(rotary() ? e : positions_->forward(e, s.position));  // (N, 1, D)
+  const Tensor x = embed(false, previous, n, 1, s.position);  // (N, 1, D)
   ++s.position;
   const nn::DecoderOutput out = decoder_->step(x, s.caches, s.src_mask);
   // Cross-attention of the last layer's first head: (N, S)

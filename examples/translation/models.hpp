@@ -99,12 +99,13 @@ class TransformerSeq2Seq : public Seq2Seq {
   int64_t longest_sequence() const override { return config_.longest_sequence(); }
 
  private:
-  Tensor embed(nn::Embedding& table, const std::vector<int64_t>& ids, int64_t rows, int64_t cols);
-  // Only rotary positions (inside self-attention): nothing is added to the embeddings.
-  bool rotary() const { return config_.positions == "rotary"; }
+  // Embeddings (rows, cols, D) scaled by sqrt(d), plus absolute positions from `offset` on when the
+  // configuration adds them (sinusoidal, both, learned), then dropout.
+  Tensor embed(bool source, const std::vector<int64_t>& ids, int64_t rows, int64_t cols, int64_t offset = 0);
   ModelConfig config_;
   std::shared_ptr<nn::Embedding> src_embedding_, tgt_embedding_;
-  std::shared_ptr<nn::PositionalEncoding> positions_;
+  std::shared_ptr<nn::PositionalEncoding> positions_;                // sinusoidal, both
+  std::shared_ptr<nn::Embedding> src_positions_, tgt_positions_;     // learned
   std::shared_ptr<nn::Dropout> dropout_;
   std::shared_ptr<nn::TransformerEncoder> encoder_;
   std::shared_ptr<nn::TransformerDecoder> decoder_;

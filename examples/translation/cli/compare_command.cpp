@@ -18,7 +18,7 @@ void add_compare_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--models", o->models, "models to train: rnn bahdanau transformer (default) and the attention variants "
                   "bahdanau-local transformer-window transformer-linear transformer-gqa transformer-mqa "
-                  "transformer-rotary transformer-rotary+sinusoidal")->check(CLI::IsMember(model_names()));
+                  "transformer-rotary transformer-rotary+sinusoidal transformer-learned transformer-alibi transformer-t5 transformer-nope")->check(CLI::IsMember(model_names()));
   cmd->add_option("--seeds", o->seeds, "train each model K times (seeds --seed, --seed + 1, ...): the table and "
                   "compare.json report the mean and each run, the chart the spread")->check(CLI::Range(1, 100));
   cmd->add_option("--beam", o->beam, "beam size for the test evaluation")->check(CLI::Range(1, 1000));

@@ -36,7 +36,8 @@ void for_each_model_field(Options& o, Config& c, F&& f) {
     c.attention);
   f("attention_kind", "--attention", "standard; local (bahdanau: Luong local-p); window, linear, gqa (transformer)",
     o.attention_kind, c.attention_kind);
-  f("positions", "--positions", "transformer positions: sinusoidal (added), rotary (in self-attention) or both",
+  f("positions", "--positions", "transformer positions: sinusoidal (added), rotary (in self-attention), both, learned (added), "
+    "alibi or t5 (relative biases in self-attention), nope (none in the decoder, ALiBi in the encoder)",
     o.positions, c.positions);
   f("kv_heads", "--kv-heads", "gqa: key/value heads (default heads/2; 1 = multi-query)", o.kv_heads, c.kv_heads);
   f("window", "--window", "local: window D; window: band half-width", o.window, c.window);
