@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 BUILD_TYPE ?= Release
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps configure build test compare bench bench-scaling sanitize tsan fuzz clean
+.PHONY: deps configure build test compare length-experiment bench bench-scaling bench-positions sanitize tsan fuzz clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -42,6 +42,11 @@ fuzz: deps
 compare: build
 	$(BUILD_DIR)/examples/xgrad-translate compare $(ARGS)
 
+# Train short, test long with every model and position encoding (about 32 minutes on 2 cores).
+length-experiment: build
+	$(BUILD_DIR)/examples/xgrad-translate compare --out results/length --models rnn bahdanau bahdanau-local \
+	  transformer transformer-learned transformer-rotary transformer-alibi transformer-t5 transformer-nope $(ARGS)
+
 # xgrad against PyTorch 1.13 (Debian's python3-torch), alternating, at 1 and 2 threads.
 bench:
 	@bash scripts/install-deps.sh --with-torch
@@ -49,6 +54,13 @@ bench:
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target xgrad_bench_worker
 	/usr/bin/python3 bench/run_bench.py --worker $(BUILD_DIR)/examples/xgrad_bench_worker $(ARGS)
 	$(MAKE) bench-scaling
+	$(MAKE) bench-positions
+
+# The transformer's position encodings side by side (train step and decode, ratio to sinusoidal).
+bench-positions:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target xgrad_bench_worker
+	python3 bench/positions.py --worker $(BUILD_DIR)/examples/xgrad_bench_worker $(ARGS)
 
 # Attention kernels as the sequence grows (128 ... 8192): time and peak memory, JSON and SVG.
 bench-scaling:
