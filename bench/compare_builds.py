@@ -9,27 +9,9 @@ Swap --old and --new once to see whether the order of the two in each round matt
 Prints one row per model, thread count and phase: the medians and new/old.
 """
 import argparse
-import os
 import statistics
-import subprocess
 
-
-class Worker:
-    def __init__(self, path, threads):
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS="1")
-        self.p = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-
-    def ask(self, line):
-        self.p.stdin.write(line + "\n")
-        self.p.stdin.flush()
-        answer = self.p.stdout.readline().strip()
-        if not answer:
-            raise RuntimeError(f"worker {self.p.args[0]} gave no answer to {line!r}")
-        return answer
-
-    def close(self):
-        self.p.stdin.close()
-        self.p.wait()
+from bench_worker import Worker
 
 
 def main():

@@ -7,30 +7,12 @@ in which it is under 1.5x had a busy machine and is rerun, not reported.
 Usage: positions.py --worker build/examples/xgrad_bench_worker [--steps 20] [--threads 1 2]
 """
 import argparse
-import os
 import statistics
-import subprocess
+
+from bench_worker import Worker
 
 VARIANTS = ["transformer", "transformer-learned", "transformer-rotary", "transformer-alibi", "transformer-t5",
             "transformer-nope"]
-
-
-class Worker:
-    def __init__(self, path, threads):
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS="1")
-        self.p = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-
-    def ask(self, line):
-        self.p.stdin.write(line + "\n")
-        self.p.stdin.flush()
-        answer = self.p.stdout.readline().strip()
-        if not answer or answer.startswith("error"):
-            raise RuntimeError(f"worker answered {answer!r} to {line!r}")
-        return answer
-
-    def close(self):
-        self.p.stdin.close()
-        self.p.wait()
 
 
 def main():

@@ -31,6 +31,15 @@ inline void require_close(const xg::Tensor& t, const std::vector<double>& expect
   require_close(t.to_vector(), expected, tol);
 }
 
+// A key-padding mask (B, T): 1 at positions t >= lengths[b].
+inline xg::Tensor padding(int64_t B, int64_t T, const std::vector<int64_t>& lengths,
+                          xg::DType dtype = xg::DType::Float64) {
+  std::vector<double> m(static_cast<std::size_t>(B * T), 0.0);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = lengths[static_cast<std::size_t>(b)]; t < T; ++t) m[static_cast<std::size_t>(b * T + t)] = 1.0;
+  return xg::Tensor::from_vector(m, {B, T}, dtype);
+}
+
 inline void require_gradcheck(const std::function<xg::Tensor(const std::vector<xg::Tensor>&)>& fn,
                               const std::vector<xg::Tensor>& inputs, xg::GradcheckOptions opt = {}) {
   const auto r = xg::gradcheck(fn, inputs, opt);

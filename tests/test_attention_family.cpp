@@ -7,6 +7,7 @@
 using namespace xg;
 using namespace xg::nn;
 using xgtest::leaf;
+using xgtest::padding;
 using xgtest::require_close;
 using xgtest::require_gradcheck;
 using xgtest::seq;
@@ -30,12 +31,6 @@ void require_same_grads(const std::vector<std::vector<double>>& a, const std::ve
   }
 }
 
-Tensor padding(int64_t B, int64_t T, const std::vector<int64_t>& lengths) {
-  std::vector<double> m(static_cast<std::size_t>(B * T), 0.0);
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t t = lengths[b]; t < T; ++t) m[static_cast<std::size_t>(b * T + t)] = 1.0;
-  return Tensor::from_vector(m, {B, T}, DType::Float64);
-}
 }  // namespace
 
 TEST_CASE("memory-efficient attention equals the plain kernel across tiles, masks and causal offsets", "[nn][attention][flash]") {

@@ -8,19 +8,11 @@
 using namespace xg;
 using namespace xg::nn;
 using xgtest::leaf;
+using xgtest::padding;
 using xgtest::require_close;
 using xgtest::require_gradcheck;
 using xgtest::seq;
 using Inputs = std::vector<Tensor>;
-
-namespace {
-Tensor padding(int64_t B, int64_t T, const std::vector<int64_t>& lengths, DType dtype) {
-  std::vector<double> m(static_cast<std::size_t>(B * T), 0.0);
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t t = lengths[b]; t < T; ++t) m[static_cast<std::size_t>(b * T + t)] = 1.0;
-  return Tensor::from_vector(m, {B, T}, dtype);
-}
-}  // namespace
 
 TEST_CASE("ALiBi slopes follow the paper's geometric sequence, also for head counts not a power of two", "[nn][position]") {
   require_close(alibi_slopes(8), {0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625}, 1e-15);

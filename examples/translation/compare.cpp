@@ -199,7 +199,8 @@ void write_tables(const CompareOptions& o, const std::vector<ModelResult>& resul
   csv += ",bleu,bleu_lo,bleu_hi,chrf,exact,aer,aer_head_mean\n";
   fmt::print("\nBLEU by source length (test set, {} decoding)\n{}\n", o.beam == 1 ? "greedy" : fmt::format("beam {}", o.beam), header);
   fmt::print("(* : sources longer than any in training, {} tokens at most)\n", trained_max_len);
-  nlohmann::json js = {{"trained_max_len", trained_max_len}, {"models", nlohmann::json::array()}};
+  // Ordered, so that "trained_max_len" comes first in compare.json.
+  nlohmann::ordered_json js = {{"trained_max_len", trained_max_len}, {"models", nlohmann::ordered_json::array()}};
   for (const auto& r : results) {
     std::string row = fmt::format("{:<{}} {:>10} {:>8.0f} {:>7}", r.model, name_width, r.train.parameters, r.train.seconds, r.train.steps);
     csv += fmt::format("{},{},{:.1f},{},{}", r.model, r.train.parameters, r.train.seconds, r.train.steps, trained_max_len);
@@ -214,7 +215,7 @@ void write_tables(const CompareOptions& o, const std::vector<ModelResult>& resul
     csv += fmt::format(",{:.3f},{:.3f},{:.3f},{:.3f},{:.2f}", r.eval.bleu, r.eval.bleu_lo, r.eval.bleu_hi, r.eval.chrf, r.eval.exact);
     csv += aligned ? fmt::format(",{:.3f},{:.3f}\n", r.alignment.best_head.aer, r.alignment.head_mean.aer) : ",,\n";
     fmt::print("{}\n", row);
-    js["models"].push_back(model_json(r));
+    js["models"].push_back(nlohmann::ordered_json::parse(model_json(r).dump()));
   }
   fmt::print("AER%: alignment error rate of the attention's argmax against the gold alignment (teacher-forced; the best\n"
              "single head, and the best layer's head average: AERavg%). Lower is closer to a word alignment.\n");

@@ -25,7 +25,10 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--lenpen", o->length_penalty, "beam search: log-probability / length^ALPHA")->check(kFiniteNonNegative);
   cmd->add_option("--test-per-bucket", o->toy.test_per_bucket, "built-in toy corpus: test pairs per bucket")->check(CLI::PositiveNumber);
   add_train_options(cmd, o->train, o->toy);
-  cmd->callback([o] {
+  cmd->callback([o, cmd] {
+    // The length split of the defaults is the built-in corpus's; a user's files keep every
+    // training length unless --train-max-len says otherwise.
+    if (!o->train_file.empty() && cmd->get_option("--train-max-len")->count() == 0) o->toy.train_max_len = 0;
     if (distributed::is_primary()) print_world(o->train.threads);
     run_compare(*o);
   });
