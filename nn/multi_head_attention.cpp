@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/ops.hpp"
+#include "nn/attention_recorder.hpp"
 #include "nn/detail/attention_path.hpp"
 #include "nn/detail/fused_attention.hpp"
 #include "nn/linear_attention.hpp"
@@ -59,6 +60,7 @@ AttentionOutput MultiHeadAttention::forward(const Tensor& query, const Tensor& k
   call.config = config, call.grouped = num_kv_heads != num_heads, call.from_inputs = true, call.bias = attn_bias.defined();
   call.query_length = query.dim() == 3 ? query.shape()[1] : 0, call.key_length = key.dim() == 3 ? key.shape()[1] : 0;
   call.attn_mask = attn_mask.defined(), call.causal = causal, call.dropout = is_training() ? dropout : 0.0;
+  call.recording = AttentionRecorder::active() != nullptr;
   if (detail::choose_path(call) == detail::AttentionPath::HeadsInPlace)
     return attend_in_place(query, key, value, attn_mask, key_padding_mask, causal, attn_bias);
   return attend(query, project_key_values(key, value), attn_mask, key_padding_mask, causal, attn_bias);
@@ -124,6 +126,8 @@ Tensor MultiHeadAttention::attention_context(const Tensor& q, const KeyValues& k
   call.config = config, call.grouped = num_kv_heads != num_heads, call.buffered_cache = kv.buffered(), call.bias = bias.defined();
   call.query_length = Tq, call.key_length = Tk, call.attn_mask = attn_mask.defined(), call.causal = causal;
   call.dropout = is_training() ? dropout : 0.0, call.query_needs_grad = grad_mode_enabled() && q.requires_grad();
+  AttentionRecorder* recorder = AttentionRecorder::active();
+  call.recording = recorder != nullptr;
   const detail::AttentionPath path = detail::choose_path(call);
   if (path == detail::AttentionPath::CachedQuery) {
     detail::FusedAttentionResult r = detail::cached_query_attention(q, kv.key_buffer(), kv.value_buffer(), Tk, key_padding_mask, bias);
@@ -133,21 +137,26 @@ Tensor MultiHeadAttention::attention_context(const Tensor& q, const KeyValues& k
   const Tensor k = expand_kv_heads(kv.k()), v = expand_kv_heads(kv.v());
   if (config.kind != AttentionKind::Standard && attn_mask.defined())
     throw Error(fmt::format("MultiHeadAttention({}): takes causal/key-padding masks, not an attn_mask", to_string(config.kind)));
+  if (causal && attn_mask.defined() && config.kind == AttentionKind::Standard)
+    throw Error("MultiHeadAttention: give either causal or an attn_mask, not both");
+  Tensor context, mask;  // mask: formed only where the (Tq, Tk) weights are
   switch (path) {
-    case detail::AttentionPath::Window: return window_context(q, k, v, key_padding_mask, causal);
+    case detail::AttentionPath::Window: context = window_context(q, k, v, key_padding_mask, causal); break;
     case detail::AttentionPath::Linear:
       if (causal && Tq != Tk && Tq != 1)
         throw ShapeError(fmt::format("MultiHeadAttention(linear): {} causal queries for {} keys (needs equal lengths, or one query)", Tq, Tk));
-      return linear_attention(q, k, v, causal && Tq == Tk && Tq > 1, key_padding_mask);  // one last query sees every key
-    case detail::AttentionPath::MemoryEfficient: return memory_efficient_attention(q, k, v, key_padding_mask, causal);
-    default: break;
+      context = linear_attention(q, k, v, causal && Tq == Tk && Tq > 1, key_padding_mask);  // one last query sees every key
+      break;
+    case detail::AttentionPath::MemoryEfficient: context = memory_efficient_attention(q, k, v, key_padding_mask, causal); break;
+    default: {
+      mask = causal && Tq > 1 ? detail::causal_mask_aligned_to_end(Tq, Tk, q.dtype()) : attn_mask;
+      AttentionOutput a = scaled_dot_product_attention(q, k, v, mask, key_padding_mask, call.dropout, bias);
+      weights = a.weights;
+      context = a.context;
+    }
   }
-  if (causal && attn_mask.defined())
-    throw Error("MultiHeadAttention: give either causal or an attn_mask, not both");
-  const Tensor mask = causal && Tq > 1 ? detail::causal_mask_aligned_to_end(Tq, Tk, q.dtype()) : attn_mask;
-  AttentionOutput a = scaled_dot_product_attention(q, k, v, mask, key_padding_mask, call.dropout, bias);
-  weights = a.weights;
-  return a.context;
+  if (recorder) recorder->add({this, q, k, v, mask, key_padding_mask, bias, weights, context});
+  return context;
 }
 
 Tensor MultiHeadAttention::window_context(const Tensor& q, const Tensor& k, const Tensor& v,

@@ -2,6 +2,7 @@
 // Every layer of xg::nn.
 #include "nn/attention.hpp"
 #include "nn/attention_ops.hpp"
+#include "nn/attention_recorder.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/init.hpp"
 #include "nn/layers.hpp"

@@ -21,6 +21,7 @@ AttentionPath choose_path(const AttentionCall& c) {
   const bool long_keys = cfg.memory_efficient_from > 0 && c.key_length >= cfg.memory_efficient_from;
   if (cfg.kind == AttentionKind::Window) return AttentionPath::Window;
   if (cfg.kind == AttentionKind::Linear) return AttentionPath::Linear;
+  if (c.recording) return AttentionPath::Standard;  // the one path that forms every head's weights from split heads
   if (c.from_inputs)
     // Rotary angles and grouped heads need the heads split out first; dropout of 1 and a causal
     // flag beside an explicit mask are left to the general path (which reports the latter).

@@ -28,6 +28,7 @@ struct AttentionCall {
   bool bias = false;           // an additive (H, Tq, Tk) bias (position biases)
   double dropout = 0.0;        // attention dropout in effect (0 in eval mode)
   bool query_needs_grad = false;
+  bool recording = false;      // an nn::AttentionRecorder is active: form the weights, split the heads
 };
 
 AttentionPath choose_path(const AttentionCall& call);

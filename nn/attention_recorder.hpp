@@ -1,0 +1,53 @@
+#pragma once
+// Seeing inside MultiHeadAttention: while an AttentionRecorder is alive on a thread, every
+// MultiHeadAttention call on that thread computes its softmax weights explicitly (the standard
+// path; same function, see tests/test_attention_recorder.cpp) and leaves a record of the heads'
+// queries, keys, values, additive terms and weights. The attention explorer
+// (xgrad-translate explain) draws from it; a user can inspect any model the same way:
+//
+//   nn::AttentionRecorder recorder;
+//   model.forward(...);
+//   for (const auto& r : recorder.records()) ... r.weights ...   // (B, H, Tq, Tk)
+//
+// Window and linear attention never form the weights; their calls leave records with the queries,
+// keys and values and an undefined `weights`.
+#include <vector>
+
+#include "core/tensor.hpp"
+
+namespace xg::nn {
+
+class MultiHeadAttention;
+
+struct AttentionRecord {
+  const MultiHeadAttention* module = nullptr;  // which layer (match against named_modules())
+  Tensor query;    // (B, H, Tq, dh): projected, split into heads, rotated when rotary
+  Tensor key;      // (B, H, Tk, dh): the key heads each query head read (grouped heads expanded)
+  Tensor value;    // (B, H, Tk, dh)
+  Tensor mask;     // (Tq, Tk), 1 where query i may not see key j (causal, or the caller's attn_mask), or undefined
+  Tensor key_padding_mask;  // (B, Tk), 1 at padding, or undefined
+  Tensor bias;     // (H, Tq, Tk) additive position bias, or undefined
+  Tensor weights;  // (B, H, Tq, Tk): softmax(query key^T / sqrt(dh) + bias) over unhidden keys; undefined for window/linear
+  Tensor context;  // (B, H, Tq, dh): weights · value, before the heads are merged and projected
+};
+
+class AttentionRecorder {
+ public:
+  AttentionRecorder();   // becomes the thread's active recorder (nesting: the innermost records)
+  ~AttentionRecorder();  // restores the previous one
+  AttentionRecorder(const AttentionRecorder&) = delete;
+  AttentionRecorder& operator=(const AttentionRecorder&) = delete;
+
+  const std::vector<AttentionRecord>& records() const { return records_; }
+  void clear() { records_.clear(); }
+
+  // The thread's active recorder, or nullptr. MultiHeadAttention calls add() on it.
+  static AttentionRecorder* active();
+  void add(AttentionRecord record) { records_.push_back(std::move(record)); }
+
+ private:
+  std::vector<AttentionRecord> records_;
+  AttentionRecorder* previous_;
+};
+
+}  // namespace xg::nn
