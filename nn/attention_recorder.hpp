@@ -10,13 +10,15 @@
 //   for (const auto& r : recorder.records()) ... r.weights ...   // (B, H, Tq, Tk)
 //
 // Window and linear attention never form the weights; their calls leave records with the queries,
-// keys and values and an undefined `weights`.
+// keys and values and an undefined `weights`. The RNN decoders' attention layers leave one
+// SourceAttentionRecord per decoding step.
 #include <vector>
 
 #include "core/tensor.hpp"
 
 namespace xg::nn {
 
+class Module;
 class MultiHeadAttention;
 
 struct AttentionRecord {
@@ -31,6 +33,16 @@ struct AttentionRecord {
   Tensor context;  // (B, H, Tq, dh): weights · value, before the heads are merged and projected
 };
 
+// One step of an RNN decoder's attention over the source: BahdanauAttention, LuongAttention,
+// LuongLocalAttention (nn/attention.hpp, nn/local_attention.hpp).
+struct SourceAttentionRecord {
+  const Module* module = nullptr;
+  Tensor scores;   // (B, S) before the softmax: vᵀ tanh(W s + U h_i), or Luong's score; padding not yet masked
+  Tensor weights;  // (B, S)
+  Tensor centres;  // (B): local-p's predicted positions p_t; undefined for global attention
+  int64_t window = 0;  // local-p: the half-width D of the window [p_t - D, p_t + D]
+};
+
 class AttentionRecorder {
  public:
   AttentionRecorder();   // becomes the thread's active recorder (nesting: the innermost records)
@@ -39,14 +51,17 @@ class AttentionRecorder {
   AttentionRecorder& operator=(const AttentionRecorder&) = delete;
 
   const std::vector<AttentionRecord>& records() const { return records_; }
-  void clear() { records_.clear(); }
+  const std::vector<SourceAttentionRecord>& source_records() const { return source_records_; }
+  void clear() { records_.clear(), source_records_.clear(); }
 
   // The thread's active recorder, or nullptr. MultiHeadAttention calls add() on it.
   static AttentionRecorder* active();
   void add(AttentionRecord record) { records_.push_back(std::move(record)); }
+  void add(SourceAttentionRecord record) { source_records_.push_back(std::move(record)); }
 
  private:
   std::vector<AttentionRecord> records_;
+  std::vector<SourceAttentionRecord> source_records_;
   AttentionRecorder* previous_;
 };
 

@@ -6,6 +6,7 @@
 
 #include "core/ops.hpp"
 #include "nn/attention_ops.hpp"
+#include "nn/attention_recorder.hpp"
 
 namespace xg::nn {
 
@@ -53,6 +54,7 @@ AttentionOutput LuongLocalAttention::forward(const Tensor& query, const Tensor& 
   const double sigma = static_cast<double>(window) / 2.0;
   const Tensor distance = Tensor::from_vector(positions, {1, S}, query.dtype()) - unsqueeze(p, 1);  // (B, S)
   const Tensor weights = align * exp(distance * distance * (-1.0 / (2.0 * sigma * sigma)));
+  if (AttentionRecorder* recorder = AttentionRecorder::active()) recorder->add(SourceAttentionRecord{this, scores, weights, p, window});
   return {weighted_sum(weights, values), weights};
 }
 

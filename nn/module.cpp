@@ -115,6 +115,15 @@ void Module::summary_lines(const std::string& name, int depth, std::string& out)
   for (const auto& [n, child] : children_) child->summary_lines(n, depth + 1, out);
 }
 
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules() const {
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
+  for (const auto& [name, child] : children_) {
+    out.emplace_back(name, child);
+    for (auto& [below, m] : child->named_modules()) out.emplace_back(name + "." + below, m);
+  }
+  return out;
+}
+
 std::string Module::summary() const {
   std::string out;
   summary_lines("", 0, out);

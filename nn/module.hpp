@@ -33,6 +33,9 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> state() const;
   std::vector<Tensor> parameters() const;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const { return children_; }
+  // Every module below this one, depth first, by dotted path ("encoder.layers_0.self_attn"); as
+  // libtorch's named_modules() without the root itself.
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules() const;
   int64_t num_parameters() const;
 
   // Training mode (dropout active) propagates to every submodule.

@@ -5,6 +5,7 @@
 
 #include "core/ops.hpp"
 #include "nn/attention_ops.hpp"
+#include "nn/attention_recorder.hpp"
 
 namespace xg::nn {
 
@@ -19,9 +20,10 @@ void check_query_keys(const char* op, const Tensor& query, const Tensor& keys, c
 }
 
 // scores (B, S) -> weights (B, S); context = weights · values (B, Dv)
-AttentionOutput attend(const Tensor& scores, const Tensor& values, const Tensor& key_padding_mask) {
+AttentionOutput attend(const Module* module, const Tensor& scores, const Tensor& values, const Tensor& key_padding_mask) {
   const Tensor masked = key_padding_mask.defined() ? masked_fill(scores, key_padding_mask, -INFINITY) : scores;
   const Tensor weights = softmax(masked, -1);
+  if (AttentionRecorder* recorder = AttentionRecorder::active()) recorder->add(SourceAttentionRecord{module, scores, weights, Tensor(), 0});
   return {weighted_sum(weights, values), weights};
 }
 }  // namespace
@@ -40,7 +42,7 @@ AttentionOutput BahdanauAttention::forward(const Tensor& query, const Tensor& pr
   check_query_keys("BahdanauAttention", query, projected_keys, key_padding_mask);
   // vᵀ tanh(W s + U h_i) for every i in one fused op: (B, S)
   const Tensor scores = additive_scores(query_layer->forward(query), projected_keys, energy_layer->weight);
-  return attend(scores, values, key_padding_mask);
+  return attend(this, scores, values, key_padding_mask);
 }
 
 std::string BahdanauAttention::extra_repr() const {
@@ -75,7 +77,7 @@ AttentionOutput LuongAttention::forward(const Tensor& query, const Tensor& keys,
                                    shape_str(keys.shape())));
     scores = squeeze(matmul(k, unsqueeze(query, 2)), 2);  // (B,S,D)x(B,D,1) -> (B, S)
   }
-  return attend(scores, keys, key_padding_mask);
+  return attend(this, scores, keys, key_padding_mask);
 }
 
 std::string LuongAttention::extra_repr() const {

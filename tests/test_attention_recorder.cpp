@@ -123,3 +123,42 @@ TEST_CASE("AttentionRecorder: weights also past the memory-efficient length; nes
   CHECK(AttentionRecorder::active() == &outer);
   CHECK(outer.records().empty());
 }
+
+TEST_CASE("AttentionRecorder: RNN attention layers leave one record per step, local-p with its centres", "[nn][attention][recorder]") {
+  manual_seed(9);
+  BahdanauAttention additive(6, 4, 5);
+  LuongLocalAttention local(6, 4, 2, 5);
+  additive.to(DType::Float64), local.to(DType::Float64);
+  const Tensor query = seq({2, 6}, 0.31, 1.0), keys = seq({2, 7, 4}, 0.23, 1.0);
+  const Tensor pad = xgtest::padding(2, 7, {7, 5});
+  NoGradGuard no_grad;
+  AttentionRecorder recorder;
+  const AttentionOutput a = additive.forward(query, additive.project_keys(keys), keys, pad);
+  const AttentionOutput b = local.forward(query, local.project_keys(keys), keys, pad);
+  REQUIRE(recorder.source_records().size() == 2);
+  CHECK(recorder.records().empty());
+  const SourceAttentionRecord& ra = recorder.source_records()[0];
+  const SourceAttentionRecord& rb = recorder.source_records()[1];
+  CHECK(ra.module == &additive);
+  CHECK(rb.module == &local);
+  require_close(ra.weights, a.weights.to_vector(), 0);
+  require_close(rb.weights, b.weights.to_vector(), 0);
+  // The additive weights are the softmax of the recorded energies over the unpadded keys.
+  const auto scores = ra.scores.to_vector(), w = ra.weights.to_vector();
+  for (int64_t row = 0; row < 2; ++row) {
+    const int64_t n = row == 0 ? 7 : 5;
+    double total = 0;
+    for (int64_t s = 0; s < n; ++s) total += std::exp(scores[static_cast<std::size_t>(row * 7 + s)]);
+    for (int64_t s = 0; s < 7; ++s)
+      CHECK(w[static_cast<std::size_t>(row * 7 + s)] ==
+            Approx(s < n ? std::exp(scores[static_cast<std::size_t>(row * 7 + s)]) / total : 0.0).margin(1e-14));
+  }
+  CHECK_FALSE(ra.centres.defined());
+  REQUIRE(rb.centres.shape() == Shape{2});
+  CHECK(rb.window == 2);
+  // Outside [p_t - D, p_t + D] the local weights are zero.
+  const auto centres = rb.centres.to_vector(), wl = rb.weights.to_vector();
+  for (int64_t row = 0; row < 2; ++row)
+    for (int64_t s = 0; s < 7; ++s)
+      if (std::abs(static_cast<double>(s) - centres[static_cast<std::size_t>(row)]) > 2.0) CHECK(wl[static_cast<std::size_t>(row * 7 + s)] == 0.0);
+}

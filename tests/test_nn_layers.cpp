@@ -53,6 +53,11 @@ TEST_CASE("Module registers names hierarchically and propagates train/eval", "[n
   CHECK(seq_model.num_parameters() == 4 * 8 + 8 + 16);
   seq_model.eval();
   for (auto& [_, child] : seq_model.named_children()) CHECK_FALSE(child->is_training());
+  Sequential outer({std::make_shared<Sequential>(std::vector<std::shared_ptr<UnaryModule>>{std::make_shared<Linear>(2, 2)}),
+                    std::make_shared<ReLU>()});
+  std::vector<std::string> paths;
+  for (auto& [n, m] : outer.named_modules()) paths.push_back(n + ":" + m->type_name());
+  CHECK(paths == std::vector<std::string>{"0:Sequential", "0.0:Linear", "1:ReLU"});
   const Tensor x = randn({3, 4});
   CHECK(seq_model.forward(x).to_vector() == seq_model.forward(x).to_vector());  // dropout off in eval
   const std::string s = seq_model.summary();
