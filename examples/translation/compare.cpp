@@ -13,6 +13,7 @@
 #include "alignment.hpp"
 #include "evaluate.hpp"
 #include "plot.hpp"
+#include "report.hpp"
 #include "trainer.hpp"
 
 namespace xg::translation {
@@ -327,6 +328,36 @@ void write_attention_maps(const CompareOptions& o, const std::vector<ModelResult
 }
 }  // namespace
 
+namespace {
+// report.html beside the other outputs (report.hpp).
+std::string write_report(const CompareOptions& o, const CompareData& d, const std::vector<ModelResult>& results,
+                         const std::vector<std::size_t>& shown) {
+  ReportInput in;
+  in.out_dir = o.out_dir;
+  in.trained_max_len = d.trained_max_len;
+  in.test = d.test;
+  in.buckets = shown;
+  const std::string corpus = o.train_file.empty() ? fmt::format("the built-in toy corpus (seed {})", o.train.seed)
+                                                  : fmt::format("{}, {}, {}", o.train_file, o.valid_file, o.test_file);
+  std::string names;
+  for (const auto& r : results) names += (names.empty() ? "" : ", ") + r.model;
+  in.settings = {
+      {"corpus", corpus},
+      {"pairs", fmt::format("{} train, {} valid, {} test", d.corpus.train.size(), d.corpus.valid.size(), d.test.size())},
+      {"training sources", fmt::format("up to {} tokens", d.trained_max_len)},
+      {"test sources", fmt::format("up to {} tokens, scored in buckets of 10", longest_source(d.test))},
+      {"models", names},
+      {"training per model", o.train.steps > 0 ? fmt::format("{} steps", o.train.steps) : fmt::format("{:.0f} s", o.budget)},
+      {"seeds", o.seeds > 1 ? fmt::format("{} runs from seed {} (scores: their mean)", o.seeds, o.train.seed) : fmt::format("{}", o.train.seed)},
+      {"decoding", o.beam == 1 ? std::string("greedy") : fmt::format("beam {}, length penalty {}", o.beam, o.length_penalty)},
+      {"threads", o.train.threads > 0 ? fmt::format("{}", o.train.threads) : std::string("OpenMP's default")}};
+  for (const auto& r : results) in.models.push_back({r.model, r.train.parameters, r.train.steps, r.runs, r.train.seconds, &r.eval, &r.alignment});
+  const std::string path = o.out_dir + "/report.html";
+  write_text_file(path, report_page(in));
+  return path;
+}
+}  // namespace
+
 void run_compare(const CompareOptions& o) {
   fs::create_directories(o.out_dir);
   const CompareData d = load_data(o);
@@ -337,7 +368,9 @@ void run_compare(const CompareOptions& o) {
   write_tables(o, results, shown, d.trained_max_len);
   write_charts(o, results, shown, d.trained_max_len);
   write_attention_maps(o, results, d.test);
-  fmt::print("\nwrote {0}/compare.csv, compare.json, bleu_by_length.svg, aer_by_length.svg, loss.svg and attention_*.svg\n", o.out_dir);
+  const std::string report = write_report(o, d, results, shown);
+  fmt::print("\nwrote {0}/compare.csv, compare.json, bleu_by_length.svg, aer_by_length.svg, loss.svg and attention_*.svg\n"
+             "the report, every result on one page: {1}\n", o.out_dir, report);
 }
 
 }  // namespace xg::translation

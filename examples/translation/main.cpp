@@ -1,5 +1,5 @@
 // xgrad-translate: the translation experiment. Subcommands toy, train, average, eval, translate, score, bleu,
-// chrf and compare (cli/*_command.cpp); `xgrad-translate SUBCOMMAND --help` lists each one's options.
+// chrf, compare and explain (cli/*_command.cpp); `xgrad-translate SUBCOMMAND --help` lists each one's options.
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
@@ -27,13 +27,13 @@ int main(int argc, char** argv) {
   for (auto add : {translation::cli::add_toy_command, translation::cli::add_train_command, translation::cli::add_average_command,
                    translation::cli::add_eval_command,
                    translation::cli::add_translate_command, translation::cli::add_score_command, translation::cli::add_bleu_command, translation::cli::add_chrf_command,
-                   translation::cli::add_compare_command})
+                   translation::cli::add_compare_command, translation::cli::add_explain_command})
     add(app);
   int code = 0;
   try {
     // CLI11 reads an unknown first word as a stray argument and says "A subcommand is required".
     if (argc > 1 && argv[1][0] != '-' && app.get_subcommands([&](CLI::App* s) { return s->get_name() == argv[1]; }).empty())
-      throw CLI::ValidationError(fmt::format("unknown subcommand '{}' (one of: toy, train, average, eval, translate, score, bleu, chrf, compare)", argv[1]));
+      throw CLI::ValidationError(fmt::format("unknown subcommand '{}' (one of: toy, train, average, eval, translate, score, bleu, chrf, compare, explain)", argv[1]));
     app.parse(argc, argv);  // runs the chosen subcommand's callback
     // Output on a full disk or a closed pipe fails here, not silently with exit 0.
     if (std::fflush(stdout) != 0 || std::ferror(stdout))

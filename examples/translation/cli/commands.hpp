@@ -14,5 +14,6 @@ void add_score_command(CLI::App& app);      // score: log-probabilities of given
 void add_bleu_command(CLI::App& app);       // bleu: corpus BLEU of standard input
 void add_chrf_command(CLI::App& app);       // chrf: corpus chrF / chrF++ of standard input
 void add_compare_command(CLI::App& app);    // compare: the models side by side by length
+void add_explain_command(CLI::App& app);    // explain: the attention explorer page of one sentence
 
 }  // namespace xg::translation::cli
