@@ -57,6 +57,11 @@ grep -q '"attention_kind": "window"' var_transformer-window/config.json || fail 
 cut -f1 toy/test.tsv | head -3 | "$bin" translate --checkpoint cmp/transformer --attention att.svg > tr.txt
 [ "$(wc -l < tr.txt)" -eq 3 ] || fail "translate printed $(wc -l < tr.txt) lines for 3 inputs"
 grep -q '<svg' att.svg || fail "translate --attention wrote no SVG"
+grep -q 'report.html' compare.log && grep -q 'id="summary"' cmp/report.html || fail "compare wrote no report.html or did not print its path"
+cut -f1 toy/test.tsv | head -1 | "$bin" explain --checkpoint cmp/transformer --out explain.html > explain.log
+grep -q '"groups"' explain.html && grep -q 'wrote explain.html' explain.log || fail "explain wrote no transformer page"
+"$bin" explain --checkpoint cmp/bahdanau --out explain_b.html --target "le chat ." "the cat ." > /dev/null
+grep -q '"given_target":true' explain_b.html && grep -q '"steps"' explain_b.html || fail "explain --target of a Bahdanau model"
 
 cut -f2 toy/test.tsv > ref.txt
 "$bin" bleu ref.txt < ref.txt | grep -q '^BLEU = 100.00' || fail "bleu of the references against themselves is not 100"
@@ -78,6 +83,8 @@ expect_error() {
   echo "$out" | grep -q -- "$pattern" || fail "message for '$*' lacks '$pattern': $out"
 }
 expect_error "--no-such-option" "$bin" train --model rnn --out x --no-such-option
+expect_error "no sentence" "$bin" explain --checkpoint cmp/rnn < /dev/null
+expect_error "over the model's limit" "$bin" explain --checkpoint cmp/transformer --max-input-tokens 2 "the cat sees the dog"
 expect_error "beam" "$bin" eval --checkpoint cmp/rnn --test toy/test.tsv --beam -1
 expect_error "max-batch" "$bin" train --model rnn --out x --max-batch 0
 expect_error "gru" "$bin" train --model gru --out x

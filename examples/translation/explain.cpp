@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/autograd.hpp"
+#include "core/softmax.hpp"
 #include "data/batch.hpp"
 #include "data/tokenizer.hpp"
 #include "evaluate.hpp"
@@ -24,18 +25,19 @@ double significant(double x, int digits = 3) {
   return std::round(x * scale) / scale;
 }
 
-// Row i of a (rows, cols) slice starting at `offset` of a flat vector, rounded.
-json rows_of(const std::vector<double>& flat, std::size_t offset, int64_t rows, int64_t cols) {
-  json out = json::array();
-  for (int64_t i = 0; i < rows; ++i) {
-    json row = json::array();
-    for (int64_t j = 0; j < cols; ++j) row.push_back(significant(flat[offset + static_cast<std::size_t>(i * cols + j)]));
-    out.push_back(row);
-  }
-  return out;
+// A (rows, cols) slice starting at `offset` of a flat vector as {"c": cols, "s": scale, "d": ints}:
+// value = int * scale, ints within +-999 (three digits relative to the slice's largest value; about
+// half the characters of decimals, which keeps a 60-token page of a 3-layer model under 2 MB).
+json matrix_json(const std::vector<double>& flat, std::size_t offset, int64_t rows, int64_t cols) {
+  double largest = 0;
+  for (int64_t i = 0; i < rows * cols; ++i) largest = std::max(largest, std::abs(flat[offset + static_cast<std::size_t>(i)]));
+  const double scale = largest > 0 ? largest / 999.0 : 1.0;
+  json ints = json::array();
+  for (int64_t i = 0; i < rows * cols; ++i) ints.push_back(std::lround(flat[offset + static_cast<std::size_t>(i)] / scale));
+  return {{"c", cols}, {"s", scale}, {"d", ints}};
 }
 
-// One (layer, head): weights in 1/10000 (Tq, Tk), and the head's q (Tq, dh), k and v (Tk, dh).
+// One (layer, head): weights in 1/10000 (Tq, Tk), and the head's q (Tq, dh), k and v (Tk, dh) as matrix_json.
 json head_json(const nn::AttentionRecord& r, int64_t h) {
   const auto& qs = r.query.shape();
   const int64_t H = qs[1], Tq = qs[2], dh = qs[3], Tk = r.key.shape()[2];
@@ -45,9 +47,9 @@ json head_json(const nn::AttentionRecord& r, int64_t h) {
   for (int64_t i = 0; i < Tq * Tk; ++i) weights.push_back(std::lround(w[static_cast<std::size_t>(h * Tq * Tk + i)] * 10000));
   const auto q = r.query.to_vector(), k = r.key.to_vector(), v = r.value.to_vector();
   return {{"w", weights},
-          {"q", rows_of(q, static_cast<std::size_t>(h * Tq * dh), Tq, dh)},
-          {"k", rows_of(k, static_cast<std::size_t>(h * Tk * dh), Tk, dh)},
-          {"v", rows_of(v, static_cast<std::size_t>(h * Tk * dh), Tk, dh)}};
+          {"q", matrix_json(q, static_cast<std::size_t>(h * Tq * dh), Tq, dh)},
+          {"k", matrix_json(k, static_cast<std::size_t>(h * Tk * dh), Tk, dh)},
+          {"v", matrix_json(v, static_cast<std::size_t>(h * Tk * dh), Tk, dh)}};
 }
 
 // The transformer's groups, in the order the page shows them; layers in call order.
@@ -84,7 +86,7 @@ json transformer_groups(const Seq2Seq& model, const nn::AttentionRecorder& recor
       const auto b = r.bias.to_vector();
       const int64_t H = r.bias.shape()[0], Tq = r.bias.shape()[1], Tk = r.bias.shape()[2];
       g.bias = json::array();
-      for (int64_t h = 0; h < H; ++h) g.bias.push_back(rows_of(b, static_cast<std::size_t>(h * Tq * Tk), Tq, Tk));
+      for (int64_t h = 0; h < H; ++h) g.bias.push_back(matrix_json(b, static_cast<std::size_t>(h * Tq * Tk), Tq, Tk));
     }
   }
   json out = json::array();
@@ -118,20 +120,29 @@ std::string describe(const ModelConfig& c) {
 }
 }  // namespace
 
-std::string explain_sentence(const LoadedModel& m, const std::string& source, const SearchOptions& search_options) {
+std::string explain_sentence(const LoadedModel& m, const std::string& source, const SearchOptions& search_options,
+                             const std::string& target) {
   const data::WhitespaceTokenizer tok;
   const std::vector<std::string> words = tok.tokenize(source);
   if (words.empty()) throw Error("explain: the sentence is empty");
-  SearchOptions search = search_options;
-  search.keep_attention = false;
-  const Hypothesis hyp = translate_sentences(*m.model, m.src_vocab, {source}, search)[0];
-  if (hyp.skipped)
+  if (static_cast<int64_t>(words.size()) > std::min(search_options.max_source_tokens, m.model->longest_sequence()))
     throw Error(fmt::format("explain: the sentence has {} tokens, over the model's limit of {}", words.size(),
-                            std::min(search.max_source_tokens, m.model->longest_sequence())));
-  // Read back teacher-forced: the decoder input is <bos> + the translation, the output + <eos>.
-  const data::Example example{m.src_vocab.encode(words), hyp.tokens};
+                            std::min(search_options.max_source_tokens, m.model->longest_sequence())));
+  std::vector<int64_t> output_ids;
+  if (target.empty()) {
+    SearchOptions search = search_options;
+    search.keep_attention = false;
+    output_ids = translate_sentences(*m.model, m.src_vocab, {source}, search)[0].tokens;
+  } else {
+    output_ids = m.tgt_vocab.encode(tok.tokenize(target));
+    if (static_cast<int64_t>(output_ids.size()) + 1 > m.model->longest_sequence())
+      throw Error(fmt::format("explain: the target has {} tokens, over the model's limit of {}", output_ids.size(),
+                              m.model->longest_sequence() - 1));
+  }
+  // Read back teacher-forced: the decoder input is <bos> + the translation, the labels it + <eos>.
+  const data::Example example{m.src_vocab.encode(words), output_ids};
   const data::Batch batch = data::collate({example}, {0});
-  std::vector<std::string> source_tokens, decoder_input{"<bos>"}, output = m.tgt_vocab.decode(hyp.tokens);
+  std::vector<std::string> source_tokens, decoder_input{"<bos>"}, output = m.tgt_vocab.decode(output_ids);
   for (int64_t id : example.src) source_tokens.push_back(m.src_vocab.word(id));  // <unk> shows as such
   for (const auto& w : output) decoder_input.push_back(w);
   output.push_back("<eos>");
@@ -140,17 +151,21 @@ std::string explain_sentence(const LoadedModel& m, const std::string& source, co
   const bool was_training = m.model->is_training();
   m.model->eval();
   nn::AttentionRecorder recorder;
-  m.model->forward(batch);
+  const auto log_probs = log_softmax(m.model->forward(batch), -1).to_vector();  // (1, T, V)
   if (was_training) m.model->train();
+  double log_probability = 0;
+  const auto V = static_cast<std::size_t>(m.tgt_vocab.size());
+  for (std::size_t t = 0; t < batch.tgt_out.size(); ++t) log_probability += log_probs[t * V + static_cast<std::size_t>(batch.tgt_out[t])];
 
   json data = {{"model", m.config.model},
                {"description", describe(m.config)},
                {"input", source},
-               {"translation", tok.detokenize(m.tgt_vocab.decode(hyp.tokens))},
+               {"translation", tok.detokenize(m.tgt_vocab.decode(output_ids))},
+               {"given_target", !target.empty()},
                {"source", source_tokens},
                {"decoder_input", decoder_input},
                {"output", output},
-               {"log_probability", significant(hyp.score, 5)}};
+               {"log_probability", significant(log_probability, 5)}};
   if (m.config.model == "transformer") data["groups"] = transformer_groups(*m.model, recorder, source_tokens, decoder_input);
   else if (m.config.model == "bahdanau") data["steps"] = recurrent_attention(recorder);
   return data.dump();

@@ -8,15 +8,17 @@
 
 namespace xg::translation {
 
-// Translates `source` (search as given), then reads the translation back teacher-forced under an
-// nn::AttentionRecorder (the decoder's attention equals step-by-step decoding's; tested in
-// test_translation.cpp) and returns the page's data as JSON:
+// Translates `source` (search as given; or takes `target`, when not empty, as the translation),
+// then reads the translation back teacher-forced under an nn::AttentionRecorder (the same
+// attention as step-by-step decoding forms) and returns the page's data as JSON: the tokens, the
+// translation's log-probability, and
 //   transformer: per group (encoder self-attention, decoder self-attention, cross-attention),
-//     per layer and head, the weights (in 1/10000) and the head's queries, keys and values (3
-//     significant digits), the position bias of the group's self-attention and its mask;
+//     per layer and head, the weights (in 1/10000) and the head's queries, keys and values (three
+//     digits relative to each matrix's largest value), the group's position bias and causal mask;
 //   bahdanau: the weights of every decoding step, with local-p's centre and window;
 //   rnn: no attention (the page says so).
-std::string explain_sentence(const LoadedModel& loaded, const std::string& source, const SearchOptions& search);
+std::string explain_sentence(const LoadedModel& loaded, const std::string& source, const SearchOptions& search,
+                             const std::string& target = "");
 
 // The self-contained page for explain_sentence's data.
 std::string explorer_page(const std::string& data_json);

@@ -11,7 +11,7 @@ namespace xg::translation::cli {
 
 void add_explain_command(CLI::App& app) {
   struct Options {
-    std::string checkpoint, out = "explain.html", sentence;
+    std::string checkpoint, out = "explain.html", sentence, target;
     SearchOptions search;
   };
   auto o = std::make_shared<Options>();
@@ -20,6 +20,7 @@ void add_explain_command(CLI::App& app) {
   cmd->add_option("--checkpoint", o->checkpoint, "training output directory")->required();
   cmd->add_option("sentence", o->sentence, "the source sentence (default: the first line of standard input)");
   cmd->add_option("--out", o->out, "the page to write")->capture_default_str();
+  cmd->add_option("--target", o->target, "explain this translation (e.g. the reference) instead of the model's own");
   add_search_options(cmd, o->search);
   cmd->callback([o] {
     std::string sentence = o->sentence;
@@ -29,7 +30,7 @@ void add_explain_command(CLI::App& app) {
       sentence = lines[0];
     }
     const LoadedModel m = load_trained(o->checkpoint);
-    write_text_file(o->out, explorer_page(explain_sentence(m, sentence, o->search)));
+    write_text_file(o->out, explorer_page(explain_sentence(m, sentence, o->search, o->target)));
     fmt::print("wrote {}\n", o->out);
   });
 }

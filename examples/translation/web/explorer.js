@@ -15,7 +15,7 @@
     el("h1", { text: "Attention explorer" }),
     el("div", { cls: "muted", text: data.description }),
     el("div", {}, [el("b", { text: "Source: " }), data.input]),
-    el("div", {}, [el("b", { text: "Translation: " }), data.translation,
+    el("div", {}, [el("b", { text: data.given_target ? "Given translation: " : "Translation: " }), data.translation,
                    el("span", { cls: "muted", text: "  (log-probability " + data.log_probability + ")" })])
   ]);
   document.body.insertBefore(header, app);
@@ -30,6 +30,9 @@
 
   // ---------- transformer ----------
   function weight(head, i, j, keys) { return head.w[i * keys + j] / 10000; }
+  // Row i of a matrix stored as {c: columns, s: scale, d: integers} (explain.cpp's matrix_json).
+  function row(m, i) { return m.d.slice(i * m.c, (i + 1) * m.c).map(function (x) { return x * m.s; }); }
+  function show(x) { return Number(x.toPrecision(3)).toString(); }
 
   function transformerView() {
     var tabs = el("nav", { id: "groups" });
@@ -165,17 +168,19 @@
       computation.innerHTML = "";
       var shown = state.heads.map(function (on, h) { return on ? h : -1; }).filter(function (h) { return h >= 0; });
       var h = shown.length ? shown[0] : 0, i = Math.min(state.query, g.queries.length - 1);
-      var head = g.layers[state.layer].heads[h], Tk = g.keys.length, q = head.q[i], d = q.length;
+      var head = g.layers[state.layer].heads[h], Tk = g.keys.length, q = row(head.q, i), d = q.length;
+      var K = [], V = [], bias = [];
+      for (var j = 0; j < Tk; ++j) { K.push(row(head.k, j)); V.push(row(head.v, j)); bias.push(g.bias ? row(g.bias[h], i)[j] : 0); }
       computation.appendChild(el("h2", { id: "computation-title", text: "The computation: " + g.title.split(" (")[0] + ", layer " + (state.layer + 1) +
           ", head " + (h + 1) + ", query " + (i + 1) + " '" + g.queries[i] + "'" }));
       computation.appendChild(el("p", { cls: "muted", text: "softmax(q K^T / sqrt(d) + bias) V for one query, d = " + d +
-          ". Scores and softmax are recomputed here from the numbers shown (3 significant digits); the last weight column is the model's own." }));
-      computation.appendChild(el("div", { cls: "mono vec" }, ["q = [" + q.join(", ") + "]"]));
-      var scores = [], hidden = [], top = -Infinity;
-      for (var j = 0; j < Tk; ++j) {
+          ". Scores and softmax are recomputed here from the stored vectors (three digits relative to each matrix's largest value); the last weight column is the model's own." }));
+      computation.appendChild(el("div", { cls: "mono vec" }, ["q = [" + q.map(show).join(", ") + "]"]));
+      var scores = [], hidden = [], top = -Infinity, k;
+      for (j = 0; j < Tk; ++j) {
         var dot = 0;
-        for (var k = 0; k < d; ++k) dot += q[k] * head.k[j][k];
-        var s = dot / Math.sqrt(d) + (g.bias ? g.bias[h][i][j] : 0);
+        for (k = 0; k < d; ++k) dot += q[k] * K[j][k];
+        var s = dot / Math.sqrt(d) + bias[j];
         hidden.push(g.causal && j > i);
         scores.push(s);
         if (!hidden[j]) top = Math.max(top, s);
@@ -183,15 +188,15 @@
       var total = 0, soft = scores.map(function (s, j) { var e = hidden[j] ? 0 : Math.exp(s - top); total += e; return e; });
       soft = soft.map(function (e) { return e / total; });
       var context = new Array(d).fill(0);
-      for (j = 0; j < Tk; ++j) for (k = 0; k < d; ++k) context[k] += soft[j] * head.v[j][k];
+      for (j = 0; j < Tk; ++j) for (k = 0; k < d; ++k) context[k] += soft[j] * V[j][k];
       var table = el("table", { cls: "data mono", id: "computation-table" });
       table.appendChild(el("tr", {}, ["j", "key", "k_j (first 4 of " + d + ")", "q.k_j / sqrt(d)", g.bias ? "+ bias" : "bias", "score",
           "softmax", "model's weight"].map(function (t) { return el("th", { text: t }); })));
       var best = soft.indexOf(Math.max.apply(null, soft));
       for (j = 0; j < Tk; ++j) {
-        var dotj = scores[j] - (g.bias ? g.bias[h][i][j] : 0);
-        table.appendChild(el("tr", { cls: j === best ? "top" : "" }, [String(j + 1), g.keys[j], "[" + head.k[j].slice(0, 4).join(", ") + ", ...]",
-            fmt(dotj, 3), g.bias ? fmt(g.bias[h][i][j], 3) : "-", hidden[j] ? "masked" : fmt(scores[j], 3), fmt(soft[j], 4),
+        var dotj = scores[j] - bias[j];
+        table.appendChild(el("tr", { cls: j === best ? "top" : "" }, [String(j + 1), g.keys[j], "[" + K[j].slice(0, 4).map(show).join(", ") + ", ...]",
+            fmt(dotj, 3), g.bias ? fmt(bias[j], 3) : "-", hidden[j] ? "masked" : fmt(scores[j], 3), fmt(soft[j], 4),
             fmt(weight(head, i, j, Tk), 4)].map(function (t, n) { return el("td", { cls: n === 1 ? "left" : "", text: t }); })));
       }
       computation.appendChild(table);
