@@ -9,13 +9,14 @@ from torch import nn
 class RnnSeq2Seq(nn.Module):
     """GRU encoder-decoder; the decoder input is [embedding; c], c the encoder's final state."""
 
-    def __init__(self, vocab, emb=128, hidden=256):
+    def __init__(self, vocab, emb=128, hidden=256, tgt_vocab=None):
         super().__init__()
+        tgt_vocab = tgt_vocab or vocab
         self.src_embedding = nn.Embedding(vocab, emb, padding_idx=0)
-        self.tgt_embedding = nn.Embedding(vocab, emb, padding_idx=0)
+        self.tgt_embedding = nn.Embedding(tgt_vocab, emb, padding_idx=0)
         self.encoder = nn.GRU(emb, hidden, batch_first=True)
         self.decoder = nn.GRUCell(emb + hidden, hidden)
-        self.output = nn.Linear(hidden, vocab)
+        self.output = nn.Linear(hidden, tgt_vocab)
 
     def start(self, src):
         _, h = self.encoder(self.src_embedding(src))
@@ -39,11 +40,12 @@ class RnnSeq2Seq(nn.Module):
 class BahdanauSeq2Seq(nn.Module):
     """Bidirectional GRU encoder, additive attention, GRU decoder, deep output."""
 
-    def __init__(self, vocab, emb=128, hidden=256, attention=256):
+    def __init__(self, vocab, emb=128, hidden=256, attention=256, tgt_vocab=None):
         super().__init__()
         enc = hidden // 2
+        tgt_vocab = tgt_vocab or vocab
         self.src_embedding = nn.Embedding(vocab, emb, padding_idx=0)
-        self.tgt_embedding = nn.Embedding(vocab, emb, padding_idx=0)
+        self.tgt_embedding = nn.Embedding(tgt_vocab, emb, padding_idx=0)
         self.encoder = nn.GRU(emb, enc, batch_first=True, bidirectional=True)
         self.init = nn.Linear(enc, hidden)
         self.query_layer = nn.Linear(hidden, attention, bias=False)
@@ -51,7 +53,7 @@ class BahdanauSeq2Seq(nn.Module):
         self.energy_layer = nn.Linear(attention, 1, bias=False)
         self.decoder = nn.GRUCell(emb + 2 * enc, hidden)
         self.deep_output = nn.Linear(hidden + 2 * enc + emb, hidden)
-        self.output = nn.Linear(hidden, vocab)
+        self.output = nn.Linear(hidden, tgt_vocab)
 
     def start(self, src):
         ann, h = self.encoder(self.src_embedding(src))
@@ -84,22 +86,25 @@ class BahdanauSeq2Seq(nn.Module):
 class TransformerSeq2Seq(nn.Module):
     """Pre-LN encoder-decoder, d 128, 4 heads, 2+2 layers, ff 512; embeddings N(0, d^-1/2) times sqrt(d)."""
 
-    def __init__(self, vocab, d=128, heads=4, layers=2, ff=512, dropout=0.0):
+    def __init__(self, vocab, d=128, heads=4, layers=2, ff=512, dropout=0.0, tgt_vocab=None, decoder_layers=None,
+                 max_positions=512):
         super().__init__()
-        self.d = d
+        self.d, self.num_heads = d, heads
+        tgt_vocab = tgt_vocab or vocab
         self.src_embedding = nn.Embedding(vocab, d, padding_idx=0)
-        self.tgt_embedding = nn.Embedding(vocab, d, padding_idx=0)
+        self.tgt_embedding = nn.Embedding(tgt_vocab, d, padding_idx=0)
         with torch.no_grad():
             for table in (self.src_embedding, self.tgt_embedding):
                 table.weight.normal_(0, d ** -0.5)
                 table.weight[0].zero_()
-        pe = torch.zeros(512, d)
-        pos = torch.arange(512, dtype=torch.float32)[:, None]
+        pe = torch.zeros(max_positions, d)
+        pos = torch.arange(max_positions, dtype=torch.float32)[:, None]
         div = torch.pow(10000.0, torch.arange(0, d, 2, dtype=torch.float32) / d)
         pe[:, 0::2], pe[:, 1::2] = torch.sin(pos / div), torch.cos(pos / div)
         self.register_buffer("pe", pe)
-        self.transformer = nn.Transformer(d, heads, layers, layers, ff, dropout, batch_first=True, norm_first=True)
-        self.output = nn.Linear(d, vocab)
+        self.transformer = nn.Transformer(d, heads, layers, decoder_layers or layers, ff, dropout, batch_first=True,
+                                          norm_first=True)
+        self.output = nn.Linear(d, tgt_vocab)
 
     def embed(self, table, ids):
         return table(ids) * math.sqrt(self.d) + self.pe[: ids.shape[1]]
@@ -136,7 +141,7 @@ class TransformerSeq2Seq(nn.Module):
 
     def heads(self, x):  # (B, T, D) -> (B, H, T, D/H)
         B, T, D = x.shape
-        return x.view(B, T, 4, D // 4).transpose(1, 2)
+        return x.view(B, T, self.num_heads, D // self.num_heads).transpose(1, 2)
 
     def attend(self, q, k, v, out_proj):
         w = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), -1)

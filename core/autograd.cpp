@@ -45,6 +45,14 @@ Node::~Node() {
   }
 }
 
+bool sums_down_to(const Shape& from, const Shape& to) {
+  if (to.size() > from.size()) return false;
+  const std::size_t lead = from.size() - to.size();
+  for (std::size_t i = 0; i < to.size(); ++i)
+    if (to[i] != from[lead + i] && to[i] != 1) return false;
+  return true;
+}
+
 Tensor reduce_to_shape(const Tensor& grad, const Shape& shape) {
   if (grad.shape() == shape) return grad;
   if (broadcast_shapes("reduce_to_shape", grad.shape(), shape) != grad.shape())

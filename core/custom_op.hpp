@@ -28,6 +28,8 @@ namespace xg {
 
 // Sums a gradient over broadcast axes down to `shape` (ShapeError if it does not broadcast).
 Tensor reduce_to_shape(const Tensor& grad, const Shape& shape);
+// Whether a gradient of shape `from` sums down to `to` (from is `to` broadcast to more or longer axes).
+bool sums_down_to(const Shape& from, const Shape& to);
 
 struct OpContext {
   std::vector<Tensor> saved;            // detached: saving does not keep the graph alive
@@ -60,8 +62,14 @@ struct CustomOp {
         throw AutogradError(std::string(Derived::name()) + ": backward returned " +
                             std::to_string(grads.size()) + " gradients for " + std::to_string(n) +
                             " tensor inputs");
-      for (std::size_t i = 0; i < n; ++i)
-        if (grads[i].defined()) sink.add(i, reduce_to_shape(grads[i], shapes[i]));
+      for (std::size_t i = 0; i < n; ++i) {
+        if (!grads[i].defined()) continue;
+        if (!sums_down_to(grads[i].shape(), shapes[i]))
+          throw ShapeError(std::string(Derived::name()) + ": backward returned a gradient of shape " +
+                           shape_str(grads[i].shape()) + " for tensor input " + std::to_string(i) + " of shape " +
+                           shape_str(shapes[i]));
+        sink.add(i, reduce_to_shape(grads[i], shapes[i]));
+      }
     });
   }
   // Shown in error messages and anomaly reports; override with a static name() in Derived.

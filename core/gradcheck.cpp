@@ -49,8 +49,9 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
       const double a = analytic.defined() ? analytic.data<double>()[j] : 0.0;
       double excess = std::abs(a - numeric) - (options.atol + options.rtol * std::abs(numeric));
       if (!std::isfinite(a) || !std::isfinite(numeric)) excess = INFINITY;
-      if (result.worst_index < 0 || excess > result.worst_error) {
-        result.worst_error = excess;
+      if (result.worst_index < 0 || excess > result.worst_excess) {
+        result.worst_excess = excess;
+        result.worst_error = std::isfinite(excess) ? std::abs(a - numeric) : INFINITY;
         result.worst_input = i;
         result.worst_index = j;
         result.analytic = a;
@@ -58,7 +59,7 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
       }
     }
   }
-  result.ok = result.worst_index < 0 || result.worst_error <= 0;
+  result.ok = result.worst_index < 0 || result.worst_excess <= 0;
   if (!result.ok)
     result.message = fmt::format(
         "gradcheck failed: input {} element {}: analytic {:.10g}, numeric {:.10g} (|diff| {:.3g})",

@@ -16,7 +16,9 @@ struct GradcheckOptions {
 
 struct GradcheckResult {
   bool ok = true;
-  double worst_error = 0;      // |analytic - numeric| - rtol*|numeric| at the worst element
+  // The worst element is the one furthest past (or closest to) its tolerance atol + rtol*|numeric|:
+  double worst_error = 0;      // its |analytic - numeric|, >= 0
+  double worst_excess = 0;     // its |analytic - numeric| - tolerance: <= 0 when the check passes
   std::size_t worst_input = 0;
   int64_t worst_index = -1;    // flat index into that input
   double analytic = 0, numeric = 0;

@@ -22,9 +22,12 @@ Tensor output_for(const Tensor& x, const Tensor& weight) {
 }
 
 int64_t check(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  if (weight.dim() != 2 || x.dim() < 1 || x.shape().back() != weight.shape()[1])
-    throw ShapeError(fmt::format("{}: input {} and weight {} (needs weight (out, {}))", op, shape_str(x.shape()),
-                                 shape_str(weight.shape()), x.dim() ? x.shape().back() : 0));
+  if (weight.dim() != 2)
+    throw ShapeError(fmt::format("{}: weight {} (needs (out, in))", op, shape_str(weight.shape())));
+  if (x.dim() < 1 || x.shape().back() != weight.shape()[1])
+    throw ShapeError(fmt::format("{}: input {} has {} features in its last axis; the weight {} takes {}", op,
+                                 shape_str(x.shape()), x.dim() ? x.shape().back() : 0, shape_str(weight.shape()),
+                                 weight.shape()[1]));
   check_same_dtype(op, x, weight);
   check_bias(op, weight, bias);
   return numel_of(Shape(x.shape().begin(), x.shape().end() - 1));

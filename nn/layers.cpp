@@ -24,7 +24,12 @@ struct Linear::Prepared {
   xg::detail::ScopedLayout layout;
 };
 
-Tensor Linear::forward(const Tensor& x) { return detail::LayerAccess::packed(*this)(x); }
+Tensor Linear::forward(const Tensor& x) {
+  if (x.dim() < 1 || x.shape().back() != in_features)
+    throw ShapeError(fmt::format("Linear(in={}, out={}): input {} has {} features in its last axis (needs {})", in_features,
+                                 out_features, shape_str(x.shape()), x.dim() ? x.shape().back() : 0, in_features));
+  return detail::LayerAccess::packed(*this)(x);
+}
 
 // xgrad's packed product beat OpenBLAS at every shape these models use (960-1920 rows of a
 // training step included: 0.86-0.98x its time, the layout costing 7-30 us).

@@ -110,8 +110,11 @@ static std::string with_commas(int64_t n) {
 }
 
 void Module::summary_lines(const std::string& name, int depth, std::string& out) const {
-  out += fmt::format("{:<{}}{:<28} {}({})  {} params\n", "", depth * 2, name.empty() ? "(root)" : name,
-                     type_name_, extra_repr(), with_commas(num_parameters()));
+  if (depth == 0)  // the root has no name of its own
+    out += fmt::format("{}({})  {} params\n", type_name_, extra_repr(), with_commas(num_parameters()));
+  else
+    out += fmt::format("{:<{}}{:<28} {}({})  {} params\n", "", depth * 2, name, type_name_, extra_repr(),
+                       with_commas(num_parameters()));
   for (const auto& [n, child] : children_) child->summary_lines(n, depth + 1, out);
 }
 

@@ -10,6 +10,7 @@
 #include "nn/local_attention.hpp"
 #include "nn/memory_efficient_attention.hpp"
 #include "nn/module.hpp"
+#include "nn/module_list.hpp"
 #include "nn/position_bias.hpp"
 #include "nn/recurrent.hpp"
 #include "nn/rotary.hpp"

@@ -40,7 +40,7 @@ Adam::Adam(std::vector<ParamGroup> groups, double b1, double b2, double eps, boo
 }
 
 void Adam::step() {
-  ++step_count_;
+  begin_step();
   const double bc1 = 1.0 - std::pow(beta1_, static_cast<double>(step_count_));
   const double bc2 = 1.0 - std::pow(beta2_, static_cast<double>(step_count_));
   for_each_param_with_grad([&](const ParamGroup& group, std::size_t gi, std::size_t pi, Tensor& p, const Tensor& grad) {

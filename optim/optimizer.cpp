@@ -44,9 +44,16 @@ Tensor& Optimizer::slot(std::size_t g, std::size_t p, std::size_t s) {
   return v[s];
 }
 
+void Optimizer::begin_step() {
+  ++step_count_;
+  if (schedule_) set_lr(schedule_->lr(step_count_));
+}
+
 NamedTensors Optimizer::state(const std::string& prefix) const {
   NamedTensors out;
   out.emplace_back(prefix + "step", Tensor::from_vector({static_cast<double>(step_count_)}, {}, DType::Float64));
+  for (std::size_t g = 0; g < groups_.size(); ++g)
+    out.emplace_back(fmt::format("{}lr.{}", prefix, g), Tensor::from_vector({groups_[g].lr}, {}, DType::Float64));
   const auto names = slot_names();
   for (std::size_t g = 0; g < slots_.size(); ++g)
     for (std::size_t p = 0; p < slots_[g].size(); ++p)
@@ -92,8 +99,21 @@ void Optimizer::load_state(const NamedTensors& tensors, const std::string& prefi
         throw FormatError(fmt::format("{}: no state for parameter {}.{} after {} steps", name_, g, p, step));
     }
   }
+  std::vector<double> rates;
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    auto lr = by_name.find(fmt::format("{}lr.{}", prefix, g));
+    if (lr == by_name.end()) {
+      if (g == 0) break;  // an older state without rates
+      throw FormatError(fmt::format("{}: optimiser state has a rate for group 0 but none for group {}", name_, g));
+    }
+    const double value = lr->second.numel() == 1 ? lr->second.item() : NAN;
+    if (!(value >= 0 && value < 1e6))
+      throw FormatError(fmt::format("{}: '{}lr.{}' is {} (needs one finite, non-negative rate)", name_, prefix, g, value));
+    rates.push_back(value);
+  }
   slots_ = std::move(loaded);
   step_count_ = step;
+  for (std::size_t g = 0; g < rates.size(); ++g) groups_[g].lr = rates[g];
 }
 
 namespace {

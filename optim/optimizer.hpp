@@ -1,11 +1,13 @@
 #pragma once
 // Optimisers over parameter groups (each group with its own learning rate and weight decay).
 // State (step count, moments) exports as named tensors so it can share a checkpoint with the model.
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/safetensors.hpp"
 #include "core/tensor.hpp"
+#include "optim/schedule.hpp"
 
 namespace xg::optim {
 
@@ -22,15 +24,23 @@ class Optimizer {
   // One update from the parameters' current gradients; a parameter without a gradient is skipped.
   virtual void step() = 0;
   void zero_grad();
-  // Sets every group's learning rate (schedules call this each step).
+  // Sets every group's learning rate (an attached schedule sets it again at the next step).
   void set_lr(double lr);
+  // From the next step on, every step first sets every group's rate to schedule->lr(step), the
+  // step counted from 1 as step_count() + 1; so a schedule follows the restored step count after
+  // load_state. nullptr detaches it (the rate then stays where it is).
+  void set_schedule(std::shared_ptr<const Schedule> schedule) { schedule_ = std::move(schedule); }
+  const std::shared_ptr<const Schedule>& schedule() const { return schedule_; }
   double lr(std::size_t group = 0) const { return groups_.at(group).lr; }
   std::vector<ParamGroup>& groups() { return groups_; }
   int64_t step_count() const { return step_count_; }
 
-  // "optim.step", "optim.<group>.<param>.<slot>" (e.g. "optim.0.3.exp_avg").
+  // "optim.step", "optim.lr.<group>" (the rate of the last step, or as set since), and
+  // "optim.<group>.<param>.<slot>" (e.g. "optim.0.3.exp_avg").
   NamedTensors state(const std::string& prefix = "optim.") const;
-  // Restores a state exported by state(); every slot must be present with the right shape.
+  // Restores a state exported by state(): the step count, every group's learning rate and every
+  // slot, which must be present with the right shape. A state written before rates were saved
+  // (no "optim.lr.0") leaves the rates as they are.
   void load_state(const NamedTensors& tensors, const std::string& prefix = "optim.");
 
  protected:
@@ -47,12 +57,15 @@ class Optimizer {
       }
   }
   virtual std::vector<std::string> slot_names() const = 0;
+  // Every step() starts here: counts the step and applies the attached schedule's rate for it.
+  void begin_step();
 
   std::vector<ParamGroup> groups_;
   std::string name_;
   int64_t step_count_ = 0;
 
  private:
+  std::shared_ptr<const Schedule> schedule_;
   std::vector<std::vector<std::vector<Tensor>>> slots_;
 };
 

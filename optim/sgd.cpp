@@ -16,7 +16,7 @@ std::vector<std::string> SGD::slot_names() const {
 
 void SGD::step() {
   const bool first = step_count_ == 0;
-  ++step_count_;
+  begin_step();
   for_each_param_with_grad([&](const ParamGroup& group, std::size_t gi, std::size_t pi, Tensor& p, const Tensor& grad) {
       Tensor* buf = momentum_ > 0 ? &slot(gi, pi, 0) : nullptr;
       dispatch(p.dtype(), [&](auto tag) {

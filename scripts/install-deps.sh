@@ -14,9 +14,10 @@ packages=(
 if [[ "${1:-}" == "--with-torch" ]]; then
   packages+=(python3-torch)
 fi
-# For the browser tests of the HTML pages (tests/browser_test.py): wanted, but a machine that cannot
-# install them still builds and tests everything else (that test then reports itself skipped).
-optional=(chromium chromium-driver fonts-dejavu-core)  # a font: the screenshots show text
+# For the browser tests of the HTML pages (tests/browser_test.py) and the PyTorch interop test
+# (tests/python_interop_test.py): wanted, but a machine that cannot install them still builds and
+# tests everything else (those tests then report themselves skipped).
+optional=(chromium chromium-driver fonts-dejavu-core python3-torch)  # a font: the screenshots show text
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=() missing_optional=()

@@ -51,6 +51,8 @@ def check_transformer_explorer(b, path, shot=None):
     errors = settle(b, "explorerReady")
     check(not errors, f"explorer {os.path.basename(path)}: no script or console errors {errors}")
     groups = data["groups"]
+    print(f"info {os.path.basename(path)}: {os.path.getsize(path) / 1e6:.2f} MB, drawn {b.run('return window.explorerReadyMs;'):.0f} ms "
+          "after navigation started (measured, not asserted: no timed checks in the test suite)")
     check(b.run("return document.querySelectorAll('#groups button').length;") == len(groups), "explorer: one tab per attention group")
     for n, g in enumerate(groups):
         b.click(f"#groups button:nth-child({n + 1})")

@@ -175,6 +175,16 @@ TEST_CASE("gradcheck reports the worst element of a wrong gradient", "[gradcheck
   CHECK_FALSE(r.ok);
   CHECK(r.worst_index == 1);
   CHECK(r.message.find("element 1") != std::string::npos);
+  // Weights w of the reduction sum(out * w) in [0.5, 1.5]: the error at element 1 is |w (6x - 4x)| = 8w.
+  CHECK(r.worst_error >= 4.0);
+  CHECK(r.worst_error <= 12.0);
+  CHECK(r.worst_excess > 0);
+  // A passing check reports its largest difference as a non-negative number, within tolerance.
+  const auto good = gradcheck([](const Inputs& v) { return mul(v[0], v[0]); }, {leaf(tensor({1, -4, 2}, {3}, DType::Float64))});
+  CHECK(good.ok);
+  CHECK(good.worst_error >= 0);
+  CHECK(good.worst_error < 1e-5);
+  CHECK(good.worst_excess <= 0);
 }
 
 TEST_CASE("gradcheck: linear with and without bias", "[gradcheck][linear]") {

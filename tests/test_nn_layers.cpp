@@ -63,7 +63,46 @@ TEST_CASE("Module registers names hierarchically and propagates train/eval", "[n
   const std::string s = seq_model.summary();
   CHECK(s.find("Linear(in=4, out=8, bias=true)") != std::string::npos);
   CHECK(s.find("56 params") != std::string::npos);
+  CHECK(s.rfind("Sequential()  56 params\n", 0) == 0);  // the root line: its type, no "(root)"
   CHECK_THROWS_AS(seq_model.register_parameter("0", zeros({1})), Error);
+}
+
+TEST_CASE("a wrong input width names the layer and the input, not the weight", "[nn][errors]") {
+  Linear layer(4, 8);
+  CHECK_THROWS_WITH(layer.forward(zeros({5, 3})), Catch::Contains("Linear(in=4, out=8): input [5, 3] has 3 features in its last axis (needs 4)"));
+  CHECK_THROWS_WITH(linear(zeros({5, 3}), zeros({8, 4})), Catch::Contains("linear: input [5, 3] has 3 features in its last axis; the weight [8, 4] takes 4"));
+}
+
+TEST_CASE("ModuleList and ModuleDict register their modules by index and by name", "[nn][module]") {
+  manual_seed(2);
+  ModuleList list;
+  auto first = list.push_back(std::make_shared<Linear>(3, 4));
+  list.push_back(std::make_shared<ReLU>());
+  list.push_back(std::make_shared<Linear>(4, 2, false));
+  CHECK(list.size() == 3);
+  CHECK(list.at<Linear>(0) == first);
+  CHECK_THROWS_WITH(list.at<Linear>(1), Catch::Contains("element 1 is a ReLU"));
+  CHECK_THROWS_AS(list[3], IndexError);
+  std::vector<std::string> names;
+  for (auto& [n, _] : list.named_parameters()) names.push_back(n);
+  CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "2.weight"});
+  // A forward that is not a chain: the list's layers used by hand.
+  Tensor x = randn({5, 3}), y = x;
+  for (const auto& m : list) y = std::dynamic_pointer_cast<UnaryModule>(m)->forward(y);
+  CHECK(y.shape() == Shape{5, 2});
+  list.eval();
+  for (const auto& m : list) CHECK_FALSE(m->is_training());
+
+  ModuleDict heads;
+  heads.insert("french", std::make_shared<Linear>(4, 6));
+  heads.insert("german", std::make_shared<Linear>(4, 7));
+  CHECK(heads.keys() == std::vector<std::string>{"french", "german"});
+  CHECK(heads.contains("german"));
+  CHECK_FALSE(heads.contains("dutch"));
+  CHECK(std::dynamic_pointer_cast<Linear>(heads["german"])->out_features == 7);
+  CHECK_THROWS_WITH(heads["dutch"], Catch::Contains("no module 'dutch' (has: french, german)"));
+  CHECK_THROWS_WITH(heads.insert("french", std::make_shared<ReLU>()), Catch::Contains("already registered"));
+  CHECK(heads.named_parameters()[0].first == "french.weight");
 }
 
 TEST_CASE("Linear and Embedding follow PyTorch's default initialisation ranges", "[nn][init]") {

@@ -153,6 +153,46 @@ TEST_CASE("optimiser state round-trips so training resumes exactly", "[optim][ch
   CHECK_THROWS_AS(resumed.load_state(missing), FormatError);
 }
 
+TEST_CASE("a schedule attached to the optimiser resumes mid warm-up as an uninterrupted run", "[optim][schedule][checkpoint]") {
+  auto make_w = [] {
+    Tensor w = zeros({5, 1});
+    w.requires_grad_();
+    return w;
+  };
+  const auto warmup = std::make_shared<InverseSqrtSchedule>(16, 8, 0.5);  // warm-up over 8 steps
+  Tensor w_full = make_w();
+  Adam full(single_group({w_full}, 123.0));  // the constructor's rate: replaced by the schedule
+  full.set_schedule(warmup);
+  least_squares(full, w_full, 12);
+  CHECK(full.lr() == warmup->lr(12));
+
+  Tensor w_half = make_w();
+  Adam half(single_group({w_half}, 123.0));
+  half.set_schedule(warmup);
+  least_squares(half, w_half, 5);  // stopped in the middle of warm-up
+  NamedTensors st = half.state();
+  Tensor w_resumed = make_w();
+  w_resumed.copy_(w_half);
+  Adam resumed(single_group({w_resumed}, 123.0));
+  resumed.load_state(st);
+  CHECK(resumed.lr() == warmup->lr(5));  // the saved rate, not the constructor's
+  resumed.set_schedule(warmup);
+  least_squares(resumed, w_resumed, 7);
+  CHECK(w_resumed.to_vector() == w_full.to_vector());  // bit-exact
+
+  // Without a schedule, a rate set by hand is part of the state too.
+  Adam manual(single_group({w_half}, 0.05));
+  manual.set_lr(0.0125);
+  Adam restored(single_group({w_half}, 0.05));
+  restored.load_state(manual.state());
+  CHECK(restored.lr() == 0.0125);
+  // A bad saved rate is refused, naming it.
+  NamedTensors bad = manual.state();
+  for (auto& [name, t] : bad)
+    if (name == "optim.lr.0") t = tensor({-1.0}, {}, DType::Float64);
+  CHECK_THROWS_WITH(restored.load_state(bad), Catch::Matchers::Contains("'optim.lr.0' is -1"));
+}
+
 TEST_CASE("optimiser state with a NaN, negative or fractional step is refused, naming the step",
           "[optim][checkpoint][reliability]") {
   Tensor w = zeros({5, 1});

@@ -26,6 +26,7 @@
   else if (data.steps) recurrentView();
   else main.appendChild(el("p", { id: "no-attention", text: "The " + data.model +
       " model has no attention: its decoder sees the source only through the encoder's final state." }));
+  window.explorerReadyMs = performance.now();  // since navigation started: the browser test prints it
   window.explorerReady = true;
 
   // ---------- transformer ----------
