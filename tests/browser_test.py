@@ -216,7 +216,12 @@ def main():
                   for tr in re.findall(r"<tr(?: class=\"best\")?><td class=\"left\">[^<]*<", open(args.report).read().split('id="summary"')[1].split("</table>")[0])]
         with webdriver.Browser(*found, width=1300, height=1500) as b:
             check_report(b, args.report, models, shot=os.path.join(args.out, "report.png"))
-            check_transformer_explorer(b, args.explorer, shot=os.path.join(args.out, "explorer.png"))
+            check_transformer_explorer(b, args.explorer)
+            b.click("#groups button:nth-child(3)")  # the README's view: cross-attention, last layer, one head
+            layers = len(page_data(args.explorer)["groups"][2]["layers"])
+            b.click(f"#thumbs canvas.thumb[data-layer='{layers - 1}'][data-head='1']")
+            b.click("#head-view text.tok-q[data-n='4']")
+            check_screenshot(b, os.path.join(args.out, "explorer.png"), "explorer")
     print(f"{len(failures)} of the checks failed" if failures else "every check passed")
     return 1 if failures else 0
 
