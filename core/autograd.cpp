@@ -160,6 +160,12 @@ Tensor record(const char* op_name, Tensor output, const std::vector<Tensor>& inp
   return output;
 }
 
+Tensor name_result(Tensor out, const Tensor& input, const char* op_name) {
+  if (out.defined() && out.grad_fn() && out.impl() != input.impl() && out.grad_fn() != input.grad_fn())
+    out.grad_fn()->name = op_name;
+  return out;
+}
+
 static void throw_released(const Node& n) {
   throw AutogradError("backward through the graph of " + n.name +
                       " a second time: its saved values were freed by the first backward; pass "

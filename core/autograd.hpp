@@ -60,6 +60,11 @@ class GradSink {
 Tensor record(const char* op_name, Tensor output, const std::vector<Tensor>& inputs,
               BackwardFn backward);
 
+// A composite op (mean = sum times 1/n, ...) names the node that made its result after itself, so
+// that errors and anomaly reports say what the user called ("mean", not "affine"). Leaves the
+// node alone when the op made none of its own (the result is `input`, or shares its node).
+Tensor name_result(Tensor out, const Tensor& input, const char* op_name);
+
 // Backward from `root` (see Tensor::backward).
 void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph);
 

@@ -74,20 +74,22 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
   Tensor out = x;
   for (auto a : ax) out = sum_axis_keep(out, a);
   if (ax.empty()) out = x.dim() == 0 ? x.clone() : out;
-  if (keepdim) return out;
+  if (keepdim) return name_result(out, x, "sum");
   Shape s;
   for (int64_t d = 0; d < x.dim(); ++d)
     if (!std::binary_search(ax.begin(), ax.end(), d)) s.push_back(x.shape()[static_cast<std::size_t>(d)]);
-  return reshape(out, s);
+  return name_result(reshape(out, s), x, "sum");
 }
 
-Tensor mean(const Tensor& x) { return sum(x) * (1.0 / static_cast<double>(std::max<int64_t>(x.numel(), 1))); }
+Tensor mean(const Tensor& x) {
+  return name_result(sum(x) * (1.0 / static_cast<double>(std::max<int64_t>(x.numel(), 1))), x, "mean");
+}
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
   const auto ax = normalized_axes("mean", axes, x.dim());
   int64_t count = 1;
   for (auto a : ax) count *= x.shape()[static_cast<std::size_t>(a)];
-  return sum(x, ax, keepdim) * (1.0 / static_cast<double>(std::max<int64_t>(count, 1)));
+  return name_result(sum(x, ax, keepdim) * (1.0 / static_cast<double>(std::max<int64_t>(count, 1))), x, "mean");
 }
 
 Tensor max(const Tensor& x, int64_t axis, bool keepdim) {

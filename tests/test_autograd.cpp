@@ -30,6 +30,16 @@ TEST_CASE("a second backward through a freed graph is a clear error", "[autograd
   Tensor y = sum(exp(x));
   y.backward();
   CHECK_THROWS_WITH(y.backward(), Contains("a second time") && Contains("retain_graph"));
+  // The error names the op the user called, not the op it is made of (mean = sum * 1/n).
+  Tensor m = mean(exp(x));
+  m.backward();
+  CHECK_THROWS_WITH(m.backward(), Contains("graph of mean a second time"));
+  Tensor s = sum(exp(x), {0});
+  s.backward();
+  CHECK_THROWS_WITH(s.backward(), Contains("graph of sum a second time"));
+  // A sum over no axes returns its input: the input's node keeps its own name.
+  Tensor e = exp(x);
+  CHECK(sum(e, {}, true).grad_fn()->name == e.grad_fn()->name);
 }
 
 TEST_CASE("retain_graph allows a second backward", "[autograd]") {
