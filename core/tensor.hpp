@@ -21,7 +21,8 @@ class Tensor {
   Tensor() = default;  // undefined: no data
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
-  // A new zero-filled tensor.
+  // A new zero-filled tensor (unlike torch.empty, whose counterpart is uninitialized(): xgrad's
+  // kernels accumulate into empty() tensors, so its zeros are part of its contract).
   static Tensor empty(const Shape& shape, DType dtype = DType::Float32);
   // A new tensor whose elements are left unset, for kernels that write every element: it saves
   // the zero fill (memset was 9% of a transformer training step).
