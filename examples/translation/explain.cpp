@@ -40,8 +40,7 @@ json matrix_json(const std::vector<double>& flat, std::size_t offset, int64_t ro
 // One (layer, head): weights in 1/10000 (Tq, Tk), and the head's q (Tq, dh), k and v (Tk, dh) as matrix_json.
 json head_json(const nn::AttentionRecord& r, int64_t h) {
   const auto& qs = r.query.shape();
-  const int64_t H = qs[1], Tq = qs[2], dh = qs[3], Tk = r.key.shape()[2];
-  (void)H;
+  const int64_t Tq = qs[2], dh = qs[3], Tk = r.key.shape()[2];
   const auto w = r.weights.to_vector();
   json weights = json::array();
   for (int64_t i = 0; i < Tq * Tk; ++i) weights.push_back(std::lround(w[static_cast<std::size_t>(h * Tq * Tk + i)] * 10000));

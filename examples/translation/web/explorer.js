@@ -73,7 +73,8 @@
       controls.innerHTML = "";
       controls.appendChild(el("span", { text: "Layer:" }));
       g.layers.forEach(function (_, l) {
-        var b = el("button", { cls: "tab layer" + (l === state.layer ? " active" : ""), "data-layer": l, text: String(l + 1) });
+        var b = el("button", { cls: "tab layer" + (l === state.layer ? " active" : ""), "data-layer": l, text: String(l + 1),
+                               title: g.paths[l] });  // the module's path, e.g. decoder.layers_1.cross_attn
         b.addEventListener("click", function () { state.layer = l; render(); });
         controls.appendChild(b);
       });
