@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/autograd.hpp"
+#include "core/detail/checks.hpp"
 #include "core/creation.hpp"
 #include "core/elementwise.hpp"
 
@@ -21,6 +22,7 @@ Tensor dropout_multipliers(const Shape& shape, double p, DType dtype, Generator&
 }
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
+  check_floating("dropout", x);
   if (!(p >= 0.0 && p <= 1.0)) throw Error(fmt::format("dropout: p={} is outside [0, 1]", p));
   if (!training || p == 0.0) return x;
   if (p == 1.0) return x * 0.0;

@@ -58,6 +58,8 @@ struct PowOp {
 
 template <class Op>
 Tensor binary(const char* name, const Tensor& a, const Tensor& b) {
+  check_floating(name, a);
+  check_floating(name, b);
   check_same_dtype(name, a, b);
   const Shape out_shape = broadcast_shapes(name, a.shape(), b.shape());
   Tensor out = Tensor::uninitialized(out_shape, a.dtype());
@@ -113,6 +115,7 @@ Tensor binary(const char* name, const Tensor& a, const Tensor& b) {
 // Each unary rule: forward f(x), and dx = g * f'(x) written with x and/or the output y.
 template <class Op>
 Tensor unary(const char* name, const Tensor& x, Op op) {
+  check_floating(name, x);
   Tensor out = Tensor::uninitialized(x.shape(), x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;

@@ -1,6 +1,8 @@
 #include "core/indexing.hpp"
 
+#include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "core/autograd.hpp"
 #include "core/detail/broadcast.hpp"
@@ -19,14 +21,52 @@ std::vector<char> mask_as_bool(const char* op, const Tensor& mask, const Shape& 
   const auto sm = broadcast_strides(mask.shape(), shape);
   const auto s0 = broadcast_strides(shape, shape);
   std::vector<char> out(static_cast<std::size_t>(numel_of(shape)));
-  dispatch(mask.dtype(), [&](auto tag) {
+  dispatch_all(mask.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* pm = mask.data<T>();
     for_each_broadcast(shape, sm, s0, [&](int64_t i, int64_t im, int64_t) { out[i] = pm[im] != T(0); });
   });
   return out;
 }
+
+// masked_fill's value in x's dtype: true for any non-zero value in a bool tensor; an int64 tensor
+// takes only integral values (-100 for ignored targets, a padding id).
+template <class T>
+T fill_value(double value) {
+  if constexpr (std::is_same_v<T, uint8_t>) {
+    return value != 0.0 ? 1 : 0;
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    if (value != std::trunc(value) || std::fabs(value) > 9.2e18)
+      throw DTypeError(fmt::format("masked_fill: {} is not an int64 value (the tensor is int64)", value));
+    return static_cast<T>(value);
+  } else {
+    return static_cast<T>(value);
+  }
+}
+
+// The values of an id or index tensor, which must be int64.
+std::vector<int64_t> ids_of(const char* op, const char* what, const Tensor& t) {
+  if (t.dtype() != DType::Int64)
+    throw DTypeError(fmt::format("{}: {} must be an int64 tensor, got {} {} (make it with "
+                                 "Tensor::from_ints or .to(DType::Int64))", op, what,
+                                 dtype_name(t.dtype()), shape_str(t.shape())));
+  return t.to_ints();
+}
 }  // namespace
+
+Tensor index_select(const Tensor& x, int64_t axis, const Tensor& indices) {
+  if (indices.dim() != 1)
+    throw ShapeError(fmt::format("index_select: indices must be 1-d, got {}", shape_str(indices.shape())));
+  return index_select(x, axis, ids_of("index_select", "indices", indices));
+}
+
+Tensor gather(const Tensor& x, int64_t axis, const Tensor& index) {
+  return gather(x, axis, ids_of("gather", "index", index), index.shape());
+}
+
+Tensor embedding(const Tensor& weight, const Tensor& ids, int64_t padding_idx) {
+  return embedding(weight, ids_of("embedding", "ids", ids), ids.shape(), padding_idx);
+}
 
 Tensor index_select(const Tensor& x, int64_t axis, const std::vector<int64_t>& indices) {
   axis = normalize_axis("index_select", axis, x.dim());
@@ -36,7 +76,7 @@ Tensor index_select(const Tensor& x, int64_t axis, const std::vector<int64_t>& i
   out_shape[axis] = static_cast<int64_t>(indices.size());
   Tensor out = Tensor::uninitialized(out_shape, x.dtype());
   const int64_t m = static_cast<int64_t>(indices.size());
-  dispatch(x.dtype(), [&](auto tag) {
+  dispatch_all(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
     T* po = out.data<T>();
@@ -74,7 +114,7 @@ Tensor gather(const Tensor& x, int64_t axis, const std::vector<int64_t>& index,
   auto offset = [si, sx, idx](int64_t o, int64_t j, int64_t i) {
     return (o * sx.n + (*idx)[(o * si.n + j) * si.inner + i]) * sx.inner + i;
   };
-  dispatch(x.dtype(), [&](auto tag) {
+  dispatch_all(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
     T* po = out.data<T>();
@@ -127,13 +167,14 @@ Tensor embedding(const Tensor& weight, const std::vector<int64_t>& ids, const Sh
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   auto m = std::make_shared<std::vector<char>>(mask_as_bool("masked_fill", mask, x.shape()));
   Tensor out = Tensor::uninitialized(x.shape(), x.dtype());
-  dispatch(x.dtype(), [&](auto tag) {
+  dispatch_all(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
     T* po = out.data<T>();
     const int64_t n = x.numel();
+    const T fill = fill_value<T>(value);
     XG_PARALLEL_FOR(n)
-    for (int64_t i = 0; i < n; ++i) po[i] = (*m)[i] ? T(value) : px[i];
+    for (int64_t i = 0; i < n; ++i) po[i] = (*m)[i] ? fill : px[i];
   });
   return record("masked_fill", out, {x}, [m](const Tensor& g, GradSink& sink) {
     Tensor gx = Tensor::uninitialized(g.shape(), g.dtype());
@@ -153,7 +194,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   auto c = std::make_shared<std::vector<char>>(mask_as_bool("where", cond, out_shape));
   const auto sa = broadcast_strides(a.shape(), out_shape), sb = broadcast_strides(b.shape(), out_shape);
   Tensor out = Tensor::uninitialized(out_shape, a.dtype());
-  dispatch(a.dtype(), [&](auto tag) {
+  dispatch_all(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();

@@ -27,6 +27,7 @@ void for_row_blocks(int64_t rows, bool parallel, Fn&& fn) {
 // The row kernels are vecmath's (AVX-512, AVX2 or SSE2, whichever the CPU has): compiled for SSE2
 // with the rest of the library they were 5.6% of a transformer training step.
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
+  check_floating("layer_norm", x);
   if (x.dim() < 1) throw ShapeError("layer_norm: input must have at least one axis");
   const int64_t c = x.shape().back();
   const int64_t rows = x.numel() / std::max<int64_t>(c, 1);

@@ -28,6 +28,7 @@ int64_t check(const char* op, const Tensor& x, const Tensor& weight, const Tenso
     throw ShapeError(fmt::format("{}: input {} has {} features in its last axis; the weight {} takes {}", op,
                                  shape_str(x.shape()), x.dim() ? x.shape().back() : 0, shape_str(weight.shape()),
                                  weight.shape()[1]));
+  check_floating(op, x);
   check_same_dtype(op, x, weight);
   check_bias(op, weight, bias);
   return numel_of(Shape(x.shape().begin(), x.shape().end() - 1));

@@ -9,9 +9,23 @@
 
 namespace xg {
 
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
+                     double label_smoothing) {
+  if (targets.dtype() != DType::Int64)
+    throw DTypeError(fmt::format("cross_entropy: targets must be an int64 tensor, got {} {}",
+                                 dtype_name(targets.dtype()), shape_str(targets.shape())));
+  if (logits.dim() >= 1 && targets.shape() != Shape(logits.shape().begin(), logits.shape().end() - 1))
+    throw ShapeError(fmt::format("cross_entropy: targets {} for logits {} (targets need the logits' "
+                                 "shape without the class axis)", shape_str(targets.shape()),
+                                 shape_str(logits.shape())));
+  return cross_entropy(logits, targets.to_ints(), ignore_index, label_smoothing);
+}
+
 Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& targets,
                      int64_t ignore_index, double label_smoothing) {
   if (logits.dim() < 1) throw ShapeError("cross_entropy: logits must have a class axis");
+  if (!is_floating_point(logits.dtype()))
+    throw DTypeError(fmt::format("cross_entropy: logits must be float32 or float64, got {}", dtype_name(logits.dtype())));
   const int64_t c = logits.shape().back();
   const int64_t rows = c == 0 ? 0 : logits.numel() / c;
   if (static_cast<int64_t>(targets.size()) != rows)

@@ -42,6 +42,8 @@ MatmulPlan plan_matmul(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_floating("matmul", a);
+  check_floating("matmul", b);
   const MatmulPlan p = plan_matmul(a, b);
   Tensor out = Tensor::uninitialized(p.out_shape, a.dtype());
   const int64_t m = p.m, k = p.k, n = p.n, ba = p.batch_a, bb = p.batch_b;

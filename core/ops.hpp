@@ -3,6 +3,7 @@
 #include "core/autograd.hpp"
 #include "core/runtime.hpp"
 #include "core/atomic_file.hpp"
+#include "core/compare.hpp"
 #include "core/creation.hpp"
 #include "core/custom_op.hpp"
 #include "core/dropout.hpp"

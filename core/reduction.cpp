@@ -1,6 +1,7 @@
 #include "core/reduction.hpp"
 
 #include <algorithm>
+#include <type_traits>
 #include <limits>
 
 #include "core/autograd.hpp"
@@ -24,7 +25,7 @@ Shape reduced_shape(const Shape& s, int64_t axis, bool keepdim) {
 Tensor sum_axis_keep(const Tensor& x, int64_t axis) {
   const AxisSplit s = split_at(x.shape(), axis);
   Tensor out = Tensor::empty(reduced_shape(x.shape(), axis, true), x.dtype());
-  dispatch(x.dtype(), [&](auto tag) {
+  dispatch_all(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
     T* po = out.data<T>();
@@ -63,6 +64,13 @@ std::vector<int64_t> normalized_axes(const char* op, const std::vector<int64_t>&
 
 }  // namespace
 
+namespace {
+template <class T> bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+  else return false;
+}
+}  // namespace
+
 Tensor sum(const Tensor& x) { return sum(x, [&] {
   std::vector<int64_t> all(static_cast<std::size_t>(x.dim()));
   for (int64_t i = 0; i < x.dim(); ++i) all[static_cast<std::size_t>(i)] = i;
@@ -70,6 +78,8 @@ Tensor sum(const Tensor& x) { return sum(x, [&] {
 }(), false); }
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
+  // Counting (a mask's true elements, the non-padding tokens) sums in int64, as torch does.
+  if (!is_floating_point(x.dtype()) && x.dtype() != DType::Int64) return sum(x.to(DType::Int64), axes, keepdim);
   const auto ax = normalized_axes("sum", axes, x.dim());
   Tensor out = x;
   for (auto a : ax) out = sum_axis_keep(out, a);
@@ -82,10 +92,12 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
 }
 
 Tensor mean(const Tensor& x) {
+  check_floating("mean", x);
   return name_result(sum(x) * (1.0 / static_cast<double>(std::max<int64_t>(x.numel(), 1))), x, "mean");
 }
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
+  check_floating("mean", x);
   const auto ax = normalized_axes("mean", axes, x.dim());
   int64_t count = 1;
   for (auto a : ax) count *= x.shape()[static_cast<std::size_t>(a)];
@@ -98,7 +110,7 @@ Tensor max(const Tensor& x, int64_t axis, bool keepdim) {
   if (s.n == 0) throw ShapeError("max: reduction over an empty axis of shape " + shape_str(x.shape()));
   const auto idx = std::make_shared<std::vector<int64_t>>(static_cast<std::size_t>(s.outer * s.inner));
   Tensor out = Tensor::uninitialized(reduced_shape(x.shape(), axis, keepdim), x.dtype());
-  dispatch(x.dtype(), [&](auto tag) {
+  dispatch_all(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
     T* po = out.data<T>();
@@ -108,7 +120,7 @@ Tensor max(const Tensor& x, int64_t axis, bool keepdim) {
         T bv = px[o * s.n * s.inner + i];
         for (int64_t k = 1; k < s.n; ++k) {
           const T v = px[(o * s.n + k) * s.inner + i];
-          if (v > bv || (std::isnan(v) && !std::isnan(bv))) bv = v, best = k;
+          if (v > bv || (is_nan(v) && !is_nan(bv))) bv = v, best = k;
         }
         po[o * s.inner + i] = bv;
         (*idx)[static_cast<std::size_t>(o * s.inner + i)] = best;
@@ -133,11 +145,13 @@ Tensor max(const Tensor& x, int64_t axis, bool keepdim) {
 
 Tensor max(const Tensor& x) { return max(reshape(x, {x.numel()}), 0, false); }
 
-std::vector<int64_t> argmax(const Tensor& x, int64_t axis) {
+Tensor argmax(const Tensor& x, int64_t axis, bool keepdim) {
   axis = normalize_axis("argmax", axis, x.dim());
   const AxisSplit s = split_at(x.shape(), axis);
-  std::vector<int64_t> out(static_cast<std::size_t>(s.outer * s.inner), 0);
-  dispatch(x.dtype(), [&](auto tag) {
+  if (s.n == 0) throw ShapeError("argmax: reduction over an empty axis of shape " + shape_str(x.shape()));
+  Tensor out = Tensor::uninitialized(reduced_shape(x.shape(), axis, keepdim), DType::Int64);
+  int64_t* po = out.data<int64_t>();
+  dispatch_all(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
     for (int64_t o = 0; o < s.outer; ++o)
@@ -148,7 +162,7 @@ std::vector<int64_t> argmax(const Tensor& x, int64_t axis) {
           const T v = px[(o * s.n + k) * s.inner + i];
           if (v > bv) bv = v, best = k;
         }
-        out[static_cast<std::size_t>(o * s.inner + i)] = best;
+        po[o * s.inner + i] = best;
       }
   });
   return out;

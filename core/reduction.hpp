@@ -4,6 +4,7 @@
 
 namespace xg {
 
+// Sums of int64 or bool tensors are int64 (counting), as in PyTorch; mean takes floating point only.
 Tensor sum(const Tensor& x);  // 0-d result
 Tensor sum(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim = false);
 Tensor mean(const Tensor& x);
@@ -11,7 +12,8 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim = fa
 // Maximum; the gradient goes to the first maximal element (as PyTorch's max along an axis).
 Tensor max(const Tensor& x);
 Tensor max(const Tensor& x, int64_t axis, bool keepdim = false);
-// Index of the first maximum along `axis` (no gradient), shape without that axis.
-std::vector<int64_t> argmax(const Tensor& x, int64_t axis);
+// Index of the first maximum along `axis`: an int64 tensor (no gradient) of x's shape without
+// that axis (with it as size 1 if keepdim). `.to_ints()` gives the indices as a vector.
+Tensor argmax(const Tensor& x, int64_t axis, bool keepdim = false);
 
 }  // namespace xg

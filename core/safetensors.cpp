@@ -19,7 +19,15 @@ FormatError bad(const std::string& path, const std::string& why) {
   return FormatError(fmt::format("{}: not a valid safetensors file: {}", path, why));
 }
 
-const char* st_dtype(DType d) { return d == DType::Float32 ? "F32" : "F64"; }
+const char* st_dtype(DType d) {
+  switch (d) {
+    case DType::Float32: return "F32";
+    case DType::Float64: return "F64";
+    case DType::Int64: return "I64";
+    case DType::Bool: return "BOOL";
+  }
+  return "?";
+}
 
 }  // namespace
 
@@ -45,7 +53,7 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
   file.write(head);
   for (const auto& entry : tensors) {  // x86-64 and aarch64 are little-endian: raw bytes are the format
     const Tensor& t = entry.second;
-    const void* p = dispatch(t.dtype(), [&](auto tag) -> const void* {
+    const void* p = dispatch_all(t.dtype(), [&](auto tag) -> const void* {
       using T = typename decltype(tag)::type;
       return t.data<T>();
     });
@@ -109,7 +117,9 @@ SafetensorsFile load_safetensors(const std::string& path) {
     e.name = name;
     if (dt == "F32") e.dtype = DType::Float32;
     else if (dt == "F64") e.dtype = DType::Float64;
-    else throw fail(fmt::format("unsupported dtype '{}' (xgrad reads F32 and F64)", dt));
+    else if (dt == "I64") e.dtype = DType::Int64;
+    else if (dt == "BOOL") e.dtype = DType::Bool;
+    else throw fail(fmt::format("unsupported dtype '{}' (xgrad reads F32, F64, I64 and BOOL)", dt));
     if (!v["shape"].is_array()) throw fail("shape is not an array");
     uint64_t numel = 1;
     for (const auto& d : v["shape"]) {
@@ -139,7 +149,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
   const std::streamoff data_start = static_cast<std::streamoff>(8 + header_len);
   for (const auto& e : entries) {
     Tensor t = Tensor::uninitialized(e.shape, e.dtype);
-    char* p = dispatch(e.dtype, [&](auto tag) {
+    char* p = dispatch_all(e.dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
       return reinterpret_cast<char*>(t.data<T>());
     });

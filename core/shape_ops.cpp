@@ -90,7 +90,7 @@ Tensor permute_copy(const Tensor& x, const std::vector<int64_t>& order) {
   }
   Tensor out = Tensor::uninitialized(out_shape, x.dtype());
   if (out.numel() == 0) return out;
-  dispatch(x.dtype(), [&](auto tag) {
+  dispatch_all(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
     T* po = out.data<T>();
@@ -167,7 +167,7 @@ Tensor take_range(const char* op, const Tensor& x, int64_t axis, int64_t start, 
   const int64_t n = s.n;
   Tensor out = Tensor::uninitialized(out_shape, x.dtype());
   const int64_t chunk = length * s.inner, in_row = n * s.inner;
-  dispatch(x.dtype(), [&](auto tag) {
+  dispatch_all(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
     T* po = out.data<T>();
@@ -241,7 +241,7 @@ Tensor join(const char* op, const std::vector<Tensor>& xs, const std::vector<Sha
   std::vector<int64_t> offsets, lengths;
   int64_t off = 0;
   for (const auto& l : layouts) offsets.push_back(off), lengths.push_back(l[axis]), off += l[axis];
-  dispatch(out.dtype(), [&](auto tag) {
+  dispatch_all(out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* po = out.data<T>();
     for (std::size_t i = 0; i < xs.size(); ++i) {

@@ -39,6 +39,7 @@ struct SoftmaxForward {
   Tensor out;
 };
 SoftmaxForward softmax_forward(const char* op, const Tensor& x, int64_t axis, bool log) {
+  check_floating(op, x);
   axis = normalize_axis(op, axis, std::max<int64_t>(x.dim(), 1));
   const AxisSplit s = x.dim() == 0 ? AxisSplit{} : split_at(x.shape(), axis);
   Tensor out = Tensor::uninitialized(x.shape(), x.dtype());

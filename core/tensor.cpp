@@ -6,6 +6,7 @@
 #include <new>
 #include <fmt/format.h>
 #include <ostream>
+#include <type_traits>
 
 #include "core/autograd.hpp"
 #include "core/detail/tensor_impl.hpp"
@@ -30,14 +31,31 @@ int64_t numel_of(const Shape& s) {
   return n;
 }
 
-Storage::Storage(DType dtype, std::size_t n, bool zero_fill) {
-  if (dtype == DType::Float32) {
-    buffer = xt::xtensor<float, 1>::from_shape({n});
-    if (zero_fill) std::memset(std::get<0>(buffer).data(), 0, n * sizeof(float));
+namespace {
+// One element converted to the destination dtype: bool is "not zero" (as in PyTorch); a float
+// that has no int64 value (NaN, infinite, out of range) is an error rather than undefined
+// behaviour; a float with a fraction truncates toward zero, as a C++ cast and torch do.
+template <class T, class S>
+T convert_element(S v) {
+  if constexpr (std::is_same_v<T, uint8_t>) {
+    return v != S(0) ? 1 : 0;
+  } else if constexpr (std::is_same_v<T, int64_t> && std::is_floating_point_v<S>) {
+    if (!(v >= S(-9.2e18) && v <= S(9.2e18)))
+      throw DTypeError(fmt::format("conversion to int64: the value {} has no int64 counterpart", v));
+    return static_cast<T>(v);
   } else {
-    buffer = xt::xtensor<double, 1>::from_shape({n});
-    if (zero_fill) std::memset(std::get<1>(buffer).data(), 0, n * sizeof(double));
+    return static_cast<T>(v);
   }
+}
+}  // namespace
+
+Storage::Storage(DType dtype, std::size_t n, bool zero_fill) {
+  dispatch_all(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    auto b = xt::xtensor<T, 1>::from_shape({n});
+    if (zero_fill) std::memset(b.data(), 0, n * sizeof(T));
+    buffer = std::move(b);
+  });
 }
 
 void* Storage::data() {
@@ -51,7 +69,7 @@ static Tensor allocate(const Shape& shape, DType dtype, bool zero_fill) {
   impl->shape = shape;
   impl->dtype = dtype;
   const int64_t n = numel_of(shape);
-  const std::size_t element_bytes = dtype == DType::Float32 ? sizeof(float) : sizeof(double);
+  const std::size_t element_bytes = dtype_size(dtype);
   if (static_cast<uint64_t>(n) > std::numeric_limits<std::size_t>::max() / element_bytes / 2)
     throw ShapeError(fmt::format("tensor of shape {} ({} elements) is larger than any memory", shape_str(shape), n));
   try {
@@ -72,12 +90,42 @@ Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape
     throw ShapeError(fmt::format("from_vector: {} values do not fill shape {} ({} elements)",
                                  values.size(), shape_str(shape), numel_of(shape)));
   Tensor t = empty(shape, dtype);
-  dispatch(dtype, [&](auto tag) {
+  dispatch_all(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = t.data<T>();
-    for (std::size_t i = 0; i < values.size(); ++i) p[i] = static_cast<T>(values[i]);
+    for (std::size_t i = 0; i < values.size(); ++i) p[i] = convert_element<T>(values[i]);
   });
   return t;
+}
+
+Tensor Tensor::from_ints(const std::vector<int64_t>& values, const Shape& shape, DType dtype) {
+  if (static_cast<int64_t>(values.size()) != numel_of(shape))
+    throw ShapeError(fmt::format("from_ints: {} values do not fill shape {} ({} elements)",
+                                 values.size(), shape_str(shape), numel_of(shape)));
+  Tensor t = uninitialized(shape, dtype);
+  dispatch_all(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = t.data<T>();
+    for (std::size_t i = 0; i < values.size(); ++i) p[i] = convert_element<T>(values[i]);
+  });
+  return t;
+}
+
+std::vector<int64_t> Tensor::to_ints() const {
+  std::vector<int64_t> out(static_cast<std::size_t>(numel()));
+  dispatch_all(dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* p = data<T>();
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if constexpr (std::is_floating_point_v<T>) {
+        if (p[i] != std::trunc(p[i]))  // NaN fails this too
+          throw DTypeError(fmt::format("to_ints: element {} of a {} tensor {} is {}, not an integer", i,
+                                       dtype_name(dtype()), shape_str(shape()), p[i]));
+      }
+      out[i] = convert_element<int64_t>(p[i]);
+    }
+  });
+  return out;
 }
 
 static const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl) {
@@ -108,12 +156,16 @@ template float* Tensor::data<float>();
 template double* Tensor::data<double>();
 template const float* Tensor::data<float>() const;
 template const double* Tensor::data<double>() const;
+template int64_t* Tensor::data<int64_t>();
+template uint8_t* Tensor::data<uint8_t>();
+template const int64_t* Tensor::data<int64_t>() const;
+template const uint8_t* Tensor::data<uint8_t>() const;
 
 double Tensor::item() const {
   if (numel() != 1)
     throw ShapeError("item: tensor of shape " + shape_str(shape()) + " has " +
                      std::to_string(numel()) + " elements, not 1");
-  return dispatch(dtype(), [&](auto tag) -> double {
+  return dispatch_all(dtype(), [&](auto tag) -> double {
     using T = typename decltype(tag)::type;
     return static_cast<double>(data<T>()[0]);
   });
@@ -121,7 +173,7 @@ double Tensor::item() const {
 
 std::vector<double> Tensor::to_vector() const {
   std::vector<double> out(static_cast<std::size_t>(numel()));
-  dispatch(dtype(), [&](auto tag) {
+  dispatch_all(dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* p = data<T>();
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<double>(p[i]);
@@ -145,6 +197,10 @@ Tensor& Tensor::requires_grad_(bool on) {
   if (impl_->grad_fn)
     throw AutogradError("requires_grad_: only leaf tensors can change requires_grad (this one "
                         "was produced by " + impl_->grad_fn->name + "); use detach() first");
+  if (on && !is_floating_point(impl_->dtype))
+    throw AutogradError(fmt::format("requires_grad_: only floating-point tensors can require "
+                                    "gradients; this one is {} {}", dtype_name(impl_->dtype),
+                                    shape_str(impl_->shape)));
   impl_->requires_grad = on;
   return *this;
 }
@@ -173,18 +229,19 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
 }
 
 void Tensor::fill_(double value) {
-  dispatch(dtype(), [&](auto tag) {
+  dispatch_all(dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = data<T>();
     const int64_t n = numel();
-    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(value);
+    const T v = convert_element<T>(value);
+    for (int64_t i = 0; i < n; ++i) p[i] = v;
   });
 }
 
 void Tensor::copy_(const Tensor& src) {
   if (src.shape() != shape())
     throw ShapeError("copy_: source " + shape_str(src.shape()) + " into " + shape_str(shape()));
-  dispatch(dtype(), [&](auto tag) {
+  dispatch_all(dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = data<T>();
     const int64_t n = numel();
@@ -192,18 +249,19 @@ void Tensor::copy_(const Tensor& src) {
       std::memcpy(p, src.data<T>(), static_cast<std::size_t>(n) * sizeof(T));
       return;
     }
-    dispatch(src.dtype(), [&](auto stag) {
+    dispatch_all(src.dtype(), [&](auto stag) {
       using S = typename decltype(stag)::type;
       const S* q = src.data<S>();
-      for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(q[i]);
+      for (int64_t i = 0; i < n; ++i) p[i] = convert_element<T>(q[i]);
     });
   });
 }
 
 Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
-  Tensor out = empty(shape(), target);
+  Tensor out = uninitialized(shape(), target);
   out.copy_(*this);
+  if (!is_floating_point(target)) return out;  // ids and masks carry no gradient
   const DType source = dtype();
   return record("to", out, {*this}, [source](const Tensor& g, GradSink& sink) {
     Tensor gs = Tensor::uninitialized(g.shape(), source);

@@ -31,6 +31,11 @@ class Tensor {
   static Tensor from_vector(const std::vector<double>& values, const Shape& shape,
                             DType dtype = DType::Float32);
 
+  // Copies integer `values` (row-major) into a new int64 (or bool: non-zero is true) tensor:
+  // token ids, targets, masks.
+  static Tensor from_ints(const std::vector<int64_t>& values, const Shape& shape,
+                          DType dtype = DType::Int64);
+
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const;
   int64_t dim() const { return static_cast<int64_t>(shape().size()); }
@@ -44,7 +49,11 @@ class Tensor {
 
   double item() const;                  // the value of a one-element tensor
   std::vector<double> to_vector() const;  // all values, row-major
-  Tensor to(DType dtype) const;         // differentiable dtype conversion
+  // All values as integers, row-major (a floating-point element with a fraction is an error).
+  std::vector<int64_t> to_ints() const;
+  // dtype conversion; differentiable between float32 and float64. To bool: non-zero is true; from
+  // float to int64: truncation toward zero, as in PyTorch.
+  Tensor to(DType dtype) const;
   Tensor clone() const;                 // differentiable copy
   Tensor detach() const;                // same storage, no history
 

@@ -51,6 +51,8 @@ Embedding::Embedding(int64_t n, int64_t d, int64_t pad)
   weight = register_parameter("weight", w);
 }
 
+Tensor Embedding::forward(const Tensor& ids) { return embedding(weight, ids, padding_idx); }
+
 Tensor Embedding::forward(const std::vector<int64_t>& ids, const Shape& ids_shape) {
   return embedding(weight, ids, ids_shape, padding_idx);
 }

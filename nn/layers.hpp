@@ -33,6 +33,7 @@ class Linear : public UnaryModule {
 class Embedding : public Module {
  public:
   Embedding(int64_t num_embeddings, int64_t dim, int64_t padding_idx = -1);
+  Tensor forward(const Tensor& ids);  // ids: int64, any shape -> ids.shape() + (D)
   Tensor forward(const std::vector<int64_t>& ids, const Shape& ids_shape);  // -> ids_shape + (D)
   // linear(forward(ids, ids_shape), w, b) for w (N, D), b (N) or undefined: -> ids_shape + (N).
   // With fewer table rows than ids, every row is projected once and the projections are looked

@@ -8,6 +8,13 @@ namespace xg {
 
 void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
 
+// Arithmetic takes float32 and float64 only; ids and masks (int64, bool) are converted first.
+inline void check_floating(const char* op, const Tensor& x) {
+  if (!is_floating_point(x.dtype()))
+    throw DTypeError(fmt::format("{}: takes float32 or float64 tensors, got {} {} (convert with "
+                                 ".to(DType::Float32))", op, dtype_name(x.dtype()), shape_str(x.shape())));
+}
+
 // Maps a possibly negative axis into [0, ndim); IndexError names the op otherwise.
 inline int64_t normalize_axis(const char* op, int64_t axis, int64_t ndim) {
   if (axis < -ndim || axis >= ndim)

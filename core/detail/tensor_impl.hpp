@@ -11,7 +11,9 @@ namespace xg {
 
 // Flat contiguous buffer; shared between a tensor and its reshaped or detached aliases.
 struct Storage {
-  std::variant<xt::xtensor<float, 1>, xt::xtensor<double, 1>> buffer;
+  std::variant<xt::xtensor<float, 1>, xt::xtensor<double, 1>, xt::xtensor<int64_t, 1>,
+               xt::xtensor<uint8_t, 1>>
+      buffer;
   Storage(DType dtype, std::size_t n, bool zero_fill = true);
   void* data();
 };

@@ -43,7 +43,7 @@ std::vector<Hypothesis> greedy(Seq2Seq& model, const data::Batch& b, const Searc
   }
   for (int64_t t = 0; t < longest; ++t) {
     const Tensor logp = model.step(*state, prev);  // (N, V)
-    const auto best = argmax(logp, 1);
+    const auto best = argmax(logp, 1).to_ints();
     const auto lp = logp.to_vector();
     const int64_t v = logp.shape()[1];
     bool all_done = true;
