@@ -23,7 +23,7 @@
 
 #include "plot.hpp"
 #include "trainer.hpp"
-#include "xgrad/xgrad.hpp"
+#include <xgrad/xgrad.hpp>
 
 using namespace xg;
 

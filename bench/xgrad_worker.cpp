@@ -16,9 +16,9 @@
 #include <string>
 #include <sys/resource.h>
 
-#include "core/ops.hpp"
+#include <xgrad/core/ops.hpp>
 #include "models.hpp"
-#include "optim/optim.hpp"
+#include <xgrad/optim/optim.hpp>
 #include "search.hpp"
 #include "trainer.hpp"
 

@@ -1,4 +1,4 @@
-#include "core/atomic_file.hpp"
+#include <xgrad/core/atomic_file.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 
 namespace xg {
 

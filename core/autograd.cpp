@@ -1,13 +1,13 @@
-#include "core/autograd.hpp"
+#include <xgrad/core/autograd.hpp>
 
 #include <fmt/format.h>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/custom_op.hpp"
-#include "core/detail/broadcast.hpp"
-#include "core/detail/kernels.hpp"
-#include "core/detail/tensor_impl.hpp"
+#include <xgrad/core/custom_op.hpp>
+#include <xgrad/core/detail/broadcast.hpp>
+#include <xgrad/core/detail/kernels.hpp>
+#include <xgrad/core/detail/tensor_impl.hpp>
 
 namespace xg {
 

@@ -1,9 +1,9 @@
-#include "core/compare.hpp"
+#include <xgrad/core/compare.hpp>
 
 #include <functional>
 
-#include "core/detail/broadcast.hpp"
-#include "core/detail/checks.hpp"
+#include <xgrad/core/detail/broadcast.hpp>
+#include <xgrad/core/detail/checks.hpp>
 
 namespace xg {
 

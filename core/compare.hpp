@@ -2,7 +2,7 @@
 // Element-wise comparisons and logic on masks. Results are bool tensors (no gradient). The
 // tensor-tensor forms broadcast and need operands of one dtype; the scalar forms compare each
 // element, as a double, with `value`. Typical use: eq(targets, pad_id) is the padding mask.
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg {
 

@@ -1,4 +1,4 @@
-#include "core/creation.hpp"
+#include <xgrad/core/creation.hpp>
 
 #include <cmath>
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 #pragma once
 // Tensor factories. Random ones draw from a seeded Generator (the default one unless given).
-#include "core/random.hpp"
-#include "core/tensor.hpp"
+#include <xgrad/core/random.hpp>
+#include <xgrad/core/tensor.hpp>
 
 namespace xg {
 

@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/autograd.hpp"
+#include <xgrad/core/autograd.hpp>
 
 namespace xg {
 

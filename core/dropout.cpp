@@ -1,11 +1,11 @@
-#include "core/dropout.hpp"
+#include <xgrad/core/dropout.hpp>
 
 #include <fmt/format.h>
 
-#include "core/autograd.hpp"
-#include "core/detail/checks.hpp"
-#include "core/creation.hpp"
-#include "core/elementwise.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/creation.hpp>
+#include <xgrad/core/elementwise.hpp>
 
 namespace xg {
 

@@ -1,6 +1,6 @@
 #pragma once
-#include "core/random.hpp"
-#include "core/tensor.hpp"
+#include <xgrad/core/random.hpp>
+#include <xgrad/core/tensor.hpp>
 
 namespace xg {
 

@@ -10,7 +10,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 
 namespace xg {
 

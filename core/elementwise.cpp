@@ -1,13 +1,13 @@
-#include "core/elementwise.hpp"
+#include <xgrad/core/elementwise.hpp>
 
 #include <cmath>
 
-#include "core/autograd.hpp"
-#include "core/detail/broadcast.hpp"
-#include "core/detail/checks.hpp"
-#include "core/creation.hpp"
-#include "core/detail/tensor_impl.hpp"
-#include "core/detail/vecmath.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/broadcast.hpp>
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/creation.hpp>
+#include <xgrad/core/detail/tensor_impl.hpp>
+#include <xgrad/core/detail/vecmath.hpp>
 
 namespace xg {
 

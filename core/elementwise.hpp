@@ -1,7 +1,7 @@
 #pragma once
 // Element-wise ops. Binary ops broadcast like numpy; their gradients are summed back to each
 // operand's shape.
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg {
 

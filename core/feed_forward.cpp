@@ -1,8 +1,8 @@
-#include "core/feed_forward.hpp"
+#include <xgrad/core/feed_forward.hpp>
 
-#include "core/detail/checks.hpp"
-#include "core/detail/linear_parts.hpp"
-#include "core/elementwise.hpp"
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/linear_parts.hpp>
+#include <xgrad/core/elementwise.hpp>
 
 namespace xg {
 

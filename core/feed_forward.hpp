@@ -1,5 +1,5 @@
 #pragma once
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg {
 

@@ -1,4 +1,4 @@
-#include "core/fixed_weights.hpp"
+#include <xgrad/core/fixed_weights.hpp>
 
 #include <atomic>
 

@@ -1,12 +1,12 @@
-#include "core/gradcheck.hpp"
+#include <xgrad/core/gradcheck.hpp>
 
 #include <cmath>
 #include <fmt/format.h>
 
-#include "core/autograd.hpp"
-#include "core/creation.hpp"
-#include "core/elementwise.hpp"
-#include "core/reduction.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/creation.hpp>
+#include <xgrad/core/elementwise.hpp>
+#include <xgrad/core/reduction.hpp>
 
 namespace xg {
 

@@ -3,7 +3,7 @@
 #include <functional>
 #include <string>
 
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg {
 

@@ -1,13 +1,13 @@
-#include "core/indexing.hpp"
+#include <xgrad/core/indexing.hpp>
 
 #include <cmath>
 #include <cstring>
 #include <type_traits>
 
-#include "core/autograd.hpp"
-#include "core/detail/broadcast.hpp"
-#include "core/detail/checks.hpp"
-#include "core/detail/kernels.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/broadcast.hpp>
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/kernels.hpp>
 
 namespace xg {
 

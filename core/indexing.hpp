@@ -2,7 +2,7 @@
 // Indexing ops. Indices are int64 tensors (or plain int64 vectors with a separate shape); masks
 // are bool tensors, or tensors of any dtype whose non-zero elements mean "true". x may be of any
 // dtype (an int64 targets tensor through masked_fill, say); gradients flow to floating-point x.
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg {
 

@@ -1,14 +1,14 @@
-#include "core/layer_norm.hpp"
+#include <xgrad/core/layer_norm.hpp>
 
 #include <omp.h>
 
 #include <algorithm>
 #include <vector>
 
-#include "core/autograd.hpp"
-#include "core/detail/checks.hpp"
-#include "core/detail/parallel.hpp"
-#include "core/detail/vecmath.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/parallel.hpp>
+#include <xgrad/core/detail/vecmath.hpp>
 
 namespace xg {
 

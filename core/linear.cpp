@@ -1,9 +1,9 @@
-#include "core/linear.hpp"
+#include <xgrad/core/linear.hpp>
 
-#include "core/autograd.hpp"
-#include "core/detail/blas.hpp"
-#include "core/detail/checks.hpp"
-#include "core/detail/linear_parts.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/blas.hpp>
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/linear_parts.hpp>
 
 namespace xg {
 

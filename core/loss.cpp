@@ -1,11 +1,11 @@
-#include "core/loss.hpp"
+#include <xgrad/core/loss.hpp>
 
 #include <cmath>
 #include <fmt/format.h>
 #include <limits>
 
-#include "core/autograd.hpp"
-#include "core/detail/parallel.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/parallel.hpp>
 
 namespace xg {
 

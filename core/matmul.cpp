@@ -1,8 +1,8 @@
-#include "core/matmul.hpp"
+#include <xgrad/core/matmul.hpp>
 
-#include "core/autograd.hpp"
-#include "core/detail/blas.hpp"
-#include "core/detail/checks.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/blas.hpp>
+#include <xgrad/core/detail/checks.hpp>
 
 namespace xg {
 

@@ -1,15 +1,15 @@
-#include "core/parallel_backward.hpp"
+#include <xgrad/core/parallel_backward.hpp>
 
 #include <exception>
 #include <fmt/format.h>
 #include <omp.h>
 #include <optional>
 
-#include "core/autograd.hpp"
-#include "core/errors.hpp"
-#include "core/fixed_weights.hpp"
-#include "core/random.hpp"
-#include "core/runtime.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/errors.hpp>
+#include <xgrad/core/fixed_weights.hpp>
+#include <xgrad/core/random.hpp>
+#include <xgrad/core/runtime.hpp>
 
 namespace xg {
 

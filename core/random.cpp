@@ -1,4 +1,4 @@
-#include "core/random.hpp"
+#include <xgrad/core/random.hpp>
 
 #include <cmath>
 

@@ -1,14 +1,14 @@
-#include "core/reduction.hpp"
+#include <xgrad/core/reduction.hpp>
 
 #include <algorithm>
 #include <type_traits>
 #include <limits>
 
-#include "core/autograd.hpp"
-#include "core/elementwise.hpp"
-#include "core/detail/checks.hpp"
-#include "core/detail/parallel.hpp"
-#include "core/shape_ops.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/elementwise.hpp>
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/parallel.hpp>
+#include <xgrad/core/shape_ops.hpp>
 
 namespace xg {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Reductions over all elements or along axes (negative axes count from the end).
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg {
 

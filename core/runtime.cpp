@@ -1,4 +1,4 @@
-#include "core/runtime.hpp"
+#include <xgrad/core/runtime.hpp>
 
 #include <malloc.h>
 #include <omp.h>

@@ -1,6 +1,6 @@
-#include "core/safetensors.hpp"
+#include <xgrad/core/safetensors.hpp>
 
-#include "core/atomic_file.hpp"
+#include <xgrad/core/atomic_file.hpp>
 
 #include <algorithm>
 #include <cerrno>

@@ -1,4 +1,4 @@
-#include "core/shape_ops.hpp"
+#include <xgrad/core/shape_ops.hpp>
 
 #include <omp.h>
 
@@ -7,10 +7,10 @@
 #include <numeric>
 #include <vector>
 
-#include "core/autograd.hpp"
-#include "core/detail/checks.hpp"
-#include "core/detail/kernels.hpp"
-#include "core/detail/tensor_impl.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/kernels.hpp>
+#include <xgrad/core/detail/tensor_impl.hpp>
 
 namespace xg {
 

@@ -1,7 +1,7 @@
 #pragma once
 // Shape ops. reshape shares storage; the others copy (xgrad has no strided views: every tensor
 // is contiguous, which keeps every kernel a plain loop).
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg {
 

@@ -1,12 +1,12 @@
-#include "core/softmax.hpp"
+#include <xgrad/core/softmax.hpp>
 
 #include <cmath>
 #include <limits>
 
-#include "core/autograd.hpp"
-#include "core/detail/checks.hpp"
-#include "core/detail/parallel.hpp"
-#include "core/detail/vecmath.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/parallel.hpp>
+#include <xgrad/core/detail/vecmath.hpp>
 
 namespace xg {
 

@@ -1,4 +1,4 @@
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 #include <cmath>
 #include <cstring>
@@ -8,8 +8,8 @@
 #include <ostream>
 #include <type_traits>
 
-#include "core/autograd.hpp"
-#include "core/detail/tensor_impl.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/tensor_impl.hpp>
 
 namespace xg {
 

@@ -7,8 +7,8 @@
 #include <memory>
 #include <vector>
 
-#include "core/dtype.hpp"
-#include "core/errors.hpp"
+#include <xgrad/core/dtype.hpp>
+#include <xgrad/core/errors.hpp>
 
 namespace xg {
 

@@ -1,4 +1,4 @@
-#include "data/batch.hpp"
+#include <xgrad/data/batch.hpp>
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -31,19 +31,30 @@ Tensor Batch::src_padding_mask(DType dtype) const { return padding_mask(src, siz
 Tensor Batch::tgt_padding_mask(DType dtype) const { return padding_mask(tgt_out, size, tgt_len, dtype); }
 
 Batch collate(const std::vector<Example>& examples, const std::vector<std::size_t>& indices) {
-  Batch b;
-  b.size = static_cast<int64_t>(indices.size());
-  b.indices = indices;
+  std::vector<Example> items;
+  items.reserve(indices.size());
   for (auto i : indices) {
     if (i >= examples.size()) throw IndexError(fmt::format("collate: example {} of {}", i, examples.size()));
-    b.src_len = std::max<int64_t>(b.src_len, static_cast<int64_t>(examples[i].src.size()));
-    b.tgt_len = std::max<int64_t>(b.tgt_len, static_cast<int64_t>(examples[i].tgt.size()) + 1);
+    items.push_back(examples[i]);
+  }
+  return collate_items(items, indices);
+}
+
+Batch collate_items(const std::vector<Example>& items, const std::vector<std::size_t>& indices) {
+  if (items.size() != indices.size())
+    throw ShapeError(fmt::format("collate_items: {} examples with {} indices", items.size(), indices.size()));
+  Batch b;
+  b.size = static_cast<int64_t>(items.size());
+  b.indices = indices;
+  for (const Example& e : items) {
+    b.src_len = std::max<int64_t>(b.src_len, static_cast<int64_t>(e.src.size()));
+    b.tgt_len = std::max<int64_t>(b.tgt_len, static_cast<int64_t>(e.tgt.size()) + 1);
   }
   b.src.assign(static_cast<std::size_t>(b.size * b.src_len), Vocabulary::kPad);
   b.tgt_in.assign(static_cast<std::size_t>(b.size * b.tgt_len), Vocabulary::kPad);
   b.tgt_out.assign(static_cast<std::size_t>(b.size * b.tgt_len), Vocabulary::kPad);
   for (int64_t r = 0; r < b.size; ++r) {
-    const Example& e = examples[indices[static_cast<std::size_t>(r)]];
+    const Example& e = items[static_cast<std::size_t>(r)];
     std::copy(e.src.begin(), e.src.end(), b.src.begin() + r * b.src_len);
     b.tgt_in[static_cast<std::size_t>(r * b.tgt_len)] = Vocabulary::kBos;
     std::copy(e.tgt.begin(), e.tgt.end(), b.tgt_in.begin() + r * b.tgt_len + 1);
@@ -86,46 +97,17 @@ Batch slice_rows(const Batch& b, int64_t from, int64_t to) {
   return p;
 }
 
+std::vector<int64_t> batching_lengths(const std::vector<Example>& examples) {
+  std::vector<int64_t> lengths;
+  lengths.reserve(examples.size());
+  for (const Example& e : examples)
+    lengths.push_back(std::max<int64_t>(static_cast<int64_t>(e.src.size()), static_cast<int64_t>(e.tgt.size()) + 1));
+  return lengths;
+}
+
 std::vector<std::vector<std::size_t>> make_batches(const std::vector<Example>& examples,
                                                    const BatchingOptions& options, uint64_t seed, int64_t epoch) {
-  if (options.max_tokens <= 0 || options.max_batch <= 0)
-    throw Error(fmt::format("make_batches: max_tokens {} and max_batch {} must be positive", options.max_tokens,
-                            options.max_batch));
-  std::vector<std::size_t> order(examples.size());
-  std::iota(order.begin(), order.end(), 0);
-  Generator gen(seed * 1000003ULL + static_cast<uint64_t>(epoch));
-  auto shuffle = [&](auto& v) {  // Fisher-Yates with our generator: identical on every platform
-    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[gen.below(i)]);
-  };
-  if (options.shuffle) shuffle(order);
-  auto len = [&](std::size_t i) {
-    return std::max<int64_t>(static_cast<int64_t>(examples[i].src.size()), static_cast<int64_t>(examples[i].tgt.size()) + 1);
-  };
-  // Sentences are sorted by length within windows of 100 batches; saturating, so that a huge
-  // max_batch means "one window" rather than a product that wraps to 0 (an endless loop).
-  const std::size_t window = static_cast<std::size_t>(std::min<int64_t>(options.max_batch, INT64_MAX / 100)) * 100;
-  for (std::size_t s = 0; s < order.size(); s += std::min(window, order.size() - s)) {
-    const auto end = order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), s + window));
-    std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(s), end,
-                     [&](std::size_t a, std::size_t b) { return len(a) < len(b); });
-  }
-  std::vector<std::vector<std::size_t>> batches;
-  std::vector<std::size_t> current;
-  int64_t longest = 0;
-  for (std::size_t i : order) {
-    const int64_t l = len(i);
-    const int64_t grown = std::max(longest, l) * static_cast<int64_t>(current.size() + 1);
-    if (!current.empty() && (grown > options.max_tokens || static_cast<int64_t>(current.size()) >= options.max_batch)) {
-      batches.push_back(std::move(current));
-      current.clear();
-      longest = 0;
-    }
-    current.push_back(i);
-    longest = std::max(longest, l);
-  }
-  if (!current.empty()) batches.push_back(std::move(current));
-  if (options.shuffle) shuffle(batches);
-  return batches;
+  return bucket_by_length(batching_lengths(examples), options, seed, epoch);
 }
 
 }  // namespace xg::data

@@ -3,11 +3,12 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/random.hpp"
-#include "core/tensor.hpp"
-#include "data/corpus.hpp"
-#include "data/tokenizer.hpp"
-#include "data/vocab.hpp"
+#include <xgrad/core/random.hpp>
+#include <xgrad/core/tensor.hpp>
+#include <xgrad/data/corpus.hpp>
+#include <xgrad/data/sampler.hpp>
+#include <xgrad/data/tokenizer.hpp>
+#include <xgrad/data/vocab.hpp>
 
 namespace xg::data {
 
@@ -31,20 +32,18 @@ struct Batch {
 };
 
 Batch collate(const std::vector<Example>& examples, const std::vector<std::size_t>& indices);
+// The same from the batch's examples themselves (`indices`: where they came from).
+Batch collate_items(const std::vector<Example>& items, const std::vector<std::size_t>& indices);
 
 // Rows [from, to) of a batch as a batch of their own, padded only to their own longest source and
 // target (decoding splits a batch into parts, one per thread).
 Batch slice_rows(const Batch& batch, int64_t from, int64_t to);
 
-struct BatchingOptions {
-  int64_t max_tokens = 2048;  // B * max(S, T+1) of a batch stays within this
-  int64_t max_batch = 128;    // and B within this
-  bool shuffle = true;
-};
+// An example's length for batching: max(S, T+1), the longer of its source and its decoder rows.
+std::vector<int64_t> batching_lengths(const std::vector<Example>& examples);
 
-// Groups examples of similar length: shuffles (seeded by seed and epoch), sorts by length
-// within windows of 100 batches' worth of examples, cuts batches within the token budget, and
-// shuffles the batch order. Every example appears in exactly one batch.
+// bucket_by_length (data/sampler.hpp) over batching_lengths: B * max(S, T+1) of a batch stays
+// within options.max_tokens. Every example appears in exactly one batch.
 std::vector<std::vector<std::size_t>> make_batches(const std::vector<Example>& examples,
                                                    const BatchingOptions& options, uint64_t seed,
                                                    int64_t epoch);

@@ -1,11 +1,11 @@
-#include "data/corpus.hpp"
+#include <xgrad/data/corpus.hpp>
 
 #include <fmt/format.h>
 
-#include "core/atomic_file.hpp"
-#include "core/errors.hpp"
-#include "data/text_file.hpp"
-#include "data/tokenizer.hpp"
+#include <xgrad/core/atomic_file.hpp>
+#include <xgrad/core/errors.hpp>
+#include <xgrad/data/text_file.hpp>
+#include <xgrad/data/tokenizer.hpp>
 
 namespace xg::data {
 

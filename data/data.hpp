@@ -1,7 +1,11 @@
 #pragma once
-#include "data/batch.hpp"
-#include "data/corpus.hpp"
-#include "data/loader.hpp"
-#include "data/tokenizer.hpp"
-#include "data/toy.hpp"
-#include "data/vocab.hpp"
+#include <xgrad/data/batch.hpp>
+#include <xgrad/data/corpus.hpp>
+#include <xgrad/data/collate.hpp>
+#include <xgrad/data/dataset.hpp>
+#include <xgrad/data/loader.hpp>
+#include <xgrad/data/sampler.hpp>
+#include <xgrad/data/translation_loader.hpp>
+#include <xgrad/data/tokenizer.hpp>
+#include <xgrad/data/toy.hpp>
+#include <xgrad/data/vocab.hpp>

@@ -1,4 +1,4 @@
-#include "data/text_file.hpp"
+#include <xgrad/data/text_file.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -7,7 +7,7 @@
 #include <istream>
 #include <sys/stat.h>
 
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 
 namespace xg::data {
 

@@ -1,4 +1,4 @@
-#include "data/tokenizer.hpp"
+#include <xgrad/data/tokenizer.hpp>
 
 namespace xg::data {
 

@@ -1,10 +1,10 @@
-#include "data/toy.hpp"
+#include <xgrad/data/toy.hpp>
 
 #include <algorithm>
 #include <fmt/format.h>
 #include <unordered_set>
 
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 
 namespace xg::data {
 

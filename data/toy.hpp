@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/random.hpp"
-#include "data/corpus.hpp"
+#include <xgrad/core/random.hpp>
+#include <xgrad/data/corpus.hpp>
 
 namespace xg::data {
 

@@ -1,13 +1,13 @@
-#include "data/vocab.hpp"
+#include <xgrad/data/vocab.hpp>
 
 #include <algorithm>
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
 
-#include "core/atomic_file.hpp"
-#include "core/errors.hpp"
-#include "data/text_file.hpp"
+#include <xgrad/core/atomic_file.hpp>
+#include <xgrad/core/errors.hpp>
+#include <xgrad/data/text_file.hpp>
 
 namespace xg::data {
 

@@ -1,4 +1,4 @@
-#include "distributed/distributed.hpp"
+#include <xgrad/distributed/distributed.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -8,9 +8,9 @@
 #include <thread>
 #include <unordered_map>
 
-#include "core/autograd.hpp"
-#include "core/errors.hpp"
-#include "nn/module.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/errors.hpp>
+#include <xgrad/nn/module.hpp>
 
 #ifdef XGRAD_WITH_MPI
 #include <mpi.h>

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "config.hpp"
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -2,9 +2,9 @@
 // or read out of bounds, and a file it accepts must hold tensors whose data fits.
 #include <string>
 
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 #include "fuzz_input.hpp"
-#include "core/safetensors.hpp"
+#include <xgrad/core/safetensors.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = fuzz_input_file("st", data, size);

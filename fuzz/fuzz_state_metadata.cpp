@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 #include "train_state.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,9 +1,9 @@
 // libFuzzer target: the TSV corpus reader must reject bad input with xg::Error, never crash.
 #include <string>
 
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 #include "fuzz_input.hpp"
-#include "data/corpus.hpp"
+#include <xgrad/data/corpus.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = fuzz_input_file("tsv", data, size);

@@ -2,9 +2,9 @@
 // and a vocabulary it accepts must round-trip through encode and decode.
 #include <string>
 
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 #include "fuzz_input.hpp"
-#include "data/vocab.hpp"
+#include <xgrad/data/vocab.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = fuzz_input_file("vocab", data, size);

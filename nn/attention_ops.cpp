@@ -1,14 +1,14 @@
-#include "nn/attention_ops.hpp"
+#include <xgrad/nn/attention_ops.hpp>
 
 #include <fmt/format.h>
 #include <vector>
 
-#include "core/autograd.hpp"
-#include "core/detail/blas.hpp"
-#include "core/detail/checks.hpp"
-#include "core/detail/parallel.hpp"
-#include "core/detail/vecmath.hpp"
-#include "nn/detail/layer_kernels.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/blas.hpp>
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/parallel.hpp>
+#include <xgrad/core/detail/vecmath.hpp>
+#include <xgrad/nn/detail/layer_kernels.hpp>
 
 namespace xg::nn {
 

@@ -1,7 +1,7 @@
 #pragma once
 // Ops for the per-step work of RNN attention decoders, one pass each, each with a hand-written
 // backward and tested against the composed ops it replaces (tests/test_nn_layers.cpp).
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg::nn {
 

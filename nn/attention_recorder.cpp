@@ -1,4 +1,4 @@
-#include "nn/attention_recorder.hpp"
+#include <xgrad/nn/attention_recorder.hpp>
 
 namespace xg::nn {
 

@@ -14,7 +14,7 @@
 // SourceAttentionRecord per decoding step.
 #include <vector>
 
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg::nn {
 

@@ -1,4 +1,4 @@
-#include "nn/checkpoint.hpp"
+#include <xgrad/nn/checkpoint.hpp>
 
 #include <fmt/format.h>
 #include <set>

@@ -3,8 +3,8 @@
 #include <map>
 #include <string>
 
-#include "core/safetensors.hpp"
-#include "nn/module.hpp"
+#include <xgrad/core/safetensors.hpp>
+#include <xgrad/nn/module.hpp>
 
 namespace xg::nn {
 

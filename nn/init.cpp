@@ -1,9 +1,9 @@
-#include "nn/init.hpp"
+#include <xgrad/nn/init.hpp>
 
 #include <cmath>
 
-#include "core/creation.hpp"
-#include "core/elementwise.hpp"
+#include <xgrad/core/creation.hpp>
+#include <xgrad/core/elementwise.hpp>
 
 namespace xg::nn::init {
 

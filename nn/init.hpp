@@ -1,6 +1,6 @@
 #pragma once
 // Parameter initialisers, drawing from the default generator (seed it with xg::manual_seed).
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg::nn::init {
 

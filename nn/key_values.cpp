@@ -1,9 +1,9 @@
-#include "nn/key_values.hpp"
+#include <xgrad/nn/key_values.hpp>
 
 #include <algorithm>
 #include <fmt/format.h>
 
-#include "core/ops.hpp"
+#include <xgrad/core/ops.hpp>
 
 namespace xg::nn {
 

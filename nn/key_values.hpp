@@ -2,7 +2,7 @@
 // The projected keys and values of multi-head attention, kept for reuse.
 #include <vector>
 
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg::nn {
 

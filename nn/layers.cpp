@@ -1,14 +1,14 @@
-#include "nn/layers.hpp"
+#include <xgrad/nn/layers.hpp>
 
 #include <cmath>
 #include <numeric>
 #include <fmt/format.h>
 
-#include "core/detail/checks.hpp"
-#include "core/detail/packed_linear.hpp"
-#include "core/ops.hpp"
-#include "nn/detail/layer_access.hpp"
-#include "nn/init.hpp"
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/packed_linear.hpp>
+#include <xgrad/core/ops.hpp>
+#include <xgrad/nn/detail/layer_access.hpp>
+#include <xgrad/nn/init.hpp>
 
 namespace xg::nn {
 

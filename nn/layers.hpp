@@ -3,8 +3,8 @@
 #include <memory>
 #include <vector>
 
-#include "core/fixed_weights.hpp"
-#include "nn/module.hpp"
+#include <xgrad/core/fixed_weights.hpp>
+#include <xgrad/nn/module.hpp>
 
 namespace xg::nn {
 namespace detail {

@@ -1,15 +1,15 @@
-#include "nn/linear_attention.hpp"
+#include <xgrad/nn/linear_attention.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <vector>
 
-#include "core/autograd.hpp"
-#include "core/detail/checks.hpp"
-#include "core/detail/parallel.hpp"
-#include "core/ops.hpp"
-#include "nn/detail/key_padding.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/parallel.hpp>
+#include <xgrad/core/ops.hpp>
+#include <xgrad/nn/detail/key_padding.hpp>
 
 namespace xg::nn {
 

@@ -5,7 +5,7 @@
 // and the sums over keys are computed once (non-causal) or as running sums (causal): the cost is
 // O(T·d·dv), linear in the length. It is a different model from softmax attention, not an
 // approximation to it.
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg::nn {
 

@@ -1,12 +1,12 @@
-#include "nn/local_attention.hpp"
+#include <xgrad/nn/local_attention.hpp>
 
 #include <cmath>
 #include <fmt/format.h>
 #include <vector>
 
-#include "core/ops.hpp"
-#include "nn/attention_ops.hpp"
-#include "nn/attention_recorder.hpp"
+#include <xgrad/core/ops.hpp>
+#include <xgrad/nn/attention_ops.hpp>
+#include <xgrad/nn/attention_recorder.hpp>
 
 namespace xg::nn {
 

@@ -5,7 +5,7 @@
 //   a_t(s) = softmax_window(score(h_t, h̄_s)) · exp(-(s - p_t)² / (2σ²)),  σ = D / 2.
 // S is each sentence's own length (positions 0 … S-1, so p_t = (S - 1) · sigmoid(…)); the
 // Gaussian factor makes p_t differentiable, the window edges are not (as in the paper).
-#include "nn/attention.hpp"
+#include <xgrad/nn/attention.hpp>
 
 namespace xg::nn {
 

@@ -1,16 +1,16 @@
-#include "nn/memory_efficient_attention.hpp"
+#include <xgrad/nn/memory_efficient_attention.hpp>
 
 #include <cmath>
 #include <fmt/format.h>
 #include <limits>
 #include <vector>
 
-#include "core/autograd.hpp"
-#include "core/detail/checks.hpp"
-#include "core/detail/kernels.hpp"
-#include "core/detail/parallel.hpp"
-#include "nn/detail/key_padding.hpp"
-#include "nn/detail/memory_efficient_kernels.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/kernels.hpp>
+#include <xgrad/core/detail/parallel.hpp>
+#include <xgrad/nn/detail/key_padding.hpp>
+#include <xgrad/nn/detail/memory_efficient_kernels.hpp>
 
 namespace xg::nn {
 

@@ -3,7 +3,7 @@
 // online softmax (a running maximum and sum per query row, Milakov & Gimelshein 2018; the tiling
 // of FlashAttention, Dao et al. 2022). The forward keeps only the output and one log-sum-exp per
 // row; the backward recomputes each tile's scores from them. Memory is O(T·d) instead of O(T²).
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg::nn {
 

@@ -1,8 +1,8 @@
-#include "nn/module.hpp"
+#include <xgrad/nn/module.hpp>
 
 #include <fmt/format.h>
 
-#include "core/detail/tensor_impl.hpp"
+#include <xgrad/core/detail/tensor_impl.hpp>
 
 namespace xg::nn {
 

@@ -1,4 +1,4 @@
-#include "nn/module_list.hpp"
+#include <xgrad/nn/module_list.hpp>
 
 #include <fmt/format.h>
 

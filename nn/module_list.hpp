@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "nn/module.hpp"
+#include <xgrad/nn/module.hpp>
 
 namespace xg::nn {
 

@@ -1,16 +1,16 @@
-#include "nn/multi_head_attention.hpp"
+#include <xgrad/nn/multi_head_attention.hpp>
 
 #include <algorithm>
 #include <fmt/format.h>
 
-#include "core/ops.hpp"
-#include "nn/attention_recorder.hpp"
-#include "nn/detail/attention_path.hpp"
-#include "nn/detail/fused_attention.hpp"
-#include "nn/linear_attention.hpp"
-#include "nn/memory_efficient_attention.hpp"
-#include "nn/rotary.hpp"
-#include "nn/window_attention.hpp"
+#include <xgrad/core/ops.hpp>
+#include <xgrad/nn/attention_recorder.hpp>
+#include <xgrad/nn/detail/attention_path.hpp>
+#include <xgrad/nn/detail/fused_attention.hpp>
+#include <xgrad/nn/linear_attention.hpp>
+#include <xgrad/nn/memory_efficient_attention.hpp>
+#include <xgrad/nn/rotary.hpp>
+#include <xgrad/nn/window_attention.hpp>
 
 namespace xg::nn {
 

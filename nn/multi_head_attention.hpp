@@ -4,10 +4,10 @@
 #include <memory>
 #include <string>
 
-#include "nn/key_values.hpp"
-#include "nn/layers.hpp"
-#include "nn/memory_efficient_attention.hpp"
-#include "nn/scaled_dot_product.hpp"
+#include <xgrad/nn/key_values.hpp>
+#include <xgrad/nn/layers.hpp>
+#include <xgrad/nn/memory_efficient_attention.hpp>
+#include <xgrad/nn/scaled_dot_product.hpp>
 
 namespace xg::nn {
 

@@ -1,10 +1,10 @@
-#include "nn/position_bias.hpp"
+#include <xgrad/nn/position_bias.hpp>
 
 #include <cmath>
 #include <cstdlib>
 #include <fmt/format.h>
 
-#include "core/ops.hpp"
+#include <xgrad/core/ops.hpp>
 
 namespace xg::nn {
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "nn/layers.hpp"
-#include "nn/module.hpp"
+#include <xgrad/nn/layers.hpp>
+#include <xgrad/nn/module.hpp>
 
 namespace xg::nn {
 

@@ -1,16 +1,16 @@
-#include "nn/recurrent.hpp"
+#include <xgrad/nn/recurrent.hpp>
 
 #include <cmath>
 #include <fmt/format.h>
 
-#include "core/detail/checks.hpp"
-#include "core/detail/parallel.hpp"
-#include "core/detail/vecmath.hpp"
-#include "core/ops.hpp"
-#include "nn/detail/layer_access.hpp"
-#include "nn/detail/layer_kernels.hpp"
-#include "nn/detail/recurrent_steps.hpp"
-#include "nn/init.hpp"
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/parallel.hpp>
+#include <xgrad/core/detail/vecmath.hpp>
+#include <xgrad/core/ops.hpp>
+#include <xgrad/nn/detail/layer_access.hpp>
+#include <xgrad/nn/detail/layer_kernels.hpp>
+#include <xgrad/nn/detail/recurrent_steps.hpp>
+#include <xgrad/nn/init.hpp>
 
 namespace xg::nn {
 

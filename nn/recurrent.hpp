@@ -5,8 +5,8 @@
 #include <memory>
 #include <vector>
 
-#include "nn/layers.hpp"
-#include "nn/module.hpp"
+#include <xgrad/nn/layers.hpp>
+#include <xgrad/nn/module.hpp>
 
 namespace xg::nn {
 

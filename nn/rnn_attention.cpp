@@ -1,11 +1,11 @@
-#include "nn/rnn_attention.hpp"
+#include <xgrad/nn/rnn_attention.hpp>
 
 #include <cmath>
 #include <fmt/format.h>
 
-#include "core/ops.hpp"
-#include "nn/attention_ops.hpp"
-#include "nn/attention_recorder.hpp"
+#include <xgrad/core/ops.hpp>
+#include <xgrad/nn/attention_ops.hpp>
+#include <xgrad/nn/attention_recorder.hpp>
 
 namespace xg::nn {
 

@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "nn/layers.hpp"
-#include "nn/scaled_dot_product.hpp"
+#include <xgrad/nn/layers.hpp>
+#include <xgrad/nn/scaled_dot_product.hpp>
 
 namespace xg::nn {
 

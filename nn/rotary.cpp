@@ -1,10 +1,10 @@
-#include "nn/rotary.hpp"
+#include <xgrad/nn/rotary.hpp>
 
 #include <cmath>
 #include <fmt/format.h>
 #include <vector>
 
-#include "core/ops.hpp"
+#include <xgrad/core/ops.hpp>
 
 namespace xg::nn {
 

@@ -3,7 +3,7 @@
 // rotated in d/2 planes by the angles m·θ_i, θ_i = base^(-2i/d), so q_m·k_n depends on the
 // positions only through m - n. Pairs are (x_i, x_{i+d/2}), the "rotate half" layout of GPT-NeoX
 // and LLaMA. No parameters; positions are absolute indices, so a decoder step passes its offset.
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg::nn {
 

@@ -1,12 +1,12 @@
-#include "nn/scaled_dot_product.hpp"
+#include <xgrad/nn/scaled_dot_product.hpp>
 
 #include <cmath>
 #include <fmt/format.h>
 
-#include "core/ops.hpp"
-#include "nn/detail/attention_path.hpp"
-#include "nn/detail/fused_attention.hpp"
-#include "nn/detail/key_padding.hpp"
+#include <xgrad/core/ops.hpp>
+#include <xgrad/nn/detail/attention_path.hpp>
+#include <xgrad/nn/detail/fused_attention.hpp>
+#include <xgrad/nn/detail/key_padding.hpp>
 
 namespace xg::nn {
 

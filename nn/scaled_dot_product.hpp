@@ -1,7 +1,7 @@
 #pragma once
 // Scaled dot-product attention (Vaswani et al. 2017, 3.2.1) and the causal mask.
 // Masks are tensors whose non-zero entries mean "masked" (excluded), as PyTorch's bool masks.
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg::nn {
 

@@ -1,11 +1,11 @@
-#include "nn/transformer.hpp"
+#include <xgrad/nn/transformer.hpp>
 
 #include <cmath>
 #include <fmt/format.h>
 
-#include "core/detail/packed_linear.hpp"
-#include "core/ops.hpp"
-#include "nn/detail/layer_access.hpp"
+#include <xgrad/core/detail/packed_linear.hpp>
+#include <xgrad/core/ops.hpp>
+#include <xgrad/nn/detail/layer_access.hpp>
 
 namespace xg::nn {
 

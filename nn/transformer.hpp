@@ -5,8 +5,8 @@
 #include <memory>
 #include <vector>
 
-#include "nn/attention.hpp"
-#include "nn/position_bias.hpp"
+#include <xgrad/nn/attention.hpp>
+#include <xgrad/nn/position_bias.hpp>
 
 namespace xg::nn {
 

@@ -1,4 +1,4 @@
-#include "nn/window_attention.hpp"
+#include <xgrad/nn/window_attention.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -6,10 +6,10 @@
 #include <limits>
 #include <vector>
 
-#include "core/autograd.hpp"
-#include "core/detail/checks.hpp"
-#include "core/detail/parallel.hpp"
-#include "nn/detail/key_padding.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/parallel.hpp>
+#include <xgrad/nn/detail/key_padding.hpp>
 
 namespace xg::nn {
 

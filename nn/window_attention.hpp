@@ -3,7 +3,7 @@
 // 2020): each query attends to the keys within `window` positions of itself, plus the first
 // `global_tokens` positions; those global positions attend to every position. For a fixed window
 // the cost and memory are linear in the length: only the visible (query, key) pairs are scored.
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg::nn {
 

@@ -1,10 +1,10 @@
-#include "optim/adam.hpp"
+#include <xgrad/optim/adam.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 
-#include "core/detail/parallel.hpp"
+#include <xgrad/core/detail/parallel.hpp>
 
 namespace xg::optim {
 

@@ -1,5 +1,5 @@
 #pragma once
-#include "optim/adam.hpp"
-#include "optim/optimizer.hpp"
-#include "optim/schedule.hpp"
-#include "optim/sgd.hpp"
+#include <xgrad/optim/adam.hpp>
+#include <xgrad/optim/optimizer.hpp>
+#include <xgrad/optim/schedule.hpp>
+#include <xgrad/optim/sgd.hpp>

@@ -1,4 +1,4 @@
-#include "optim/optimizer.hpp"
+#include <xgrad/optim/optimizer.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <map>
 #include <vector>
 
-#include "core/detail/parallel.hpp"
+#include <xgrad/core/detail/parallel.hpp>
 
 namespace xg::optim {
 

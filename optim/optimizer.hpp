@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "core/safetensors.hpp"
-#include "core/tensor.hpp"
-#include "optim/schedule.hpp"
+#include <xgrad/core/safetensors.hpp>
+#include <xgrad/core/tensor.hpp>
+#include <xgrad/optim/schedule.hpp>
 
 namespace xg::optim {
 

@@ -1,10 +1,10 @@
-#include "optim/schedule.hpp"
+#include <xgrad/optim/schedule.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 
 namespace xg::optim {
 

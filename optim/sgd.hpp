@@ -1,5 +1,5 @@
 #pragma once
-#include "optim/optimizer.hpp"
+#include <xgrad/optim/optimizer.hpp>
 
 namespace xg::optim {
 

@@ -2,7 +2,7 @@
 // plain softmax kernel with an explicit mask, or loops written out here), float64 gradient
 // checks, and the incremental decoder equal to the full one for every attention kind.
 #include "helpers.hpp"
-#include "nn/detail/memory_efficient_kernels.hpp"
+#include <xgrad/nn/detail/memory_efficient_kernels.hpp>
 
 using namespace xg;
 using namespace xg::nn;

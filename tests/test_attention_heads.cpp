@@ -3,9 +3,9 @@
 #include <cmath>
 
 #include "helpers.hpp"
-#include "core/detail/vecmath_isa.hpp"
-#include "nn/detail/attention_heads.hpp"
-#include "nn/detail/fused_attention.hpp"
+#include <xgrad/core/detail/vecmath_isa.hpp>
+#include <xgrad/nn/detail/attention_heads.hpp>
+#include <xgrad/nn/detail/fused_attention.hpp>
 
 using namespace xg;
 using namespace xg::nn;

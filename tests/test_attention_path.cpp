@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "helpers.hpp"
-#include "nn/detail/attention_path.hpp"
+#include <xgrad/nn/detail/attention_path.hpp>
 
 using namespace xg;
 using nn::AttentionKind;

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "helpers.hpp"
-#include "nn/attention_recorder.hpp"
+#include <xgrad/nn/attention_recorder.hpp>
 
 using namespace xg;
 using namespace xg::nn;

@@ -1,10 +1,10 @@
 // feed_forward: the transformer's feed-forward block as one op, against the composed ops.
 #include <tuple>
 
-#include "core/detail/packed_gemm.hpp"
-#include "core/detail/packed_linear.hpp"
+#include <xgrad/core/detail/packed_gemm.hpp>
+#include <xgrad/core/detail/packed_linear.hpp>
 #include "helpers.hpp"
-#include "nn/nn.hpp"
+#include <xgrad/nn/nn.hpp>
 
 using namespace xg;
 using xg::detail::PackedLinear;

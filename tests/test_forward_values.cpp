@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "core/detail/blas.hpp"
+#include <xgrad/core/detail/blas.hpp>
 #include "helpers.hpp"
 
 using namespace xg;

@@ -6,9 +6,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/detail/vecmath.hpp"
+#include <xgrad/core/detail/vecmath.hpp>
 #include "kernel_checks.hpp"
-#include "nn/detail/layer_kernels.hpp"
+#include <xgrad/nn/detail/layer_kernels.hpp>
 
 using namespace xg;
 using namespace kernel_checks;

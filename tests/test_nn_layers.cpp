@@ -3,10 +3,10 @@
 // properties the translation models rely on.
 #include <set>
 
-#include "core/detail/packed_linear.hpp"
+#include <xgrad/core/detail/packed_linear.hpp>
 #include "helpers.hpp"
-#include "nn/detail/recurrent_steps.hpp"
-#include "nn/detail/fused_attention.hpp"
+#include <xgrad/nn/detail/recurrent_steps.hpp>
+#include <xgrad/nn/detail/fused_attention.hpp>
 #include "reference/nn_reference.inc"
 
 using namespace xg;

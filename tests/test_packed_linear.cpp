@@ -3,8 +3,8 @@
 #include <thread>
 #include <tuple>
 
-#include "core/detail/packed_gemm.hpp"
-#include "core/detail/packed_linear.hpp"
+#include <xgrad/core/detail/packed_gemm.hpp>
+#include <xgrad/core/detail/packed_linear.hpp>
 #include "helpers.hpp"
 
 using namespace xg;

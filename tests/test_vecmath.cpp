@@ -9,8 +9,8 @@
 #include <random>
 #include <string>
 
-#include "core/detail/vecmath.hpp"
-#include "core/detail/vecmath_isa.hpp"
+#include <xgrad/core/detail/vecmath.hpp>
+#include <xgrad/core/detail/vecmath_isa.hpp>
 #include "helpers.hpp"
 #include "kernel_checks.hpp"
 

@@ -1,4 +1,4 @@
-#include "core/detail/blas.hpp"
+#include <xgrad/core/detail/blas.hpp>
 
 #include <omp.h>
 
@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <xtensor-blas/xblas.hpp>
 
-#include "core/runtime.hpp"
+#include <xgrad/core/runtime.hpp>
 
 extern "C" void openblas_set_num_threads(int);
 

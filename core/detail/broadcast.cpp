@@ -1,6 +1,6 @@
-#include "core/detail/broadcast.hpp"
+#include <xgrad/core/detail/broadcast.hpp>
 
-#include "core/detail/tensor_impl.hpp"
+#include <xgrad/core/detail/tensor_impl.hpp>
 
 namespace xg {
 

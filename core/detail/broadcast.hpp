@@ -3,8 +3,8 @@
 // stretches to the other operand's size.
 #include <fmt/format.h>
 
-#include "core/detail/parallel.hpp"
-#include "core/tensor.hpp"
+#include <xgrad/core/detail/parallel.hpp>
+#include <xgrad/core/tensor.hpp>
 
 namespace xg {
 

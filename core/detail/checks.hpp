@@ -2,7 +2,7 @@
 // Internal: argument checks shared by the ops.
 #include <fmt/format.h>
 
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg {
 

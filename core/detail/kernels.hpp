@@ -3,8 +3,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/detail/parallel.hpp"
-#include "core/tensor.hpp"
+#include <xgrad/core/detail/parallel.hpp>
+#include <xgrad/core/tensor.hpp>
 
 namespace xg::kernels {
 

@@ -4,11 +4,11 @@
 #include <cstddef>
 #include <mutex>
 
-#include "core/autograd.hpp"
-#include "core/detail/blas.hpp"
-#include "core/detail/packed_gemm.hpp"
-#include "core/detail/vecmath.hpp"
-#include "core/detail/packed_linear.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/blas.hpp>
+#include <xgrad/core/detail/packed_gemm.hpp>
+#include <xgrad/core/detail/vecmath.hpp>
+#include <xgrad/core/detail/packed_linear.hpp>
 
 namespace xg {
 

@@ -1,4 +1,4 @@
-#include "core/detail/packed_gemm.hpp"
+#include <xgrad/core/detail/packed_gemm.hpp>
 
 #include <omp.h>
 
@@ -6,8 +6,8 @@
 #include <atomic>
 #include <stdexcept>
 
-#include "core/detail/blas.hpp"
-#include "core/detail/vecmath.hpp"
+#include <xgrad/core/detail/blas.hpp>
+#include <xgrad/core/detail/vecmath.hpp>
 
 namespace xg::packed_gemm {
 

@@ -1,9 +1,9 @@
-#include "core/detail/packed_linear.hpp"
+#include <xgrad/core/detail/packed_linear.hpp>
 
-#include "core/autograd.hpp"
-#include "core/detail/checks.hpp"
-#include "core/detail/linear_parts.hpp"
-#include "core/linear.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/linear_parts.hpp>
+#include <xgrad/core/linear.hpp>
 
 namespace xg::detail {
 

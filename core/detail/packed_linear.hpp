@@ -3,8 +3,8 @@
 #include <memory>
 #include <mutex>
 
-#include "core/fixed_weights.hpp"
-#include "core/tensor.hpp"
+#include <xgrad/core/fixed_weights.hpp>
+#include <xgrad/core/tensor.hpp>
 
 namespace xg::detail {
 

@@ -5,7 +5,7 @@
 #include <variant>
 #include <xtensor/xtensor.hpp>
 
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg {
 

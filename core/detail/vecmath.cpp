@@ -2,8 +2,8 @@
 #include <fmt/format.h>
 #include <string>
 
-#include "core/detail/vecmath_isa.hpp"
-#include "core/errors.hpp"
+#include <xgrad/core/detail/vecmath_isa.hpp>
+#include <xgrad/core/errors.hpp>
 
 namespace xg::vecmath {
 

@@ -9,7 +9,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-#include "core/detail/vecmath_impl.hpp"
+#include <xgrad/core/detail/vecmath_impl.hpp>
 XG_VECMATH_INSTANTIATE(avx512, xsimd::avx512bw)
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

@@ -6,7 +6,7 @@
 #include <type_traits>
 #include <xsimd/xsimd.hpp>
 
-#include "core/detail/vecmath_isa.hpp"
+#include <xgrad/core/detail/vecmath_isa.hpp>
 
 namespace xg::vecmath::impl {
 

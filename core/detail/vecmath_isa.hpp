@@ -2,7 +2,7 @@
 // Internal: the table of kernels of each instruction set, defined in its own translation unit
 // (vecmath_sse2.cpp, vecmath_avx2.cpp, vecmath_avx512.cpp, compiled with that set's flags) and
 // of the scalar reference (vecmath_reference.cpp). vecmath.cpp picks one.
-#include "core/detail/vecmath.hpp"
+#include <xgrad/core/detail/vecmath.hpp>
 
 #define XG_VECMATH_DECLARE(NS)                   \
   namespace xg::vecmath::NS {                    \

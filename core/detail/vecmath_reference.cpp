@@ -3,8 +3,8 @@
 // them with XGRAD_KERNELS=reference (the test suite does, once: ctest's reference_kernels entry).
 #include <cmath>
 
-#include "core/detail/scalar_math.hpp"
-#include "core/detail/vecmath_isa.hpp"
+#include <xgrad/core/detail/scalar_math.hpp>
+#include <xgrad/core/detail/vecmath_isa.hpp>
 
 namespace xg::vecmath::reference {
 namespace {

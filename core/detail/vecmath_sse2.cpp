@@ -1,2 +1,2 @@
-#include "core/detail/vecmath_impl.hpp"
+#include <xgrad/core/detail/vecmath_impl.hpp>
 XG_VECMATH_INSTANTIATE(sse2, xsimd::sse2)

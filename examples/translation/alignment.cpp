@@ -6,10 +6,10 @@
 #include <numeric>
 #include <sstream>
 
-#include "core/autograd.hpp"
-#include "data/batch.hpp"
-#include "data/text_file.hpp"
-#include "data/tokenizer.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/data/batch.hpp>
+#include <xgrad/data/text_file.hpp>
+#include <xgrad/data/tokenizer.hpp>
 #include "evaluate.hpp"
 
 namespace xg::translation {

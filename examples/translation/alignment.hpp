@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "data/corpus.hpp"
-#include "data/vocab.hpp"
+#include <xgrad/data/corpus.hpp>
+#include <xgrad/data/vocab.hpp>
 #include "models.hpp"
 
 namespace xg::translation {

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 #include <map>
 
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 
 namespace xg::translation {
 

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <map>
 
-#include "core/errors.hpp"
-#include "data/tokenizer.hpp"
+#include <xgrad/core/errors.hpp>
+#include <xgrad/data/tokenizer.hpp>
 
 namespace xg::translation {
 

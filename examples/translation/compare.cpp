@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "data/corpus.hpp"
-#include "data/tokenizer.hpp"
-#include "distributed/distributed.hpp"
+#include <xgrad/data/corpus.hpp>
+#include <xgrad/data/tokenizer.hpp>
+#include <xgrad/distributed/distributed.hpp>
 #include "alignment.hpp"
 #include "evaluate.hpp"
 #include "plot.hpp"

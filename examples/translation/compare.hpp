@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "config.hpp"
-#include "data/toy.hpp"
+#include <xgrad/data/toy.hpp>
 
 namespace xg::translation {
 

@@ -7,7 +7,7 @@
 #include <utility>
 #include <nlohmann/json.hpp>
 
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 
 namespace xg::translation {
 

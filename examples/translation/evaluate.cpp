@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
-#include "data/batch.hpp"
-#include "data/tokenizer.hpp"
-#include "core/ops.hpp"
+#include <xgrad/data/batch.hpp>
+#include <xgrad/data/tokenizer.hpp>
+#include <xgrad/core/ops.hpp>
 #include "chrf.hpp"
 #include "significance.hpp"
 

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "bleu.hpp"
-#include "data/corpus.hpp"
-#include "data/vocab.hpp"
+#include <xgrad/data/corpus.hpp>
+#include <xgrad/data/vocab.hpp>
 #include "search.hpp"
 
 namespace xg::translation {

@@ -5,13 +5,13 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "core/autograd.hpp"
-#include "core/softmax.hpp"
-#include "data/batch.hpp"
-#include "data/tokenizer.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/softmax.hpp>
+#include <xgrad/data/batch.hpp>
+#include <xgrad/data/tokenizer.hpp>
 #include "evaluate.hpp"
 #include "html.hpp"
-#include "nn/attention_recorder.hpp"
+#include <xgrad/nn/attention_recorder.hpp>
 
 namespace xg::translation {
 

@@ -8,9 +8,9 @@
 #include <new>
 
 #include "cli/commands.hpp"
-#include "core/errors.hpp"
-#include "core/runtime.hpp"
-#include "distributed/distributed.hpp"
+#include <xgrad/core/errors.hpp>
+#include <xgrad/core/runtime.hpp>
+#include <xgrad/distributed/distributed.hpp>
 
 using namespace xg;
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "core/ops.hpp"
+#include <xgrad/core/ops.hpp>
 
 namespace xg::translation {
 

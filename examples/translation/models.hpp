@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "config.hpp"
-#include "data/batch.hpp"
-#include "nn/nn.hpp"
+#include <xgrad/data/batch.hpp>
+#include <xgrad/nn/nn.hpp>
 
 namespace xg::translation {
 

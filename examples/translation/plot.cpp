@@ -4,7 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "core/atomic_file.hpp"
+#include <xgrad/core/atomic_file.hpp>
 
 namespace xg::translation {
 

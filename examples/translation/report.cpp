@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/tokenizer.hpp"
+#include <xgrad/data/tokenizer.hpp>
 #include "html.hpp"
 
 namespace xg::translation {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "alignment.hpp"
-#include "data/corpus.hpp"
+#include <xgrad/data/corpus.hpp>
 #include "evaluate.hpp"
 
 namespace xg::translation {

@@ -9,7 +9,7 @@
 #include <limits>
 #include <utility>
 
-#include "core/ops.hpp"
+#include <xgrad/core/ops.hpp>
 #include "trainer.hpp"
 
 namespace xg::translation {

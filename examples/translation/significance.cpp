@@ -4,7 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 
 namespace xg::translation {
 

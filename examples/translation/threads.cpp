@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <omp.h>
 
-#include "core/runtime.hpp"
+#include <xgrad/core/runtime.hpp>
 #include "trainer.hpp"
 
 namespace xg::translation {

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <sstream>
 
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 
 namespace xg::translation {
 

@@ -14,15 +14,15 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "core/ops.hpp"
-#include "data/batch.hpp"
-#include "data/corpus.hpp"
-#include "data/loader.hpp"
-#include "data/tokenizer.hpp"
-#include "distributed/distributed.hpp"
+#include <xgrad/core/ops.hpp>
+#include <xgrad/data/batch.hpp>
+#include <xgrad/data/corpus.hpp>
+#include <xgrad/data/translation_loader.hpp>
+#include <xgrad/data/tokenizer.hpp>
+#include <xgrad/distributed/distributed.hpp>
 #include "evaluate.hpp"
-#include "nn/checkpoint.hpp"
-#include "optim/optim.hpp"
+#include <xgrad/nn/checkpoint.hpp>
+#include <xgrad/optim/optim.hpp>
 #include "train_state.hpp"
 #include "training_dir.hpp"
 

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "config.hpp"
-#include "data/corpus.hpp"
-#include "data/vocab.hpp"
+#include <xgrad/data/corpus.hpp>
+#include <xgrad/data/vocab.hpp>
 #include "models.hpp"
 
 namespace xg::translation {

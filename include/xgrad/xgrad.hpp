@@ -1,6 +1,6 @@
 #pragma once
 // xgrad umbrella header: everything a training program needs.
-#include "core/ops.hpp"
-#include "nn/nn.hpp"
-#include "optim/optim.hpp"
-#include "data/data.hpp"
+#include <xgrad/core/ops.hpp>
+#include <xgrad/nn/nn.hpp>
+#include <xgrad/optim/optim.hpp>
+#include <xgrad/data/data.hpp>

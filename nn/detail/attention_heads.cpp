@@ -1,8 +1,8 @@
-#include "nn/detail/attention_heads.hpp"
+#include <xgrad/nn/detail/attention_heads.hpp>
 
 #include <algorithm>
 
-#include "core/detail/vecmath_isa.hpp"
+#include <xgrad/core/detail/vecmath_isa.hpp>
 
 namespace xg::nn::detail::attention_heads {
 

@@ -14,7 +14,7 @@
 #include <type_traits>
 #include <xsimd/xsimd.hpp>
 
-#include "nn/detail/attention_heads.hpp"
+#include <xgrad/nn/detail/attention_heads.hpp>
 
 namespace xg::nn::detail::attention_heads {
 

@@ -1,4 +1,4 @@
-#include "nn/detail/attention_path.hpp"
+#include <xgrad/nn/detail/attention_path.hpp>
 
 namespace xg::nn::detail {
 

@@ -3,7 +3,7 @@
 // what the call asks for; tests/test_attention_path.cpp holds its table.
 #include <cstdint>
 
-#include "nn/multi_head_attention.hpp"
+#include <xgrad/nn/multi_head_attention.hpp>
 
 namespace xg::nn::detail {
 

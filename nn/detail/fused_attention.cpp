@@ -1,4 +1,4 @@
-#include "nn/detail/fused_attention.hpp"
+#include <xgrad/nn/detail/fused_attention.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -7,13 +7,13 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/autograd.hpp"
-#include "core/detail/blas.hpp"
-#include "core/detail/checks.hpp"
-#include "core/detail/parallel.hpp"
-#include "core/detail/vecmath.hpp"
-#include "nn/detail/attention_heads.hpp"
-#include "nn/detail/key_padding.hpp"
+#include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/blas.hpp>
+#include <xgrad/core/detail/checks.hpp>
+#include <xgrad/core/detail/parallel.hpp>
+#include <xgrad/core/detail/vecmath.hpp>
+#include <xgrad/nn/detail/attention_heads.hpp>
+#include <xgrad/nn/detail/key_padding.hpp>
 
 namespace xg::nn::detail {
 

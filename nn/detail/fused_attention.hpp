@@ -7,7 +7,7 @@
 // independent, so both passes run them in parallel (OpenMP) when each head's products are too
 // small to split across threads, and one after another, each product split across threads,
 // when they are not. Tested against the composed ops (tests/test_nn_layers.cpp).
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg::nn::detail {
 

@@ -2,7 +2,7 @@
 // Internal: the key-padding mask every attention kernel takes, (B, Tk) with non-zero = masked.
 #include <fmt/format.h>
 
-#include "core/tensor.hpp"
+#include <xgrad/core/tensor.hpp>
 
 namespace xg::nn::detail {
 

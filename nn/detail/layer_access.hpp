@@ -1,9 +1,9 @@
 #pragma once
 // Internal: the fast paths that reach into layers: a Linear's or a GRU cell's weight laid out for
 // the packed product kernel (core/detail/packed_linear.hpp), once per FixedWeightsGuard scope.
-#include "core/detail/packed_linear.hpp"
-#include "nn/layers.hpp"
-#include "nn/recurrent.hpp"
+#include <xgrad/core/detail/packed_linear.hpp>
+#include <xgrad/nn/layers.hpp>
+#include <xgrad/nn/recurrent.hpp>
 
 namespace xg::nn::detail {
 

@@ -1,8 +1,8 @@
-#include "nn/detail/layer_kernels.hpp"
+#include <xgrad/nn/detail/layer_kernels.hpp>
 
 #include <fmt/format.h>
 
-#include "core/errors.hpp"
+#include <xgrad/core/errors.hpp>
 
 namespace xg::nn::detail {
 namespace {

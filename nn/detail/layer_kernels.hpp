@@ -12,7 +12,7 @@
 // layer_kernels_impl.hpp, its plain loop in layer_kernels_reference.cpp.
 #include <cstdint>
 
-#include "core/detail/vecmath.hpp"
+#include <xgrad/core/detail/vecmath.hpp>
 
 namespace xg::nn::detail {
 

@@ -6,7 +6,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-#include "nn/detail/layer_kernels_impl.hpp"
+#include <xgrad/nn/detail/layer_kernels_impl.hpp>
 XG_LAYER_KERNELS_INSTANTIATE(avx512, xsimd::avx512bw)
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

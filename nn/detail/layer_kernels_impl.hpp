@@ -4,8 +4,8 @@
 // tanh_batch, sigmoid_batch), so a row here rounds exactly as vecmath's own kernels do.
 #include <xsimd/xsimd.hpp>
 
-#include "core/detail/vecmath_impl.hpp"
-#include "nn/detail/layer_kernels.hpp"
+#include <xgrad/core/detail/vecmath_impl.hpp>
+#include <xgrad/nn/detail/layer_kernels.hpp>
 
 namespace xg::nn::detail::simd {
 

@@ -2,8 +2,8 @@
 // oracle of tests/test_layer_kernels.cpp, and what XGRAD_KERNELS=reference runs.
 #include <cmath>
 
-#include "core/detail/scalar_math.hpp"
-#include "nn/detail/layer_kernels.hpp"
+#include <xgrad/core/detail/scalar_math.hpp>
+#include <xgrad/nn/detail/layer_kernels.hpp>
 
 namespace xg::nn::detail::reference {
 namespace {

@@ -1,3 +1,3 @@
 // Compiled with -mavx2 -mfma (CMakeLists.txt); called only when the CPU has both.
 #define XG_ME_ARCH avx2
-#include "nn/detail/memory_efficient_kernels_impl.hpp"
+#include <xgrad/nn/detail/memory_efficient_kernels_impl.hpp>

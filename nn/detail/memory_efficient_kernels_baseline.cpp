@@ -1,6 +1,6 @@
 // The x86-64 baseline build of the memory-efficient attention tiles.
 #define XG_ME_ARCH baseline
-#include "nn/detail/memory_efficient_kernels_impl.hpp"
+#include <xgrad/nn/detail/memory_efficient_kernels_impl.hpp>
 
 namespace xg::nn::detail {
 bool use_avx2_kernels() {

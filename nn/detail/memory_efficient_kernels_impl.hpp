@@ -3,8 +3,8 @@
 #include <cmath>
 #include <limits>
 
-#include "core/detail/vecmath.hpp"
-#include "nn/detail/memory_efficient_kernels.hpp"
+#include <xgrad/core/detail/vecmath.hpp>
+#include <xgrad/nn/detail/memory_efficient_kernels.hpp>
 
 namespace xg::nn::detail::XG_ME_ARCH {
 

@@ -3,8 +3,8 @@
 // (core/detail/packed_linear.hpp), used by nn::RecurrentLayer and nn::GRUDecoderSteps.
 #include <vector>
 
-#include "core/detail/packed_linear.hpp"
-#include "nn/recurrent.hpp"
+#include <xgrad/core/detail/packed_linear.hpp>
+#include <xgrad/nn/recurrent.hpp>
 
 namespace xg::nn::detail {
 

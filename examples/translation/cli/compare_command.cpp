@@ -1,6 +1,6 @@
 #include "commands.hpp"
 #include "compare.hpp"
-#include "distributed/distributed.hpp"
+#include <xgrad/distributed/distributed.hpp>
 #include "options.hpp"
 
 namespace xg::translation::cli {

@@ -4,7 +4,7 @@
 #include "alignment.hpp"
 #include "commands.hpp"
 #include "options.hpp"
-#include "data/corpus.hpp"
+#include <xgrad/data/corpus.hpp>
 #include "evaluate.hpp"
 #include "plot.hpp"
 #include "trainer.hpp"

@@ -3,7 +3,7 @@
 
 #include "commands.hpp"
 #include "options.hpp"
-#include "data/text_file.hpp"
+#include <xgrad/data/text_file.hpp>
 #include "explain.hpp"
 #include "plot.hpp"
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "distributed/distributed.hpp"
+#include <xgrad/distributed/distributed.hpp>
 
 namespace xg::translation::cli {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "config.hpp"
-#include "data/toy.hpp"
+#include <xgrad/data/toy.hpp>
 #include "search.hpp"
 
 namespace xg::translation::cli {

@@ -6,7 +6,7 @@
 #include "bleu.hpp"
 #include "chrf.hpp"
 #include "commands.hpp"
-#include "data/text_file.hpp"
+#include <xgrad/data/text_file.hpp>
 #include "significance.hpp"
 
 namespace xg::translation::cli {

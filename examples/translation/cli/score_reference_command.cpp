@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "data/corpus.hpp"
+#include <xgrad/data/corpus.hpp>
 #include "evaluate.hpp"
 #include "trainer.hpp"
 

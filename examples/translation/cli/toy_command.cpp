@@ -3,8 +3,8 @@
 
 #include "alignment.hpp"
 #include "commands.hpp"
-#include "data/corpus.hpp"
-#include "data/toy.hpp"
+#include <xgrad/data/corpus.hpp>
+#include <xgrad/data/toy.hpp>
 #include "plot.hpp"
 
 namespace xg::translation::cli {

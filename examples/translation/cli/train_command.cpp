@@ -1,9 +1,9 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "core/ops.hpp"
-#include "data/corpus.hpp"
-#include "distributed/distributed.hpp"
+#include <xgrad/core/ops.hpp>
+#include <xgrad/data/corpus.hpp>
+#include <xgrad/distributed/distributed.hpp>
 #include "options.hpp"
 #include "trainer.hpp"
 

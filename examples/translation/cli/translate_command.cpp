@@ -4,8 +4,8 @@
 
 #include "commands.hpp"
 #include "options.hpp"
-#include "data/text_file.hpp"
-#include "data/tokenizer.hpp"
+#include <xgrad/data/text_file.hpp>
+#include <xgrad/data/tokenizer.hpp>
 #include "evaluate.hpp"
 #include "plot.hpp"
 #include "trainer.hpp"
