@@ -127,7 +127,8 @@ Measurement in_child(const Kernel& kernel, int64_t length, int repeats) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  tune_runtime(argv);
+  // Restarts once (saying why on stderr) unless OpenBLAS and OpenMP were tuned by the environment.
+  reexecute_with_tuned_environment(argv, tune_runtime());
   int64_t max_length = 8192;
   int threads = 1;
   std::string out = "results/attention_scaling.json";

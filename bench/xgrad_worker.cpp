@@ -61,7 +61,8 @@ data::Batch synthetic_batch() {
 }  // namespace
 
 int main(int, char** argv) {
-  tune_runtime(argv);
+  // Restarts once (saying why on stderr) unless OpenBLAS and OpenMP were tuned by the environment.
+  reexecute_with_tuned_environment(argv, tune_runtime());
   const data::Batch batch = synthetic_batch();
   std::shared_ptr<Seq2Seq> model;
   std::unique_ptr<optim::Adam> adam;

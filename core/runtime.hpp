@@ -1,34 +1,59 @@
 #pragma once
-// Process-wide settings for training programs: call tune_runtime(argv) first thing in main().
+// Process-wide settings for training programs. Call tune_runtime() first thing in main().
 //
-// 1. OpenBLAS picks its kernels from the CPU model when it loads. On virtual machines that
-//    report a generic CPU ("Intel(R) Xeon(R) Processor"), OpenBLAS 0.3.21 falls back to its
-//    Prescott (SSE3) kernels: 33 GFLOP/s single-threaded sgemm instead of 154 with its SkylakeX
-//    (AVX-512) kernels, measured on this project's 2-core machine. When OPENBLAS_CORETYPE is
-//    unset and OpenBLAS chose Prescott on a CPU with AVX-512 (or AVX2), tune_runtime sets it to
-//    SkylakeX (or Haswell).
-// 2. Threads: xgrad's OpenMP threads own the cores. OpenBLAS runs single-threaded (set before
-//    the first product) and xgrad cuts each large product into one block per OpenMP thread
-//    (core/detail/blas.cpp); set the thread count with xg::set_num_threads or OMP_NUM_THREADS.
-//    With OpenBLAS's own pool beside ours, its idle workers spun in sched_yield (26% of a
-//    2-thread transformer step) and OpenMP's default spin-waiting fought them for the cores (an
-//    RNN step took 320 ms on 2 threads against 111 ms with passive waiting). tune_runtime sets
-//    OMP_WAIT_POLICY=passive and GOMP_SPINCOUNT=20000 when unset: an idle thread spins briefly
-//    (the next region usually starts within microseconds), then sleeps instead of burning a core;
-//    and OPENBLAS_NUM_THREADS=1, so that OpenBLAS starts no pool of its own.
-//    These variables are read when the libraries load, so when one changes, the program
-//    re-executes itself once with the same arguments.
-// 3. Denormal floats are flushed to zero (FTZ and DAZ): PyTorch's post-LN transformer lost ~30% of
-//    its speed to denormals without torch.set_flush_denormal(True). Threads started after the
-//    call inherit it; OpenBLAS's pool, started when the library loaded, keeps the default.
-// 4. glibc's allocator keeps freed memory instead of returning large blocks to the kernel:
-//    every training step allocates and frees the same tensors, and fresh pages cost page faults
-//    (7% of a transformer step; the RNN step went from 84 to 72 ms).
+// In-process (always applied by tune_runtime):
+// - Denormal floats are flushed to zero (FTZ and DAZ): PyTorch's post-LN transformer lost ~30% of
+//   its speed to denormals without torch.set_flush_denormal(True). Threads started after the
+//   call inherit it; OpenBLAS's pool, started when the library loaded, keeps the default.
+// - glibc's allocator keeps freed memory instead of returning large blocks to the kernel: every
+//   training step allocates and frees the same tensors, and fresh pages cost page faults (7% of
+//   a transformer step; the RNN step went from 84 to 72 ms).
+// - OpenBLAS runs single-threaded: xgrad's OpenMP threads own the cores and cut each large
+//   product into one block per thread (core/detail/blas.cpp); set the count with
+//   xg::set_num_threads or OMP_NUM_THREADS.
+//
+// Read only when the libraries load, so they cannot be changed from inside the program; the
+// report lists the ones that are unset, with the value xgrad wants and why:
+// - OPENBLAS_CORETYPE. On virtual machines that report a generic CPU ("Intel(R) Xeon(R)
+//   Processor"), OpenBLAS 0.3.21 falls back to its Prescott (SSE3) kernels: 33 GFLOP/s
+//   single-threaded sgemm instead of 154 with SkylakeX (AVX-512), measured on this project's
+//   2-core machine. Wanted only when OpenBLAS chose Prescott on a CPU with AVX-512 (or AVX2).
+// - OMP_WAIT_POLICY=passive and GOMP_SPINCOUNT=20000: an idle OpenMP thread spins briefly, then
+//   sleeps instead of burning a core (an RNN step took 320 ms on 2 threads against 111 ms).
+// - OPENBLAS_NUM_THREADS=1: OpenBLAS starts no pool of its own (its idle workers spun in
+//   sched_yield, 26% of a 2-thread transformer step).
+// Either export them before the program starts (the report's advice() prints the line), or opt
+// in to reexecute_with_tuned_environment(argv, report), which restarts the program once with
+// them set, saying so on stderr. xgrad never restarts a program on its own: code before the
+// call would run twice.
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace xg {
 
-void tune_runtime(char** argv);
+// An environment variable that is read when a library loads, with the value xgrad wants.
+struct LoadTimeSetting {
+  std::string name, value, reason;
+};
+
+struct RuntimeReport {
+  // Unset variables whose values xgrad wants; empty when the environment is already tuned.
+  std::vector<LoadTimeSetting> missing;
+  bool tuned() const { return missing.empty(); }
+  // "export NAME=value ..." for a shell, or "" when nothing is missing.
+  std::string advice() const;
+};
+
+// Applies the in-process settings and reports the load-time ones that are missing. Never
+// re-executes the program.
+RuntimeReport tune_runtime();
+
+// Opt-in: when `report` lists missing settings, prints them and the reason to stderr, sets them
+// and re-executes this program (/proc/self/exe with the same argv) once; returns when nothing
+// is missing, in the re-executed process, or when exec fails (the program carries on untuned).
+// Call it first thing in main(): everything before it runs twice.
+void reexecute_with_tuned_environment(char** argv, const RuntimeReport& report);
 // OpenBLAS's name for the kernels in use ("SkylakeX", "Prescott", ...).
 const char* blas_core_name();
 

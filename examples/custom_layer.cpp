@@ -40,6 +40,7 @@ class GatedLinear : public nn::UnaryModule {
 };
 
 int main() {
+  tune_runtime();  // denormals, allocator, BLAS threads (core/runtime.hpp)
   manual_seed(0);
   // 1. Gradient check of the op in float64.
   Tensor x = randn({3, 4}, DType::Float64);

@@ -97,4 +97,14 @@ expect_error "does not apply" "$bin" train --model transformer --attention local
 expect_error "divide" "$bin" train --model transformer --attention gqa --kv-heads 3 --out x
 printf '0-0 1-x\n' > bad.align
 expect_error "bad.align:1" "$bin" eval --checkpoint cmp/transformer --test toy/test.tsv --alignment bad.align
+# The restart for load-time settings is opt-in and said: once on stderr, output printed once.
+untuned() { env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u OPENBLAS_NUM_THREADS -u XGRAD_REEXECUTED "$@"; }
+echo "a b c d" > ref.txt
+echo "a b c d" | untuned "$bin" bleu ref.txt > restart.out 2> restart.err
+[ "$(grep -c 'restarting once' restart.err)" -eq 1 ] || fail "xgrad-translate did not say once that it restarts: $(cat restart.err)"
+grep -q 'why: OMP_WAIT_POLICY' restart.err || fail "the restart message gives no reason"
+[ "$(grep -c 'BLEU' restart.out)" -eq 1 ] || fail "the restarted program printed its result $(grep -c BLEU restart.out) times"
+echo "a b c d" | untuned env OMP_WAIT_POLICY=passive GOMP_SPINCOUNT=20000 OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=SkylakeX \
+  "$bin" bleu ref.txt > tuned.out 2> tuned.err
+[ ! -s tuned.err ] || fail "with the settings exported xgrad-translate still restarted: $(cat tuned.err)"
 echo "cli_test: all checks passed"

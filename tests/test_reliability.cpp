@@ -139,3 +139,19 @@ TEST_CASE("the training state's metadata is read strictly, naming the key", "[tr
   CHECK_THROWS_WITH(read_resume_point(good, "s.safetensors", 2, "rnn"), Contains("mpirun -np 1"));
   CHECK_THROWS_WITH(read_resume_point(good, "s.safetensors", 1, "transformer"), Contains("metadata 'model'"));
 }
+
+TEST_CASE("tune_runtime never restarts the program; it reports the load-time settings", "[runtime]") {
+  static int runs = 0;
+  ++runs;
+  const RuntimeReport report = tune_runtime();  // had it re-executed, this process would start over
+  CHECK(runs == 1);
+  for (const auto& m : report.missing) {
+    CHECK(std::getenv(m.name.c_str()) == nullptr);
+    CHECK_FALSE(m.reason.empty());
+    CHECK(report.advice().find(m.name + "=" + m.value) != std::string::npos);
+  }
+  CHECK(report.tuned() == report.advice().empty());
+  RuntimeReport none;
+  reexecute_with_tuned_environment(nullptr, none);  // nothing missing: returns without exec
+  CHECK(runs == 1);
+}

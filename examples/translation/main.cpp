@@ -15,7 +15,8 @@
 using namespace xg;
 
 int main(int argc, char** argv) {
-  tune_runtime(argv);  // OpenBLAS kernels, allocator, denormals (core/runtime.hpp)
+  // Restarts once (saying why on stderr) unless OpenBLAS and OpenMP were tuned by the environment.
+  reexecute_with_tuned_environment(argv, tune_runtime());
   try {
     distributed::init(&argc, &argv);  // a world of one unless started by mpirun
   } catch (const std::exception& e) {
