@@ -1,5 +1,6 @@
 # The README's commands. Each installs missing Debian packages first (scripts/install-deps.sh).
 #   make test      build everything and run the whole test suite through ctest
+#   make docs      the API reference (build/docs/html/index.html)
 #   make compare   train the three translation models and write the comparison (examples/)
 #   make bench     xgrad against PyTorch, side by side (bench/)
 BUILD_DIR ?= build
@@ -8,7 +9,7 @@ CMAKE_FLAGS ?=
 BUILD_TYPE ?= Release
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps configure build test compare length-experiment bench bench-scaling bench-positions sanitize tsan fuzz clean
+.PHONY: deps configure build test docs compare length-experiment bench bench-scaling bench-positions sanitize tsan fuzz clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -68,6 +69,13 @@ bench-scaling:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target xgrad_attention_scaling
 	$(BUILD_DIR)/examples/xgrad_attention_scaling --out results/attention_scaling.json
+
+# The API reference from the public headers' /// comments (docs/Doxyfile): build/docs/html/index.html.
+# The test suite runs the same with every warning an error (tests/api_docs_test.sh).
+docs: deps
+	mkdir -p $(BUILD_DIR)/docs
+	XGRAD_DOCS_OUT=$(BUILD_DIR)/docs doxygen docs/Doxyfile
+	@echo "API reference: $(BUILD_DIR)/docs/html/index.html"
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

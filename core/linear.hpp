@@ -3,8 +3,8 @@
 
 namespace xg {
 
-// y = x · weightᵀ + bias, with x (..., in), weight (out, in) as PyTorch stores it, bias (out)
-// or undefined. One GEMM with a transposed operand, so no transposed copy of the weight is made.
+/// y = x · weightᵀ + bias, with x (..., in), weight (out, in) as PyTorch stores it, bias (out)
+/// or undefined. One GEMM with a transposed operand, so no transposed copy of the weight is made.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
 }  // namespace xg

@@ -1,5 +1,6 @@
 #pragma once
-// Every op of the core library.
+/// \file
+/// Every op of the core library.
 #include <xgrad/core/autograd.hpp>
 #include <xgrad/core/runtime.hpp>
 #include <xgrad/core/atomic_file.hpp>

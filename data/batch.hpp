@@ -1,5 +1,6 @@
 #pragma once
-// Examples as id sequences, padded batches, and length-bucketed batching by token budget.
+/// \file
+/// Examples as id sequences, padded batches, and length-bucketed batching by token budget.
 #include <cstdint>
 #include <vector>
 
@@ -12,38 +13,47 @@
 
 namespace xg::data {
 
+/// A sentence pair as ids.
 struct Example {
-  std::vector<int64_t> src, tgt;  // ids without <bos>/<eos>
+  std::vector<int64_t> src;  ///< source ids, without `<bos>`/`<eos>`
+  std::vector<int64_t> tgt;  ///< target ids, without `<bos>`/`<eos>`
 };
 
+/// Tokenizes and encodes sentence pairs (unknown words become `<unk>`).
 std::vector<Example> encode_pairs(const std::vector<SentencePair>& pairs, const Vocabulary& src_vocab,
                                   const Vocabulary& tgt_vocab, const Tokenizer& tokenizer);
 
+/// Padded sentence pairs, row-major (B, S) and (B, T) ids, ready for a model.
 struct Batch {
-  int64_t size = 0, src_len = 0, tgt_len = 0;  // B, S, T
-  std::vector<int64_t> src;       // (B, S) source ids, <pad>-padded
-  std::vector<int64_t> tgt_in;    // (B, T) <bos> + target, the decoder input
-  std::vector<int64_t> tgt_out;   // (B, T) target + <eos>, the labels
-  std::vector<int64_t> src_lengths, tgt_lengths;  // (B); tgt_lengths count the <eos>
-  std::vector<std::size_t> indices;               // which examples, in batch order
-  int64_t target_tokens() const;                  // non-pad labels
-  Tensor src_padding_mask(DType dtype = DType::Float32) const;  // (B, S): 1 at padding
-  Tensor tgt_padding_mask(DType dtype = DType::Float32) const;  // (B, T): 1 at padding
+  int64_t size = 0;     ///< B, sentences
+  int64_t src_len = 0;  ///< S, the longest source
+  int64_t tgt_len = 0;  ///< T, the longest target + 1
+  std::vector<int64_t> src;       ///< (B, S) source ids, `<pad>`-padded
+  std::vector<int64_t> tgt_in;    ///< (B, T) `<bos>` + target, the decoder input
+  std::vector<int64_t> tgt_out;   ///< (B, T) target + `<eos>`, the labels
+  std::vector<int64_t> src_lengths;  ///< (B) source lengths
+  std::vector<int64_t> tgt_lengths;  ///< (B) target lengths, counting the `<eos>`
+  std::vector<std::size_t> indices;               ///< which examples, in batch order
+  int64_t target_tokens() const;                  ///< non-pad labels
+  Tensor src_padding_mask(DType dtype = DType::Float32) const;  ///< (B, S): 1 at padding
+  Tensor tgt_padding_mask(DType dtype = DType::Float32) const;  ///< (B, T): 1 at padding
 };
 
+/// The examples at `indices` as a Batch: sources padded with `<pad>`, decoder inputs `<bos>` + target,
+/// labels target + `<eos>`.
 Batch collate(const std::vector<Example>& examples, const std::vector<std::size_t>& indices);
-// The same from the batch's examples themselves (`indices`: where they came from).
+/// The same from the batch's examples themselves (`indices`: where they came from).
 Batch collate_items(const std::vector<Example>& items, const std::vector<std::size_t>& indices);
 
-// Rows [from, to) of a batch as a batch of their own, padded only to their own longest source and
-// target (decoding splits a batch into parts, one per thread).
+/// Rows [from, to) of a batch as a batch of their own, padded only to their own longest source and
+/// target (decoding splits a batch into parts, one per thread).
 Batch slice_rows(const Batch& batch, int64_t from, int64_t to);
 
-// An example's length for batching: max(S, T+1), the longer of its source and its decoder rows.
+/// An example's length for batching: max(S, T+1), the longer of its source and its decoder rows.
 std::vector<int64_t> batching_lengths(const std::vector<Example>& examples);
 
-// bucket_by_length (data/sampler.hpp) over batching_lengths: B * max(S, T+1) of a batch stays
-// within options.max_tokens. Every example appears in exactly one batch.
+/// bucket_by_length (data/sampler.hpp) over batching_lengths: B * max(S, T+1) of a batch stays
+/// within options.max_tokens. Every example appears in exactly one batch.
 std::vector<std::vector<std::size_t>> make_batches(const std::vector<Example>& examples,
                                                    const BatchingOptions& options, uint64_t seed,
                                                    int64_t epoch);

@@ -1,11 +1,12 @@
 #pragma once
-// Loader: batches of a dataset, chosen by a batch sampler and made by a collate function on a
-// background thread, `prefetch` batches ahead (torch.utils.data.DataLoader with one worker).
-// Epochs follow one another without end; epoch() and batch_in_epoch() say where the next batch
-// comes from, and a loader constructed at that position continues the same sequence of batches
-// (samplers are functions of seed and epoch): that is how a training run resumes.
-// Destroying the loader mid-epoch neither hangs nor leaks; an exception in get() or the collate
-// function is rethrown by next().
+/// \file
+/// Loader: batches of a dataset, chosen by a batch sampler and made by a collate function on a
+/// background thread, `prefetch` batches ahead (torch.utils.data.DataLoader with one worker).
+/// Epochs follow one another without end; epoch() and batch_in_epoch() say where the next batch
+/// comes from, and a loader constructed at that position continues the same sequence of batches
+/// (samplers are functions of seed and epoch): that is how a training run resumes.
+/// Destroying the loader mid-epoch neither hangs nor leaks; an exception in get() or the collate
+/// function is rethrown by next().
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -24,13 +25,14 @@
 namespace xg::data {
 
 template <class Item, class BatchT = Item>
+/// Batches of a Dataset<Item> as BatchT, made on a background thread (see the file description).
 class Loader {
  public:
-  // items in batch order, and their dataset indices
+  /// items in batch order, and their dataset indices
   using Collate = std::function<BatchT(std::vector<Item> items, const std::vector<std::size_t>& indices)>;
 
-  // `dataset` and `sampler` must outlive the loader. Without a collate function, a loader of
-  // tensor rows (Item = BatchT = std::vector<Tensor>) stacks them (stack_items).
+  /// `dataset` and `sampler` must outlive the loader. Without a collate function, a loader of
+  /// tensor rows (Item = BatchT = std::vector<Tensor>) stacks them (stack_items).
   Loader(const Dataset<Item>& dataset, const BatchSampler& sampler, Collate collate = nullptr,
          int64_t start_epoch = 0, int64_t start_batch = 0, std::size_t prefetch = 4)
       : dataset_(dataset), sampler_(sampler), collate_(std::move(collate)), capacity_(std::max<std::size_t>(prefetch, 1)),
@@ -59,7 +61,7 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  // The next batch; after an epoch's last batch the next epoch starts.
+  /// The next batch; after an epoch's last batch the next epoch starts.
   BatchT next() {
     std::unique_lock<std::mutex> lock(mutex_);
     not_empty_.wait(lock, [&] { return !queue_.empty() || error_; });
@@ -72,9 +74,9 @@ class Loader {
     if (consumer_batch_ >= e.epoch_size) consumer_epoch_ += 1, consumer_batch_ = 0;
     return std::move(e.batch);
   }
-  // Where the batch that next() returns comes from: resume a run from here.
+  /// Where the batch that next() returns comes from: resume a run from here.
   int64_t epoch() const { return consumer_epoch_; }
-  int64_t batch_in_epoch() const { return consumer_batch_; }
+  int64_t batch_in_epoch() const { return consumer_batch_; }  ///< index of the next batch in that epoch
 
  private:
   struct Entry {
@@ -130,7 +132,7 @@ class Loader {
   std::thread worker_;
 };
 
-// Batches of tensor rows: {X (B, ...), Y (B, ...)} from a TensorDataset.
+/// Batches of tensor rows: {X (B, ...), Y (B, ...)} from a TensorDataset.
 using TensorLoader = Loader<std::vector<Tensor>>;
 
 }  // namespace xg::data

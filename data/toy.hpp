@@ -1,11 +1,12 @@
 #pragma once
-// The toy translation task: an English-like source and a French-like target, generated from a
-// seed with no files. Grammar:
-//   sentence = clause (CONJ clause)* "."        clause = NP VERB NP [PREP NP]
-//   NP = DET ADJ{0..2} NOUN
-// The target translates word by word, but the determiner agrees with the noun's gender (which
-// comes after the adjectives in the source, so the decoder must look ahead) and adjectives follow
-// their noun and agree with it: "the small old cat" -> "le chat petit vieux".
+/// \file
+/// The toy translation task: an English-like source and a French-like target, generated from a
+/// seed with no files. Grammar:
+///   sentence = clause (CONJ clause)* "."        clause = NP VERB NP [PREP NP]
+///   NP = DET ADJ{0..2} NOUN
+/// The target translates word by word, but the determiner agrees with the noun's gender (which
+/// comes after the adjectives in the source, so the decoder must look ahead) and adjectives follow
+/// their noun and agree with it: "the small old cat" -> "le chat petit vieux".
 #include <cstdint>
 #include <vector>
 
@@ -14,41 +15,46 @@
 
 namespace xg::data {
 
+/// Settings of the toy English-to-French corpus generator.
 struct ToyConfig {
-  uint64_t seed = 1;
-  int64_t train_size = 60000;
-  int64_t valid_size = 500;
-  int64_t test_per_bucket = 200;  // test sentences per length bucket 1-10, 11-20, ..., 41-50
-  int64_t min_len = 3;            // source tokens, including the final period
-  int64_t max_len = 50;
-  // Train short, test long: training and validation sources of at most this many tokens, the
-  // test split still up to max_len (0: max_len for all three).
+  uint64_t seed = 1;  ///< the generator's seed
+  int64_t train_size = 60000;  ///< training pairs
+  int64_t valid_size = 500;  ///< validation pairs
+  int64_t test_per_bucket = 200;  ///< test sentences per length bucket 1-10, 11-20, ..., 41-50
+  int64_t min_len = 3;            ///< source tokens, including the final period
+  int64_t max_len = 50;  ///< longest source, in tokens
+  /// Train short, test long: training and validation sources of at most this many tokens, the
+  /// test split still up to max_len (0: max_len for all three).
   int64_t train_max_len = 0;
 };
 
+/// A generated pair with its gold word alignment.
 struct ToyPair {
-  SentencePair pair;
-  // Gold word alignment: alignment[t] is the source position that target token t translates.
+  SentencePair pair;  ///< source and target text
+  /// Gold word alignment: alignment[t] is the source position that target token t translates.
   std::vector<int64_t> alignment;
 };
 
+/// The three splits of a generated corpus.
 struct ToyCorpus {
-  std::vector<ToyPair> train, valid, test;
+  std::vector<ToyPair> train;  ///< training pairs
+  std::vector<ToyPair> valid;  ///< validation pairs, disjoint from train
+  std::vector<ToyPair> test;   ///< test pairs, stratified by length, disjoint from both
 };
 
-// The shortest sentence the grammar allows: DET NOUN VERB DET NOUN "." (6 tokens). Requested
-// lengths below it are raised to it.
+/// The shortest sentence the grammar allows: DET NOUN VERB DET NOUN "." (6 tokens). Requested
+/// lengths below it are raised to it.
 constexpr int64_t kToyMinLength = 6;
 
-// One pair whose source has exactly `length` tokens (kToyMinLength <= length).
+/// One pair whose source has exactly `length` tokens (kToyMinLength <= length).
 ToyPair generate_toy_pair(Generator& gen, int64_t length);
 
-// Lengths are drawn uniformly from [max(min_len, 6), max_len] (train and valid: up to
-// train_max_len when set). Splits are disjoint by source sentence; the test split has
-// test_per_bucket sentences in each 10-token bucket that intersects the length range.
+/// Lengths are drawn uniformly from [max(min_len, 6), max_len] (train and valid: up to
+/// train_max_len when set). Splits are disjoint by source sentence; the test split has
+/// test_per_bucket sentences in each 10-token bucket that intersects the length range.
 ToyCorpus generate_toy_corpus(const ToyConfig& config);
 
-// The sentence pairs of a split, without their alignments.
+/// The sentence pairs of a split, without their alignments.
 std::vector<SentencePair> pairs_of(const std::vector<ToyPair>& split);
 
 }  // namespace xg::data

@@ -1,5 +1,6 @@
 #pragma once
-// Every layer of xg::nn.
+/// \file
+/// Every layer of xg::nn.
 #include <xgrad/nn/attention.hpp>
 #include <xgrad/nn/attention_ops.hpp>
 #include <xgrad/nn/attention_recorder.hpp>
