@@ -85,11 +85,14 @@ static Tensor allocate(const Shape& shape, DType dtype, bool zero_fill) {
 Tensor Tensor::empty(const Shape& shape, DType dtype) { return allocate(shape, dtype, true); }
 Tensor Tensor::uninitialized(const Shape& shape, DType dtype) { return allocate(shape, dtype, false); }
 
-Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape, DType dtype) {
+namespace {
+// A new tensor of `shape` holding `values` (row-major), each converted to `dtype`.
+template <class S>
+Tensor tensor_of(const char* op, const std::vector<S>& values, const Shape& shape, DType dtype) {
   if (static_cast<int64_t>(values.size()) != numel_of(shape))
-    throw ShapeError(fmt::format("from_vector: {} values do not fill shape {} ({} elements)",
-                                 values.size(), shape_str(shape), numel_of(shape)));
-  Tensor t = empty(shape, dtype);
+    throw ShapeError(fmt::format("{}: {} values do not fill shape {} ({} elements)", op, values.size(),
+                                 shape_str(shape), numel_of(shape)));
+  Tensor t = Tensor::uninitialized(shape, dtype);
   dispatch_all(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = t.data<T>();
@@ -97,18 +100,14 @@ Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape
   });
   return t;
 }
+}  // namespace
+
+Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape, DType dtype) {
+  return tensor_of("from_vector", values, shape, dtype);
+}
 
 Tensor Tensor::from_ints(const std::vector<int64_t>& values, const Shape& shape, DType dtype) {
-  if (static_cast<int64_t>(values.size()) != numel_of(shape))
-    throw ShapeError(fmt::format("from_ints: {} values do not fill shape {} ({} elements)",
-                                 values.size(), shape_str(shape), numel_of(shape)));
-  Tensor t = uninitialized(shape, dtype);
-  dispatch_all(dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    T* p = t.data<T>();
-    for (std::size_t i = 0; i < values.size(); ++i) p[i] = convert_element<T>(values[i]);
-  });
-  return t;
+  return tensor_of("from_ints", values, shape, dtype);
 }
 
 std::vector<int64_t> Tensor::to_ints() const {

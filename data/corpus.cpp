@@ -32,7 +32,12 @@ ParallelCorpus read_parallel_tsv(const std::string& path, const CorpusReadOption
   const WhitespaceTokenizer tok;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     SentencePair pair;
-    const std::string problem = check_line(lines[i], pair);
+    std::string line = lines[i];
+    if (options.normalize_spaces && valid_utf8(line)) {
+      std::string normalized = normalize_spaces(line);
+      if (normalized != line) ++out.normalized_spaces, line = std::move(normalized);
+    }
+    const std::string problem = check_line(line, pair);
     if (!problem.empty()) {
       const std::string msg = fmt::format("{}:{}: {}", path, i + 1, problem);
       if (!options.skip_bad_lines) throw FormatError(msg);

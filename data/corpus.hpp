@@ -18,6 +18,9 @@ struct CorpusReadOptions {
   bool skip_bad_lines = false;
   /// Pairs with more tokens than this on either side are dropped and counted (0: no limit).
   int64_t max_tokens = 0;
+  /// Unicode space separators become ASCII spaces and U+FEFF is removed (normalize_spaces in
+  /// data/text_file.hpp); the lines changed are counted.
+  bool normalize_spaces = true;
 };
 
 /// The pairs of a corpus file, with where they came from and what was left out.
@@ -26,6 +29,7 @@ struct ParallelCorpus {
   std::vector<std::size_t> line_numbers;  ///< 1-based source line of each pair
   int64_t skipped_bad = 0;                ///< malformed lines skipped (skip_bad_lines)
   int64_t filtered_long = 0;              ///< pairs over max_tokens
+  int64_t normalized_spaces = 0;          ///< lines whose Unicode spaces were replaced
   std::string first_error;                ///< the first malformed line's message, when skipping
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 #include <xgrad/data/batch.hpp>
 #include <xgrad/data/corpus.hpp>
+#include <xgrad/data/text_file.hpp>
 #include <xgrad/data/collate.hpp>
 #include <xgrad/data/dataset.hpp>
 #include <xgrad/data/loader.hpp>

@@ -59,4 +59,26 @@ bool valid_utf8(const std::string& s) {
   return true;
 }
 
+std::string normalize_spaces(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  const auto byte = [&](std::size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned b0 = byte(i), b1 = byte(i + 1), b2 = byte(i + 2);
+    if (b0 == 0xc2 && b1 == 0xa0) {  // U+00A0
+      out += ' ', i += 2;
+    } else if ((b0 == 0xe1 && b1 == 0x9a && b2 == 0x80) ||                        // U+1680
+               (b0 == 0xe2 && b1 == 0x80 && ((b2 >= 0x80 && b2 <= 0x8a) || b2 == 0xaf)) ||  // U+2000-200A, U+202F
+               (b0 == 0xe2 && b1 == 0x81 && b2 == 0x9f) ||                        // U+205F
+               (b0 == 0xe3 && b1 == 0x80 && b2 == 0x80)) {                        // U+3000
+      out += ' ', i += 3;
+    } else if (b0 == 0xef && b1 == 0xbb && b2 == 0xbf) {  // U+FEFF
+      i += 3;
+    } else {
+      out += s[i++];
+    }
+  }
+  return out;
+}
+
 }  // namespace xg::data

@@ -30,6 +30,30 @@ TEST_CASE("whitespace tokenizer", "[data]") {
   CHECK(words("   ").empty());
 }
 
+TEST_CASE("real-text hygiene: BOM, CRLF, Unicode spaces, typographic quotes and accents", "[data][corpus]") {
+  // A BOM on the first line, CRLF ends, a no-break space before "?" and a narrow one inside a
+  // number (French typography), an ideographic space, a zero-width no-break space mid-word.
+  const std::string nbsp = "\xc2\xa0", narrow_nbsp = "\xe2\x80\xaf", ideographic = "\xe3\x80\x80", bom = "\xef\xbb\xbf";
+  const std::string text = bom + "“Hello”, café" + nbsp + "?\t«Bonjour»" + nbsp + "?\r\n" +  //
+                           "10" + narrow_nbsp + "000 m\tdix" + ideographic + "mille mètres\r\n" +  //
+                           "wo" + bom + "rd\tmot\r\n";
+  const ParallelCorpus c = read_parallel_tsv(scratch_file("real.tsv", text));
+  REQUIRE(c.pairs.size() == 3);
+  CHECK(c.pairs[0].source == "“Hello”, café ?");  // BOM gone, quotes and accents kept
+  CHECK(c.pairs[0].target == "«Bonjour» ?");      // no CR at the end
+  CHECK(words(c.pairs[1].source) == std::vector<std::string>{"10", "000", "m"});
+  CHECK(words(c.pairs[1].target) == std::vector<std::string>{"dix", "mille", "mètres"});
+  CHECK(c.pairs[2].source == "word");
+  CHECK(c.normalized_spaces == 3);
+  CorpusReadOptions keep;
+  keep.normalize_spaces = false;
+  const ParallelCorpus k = read_parallel_tsv(scratch_file("real.tsv", text), keep);
+  CHECK(k.normalized_spaces == 0);
+  CHECK(words(k.pairs[1].source).size() == 2);  // "10 000" (narrow no-break space) stays one word
+  CHECK(normalize_spaces(std::string("a\xe2\x80\x8a") + "b\xe1\x9a\x80" + "c\xe2\x81\x9f" + "d") == "a b c d");
+  CHECK(normalize_spaces("\xe2\x80\x8b") == "\xe2\x80\x8b");  // U+200B is not a space separator
+}
+
 TEST_CASE("vocabulary: specials, frequency order, unknowns, save and load", "[data][vocab]") {
   const Vocabulary v = Vocabulary::build({words("b a b c"), words("b a d")}, 2);
   CHECK(v.size() == 6);
