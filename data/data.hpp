@@ -6,6 +6,7 @@
 #include <xgrad/data/dataset.hpp>
 #include <xgrad/data/loader.hpp>
 #include <xgrad/data/sampler.hpp>
+#include <xgrad/data/sentencepiece.hpp>
 #include <xgrad/data/translation_loader.hpp>
 #include <xgrad/data/tokenizer.hpp>
 #include <xgrad/data/toy.hpp>

@@ -38,6 +38,16 @@ Vocabulary Vocabulary::build(const std::vector<std::vector<std::string>>& senten
   return v;
 }
 
+Vocabulary Vocabulary::from_words(const std::vector<std::string>& words) {
+  Vocabulary v;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (v.ids_.count(words[i]))
+      throw Error(fmt::format("Vocabulary::from_words: word {} ('{}') is already in the vocabulary", i, words[i]));
+    v.add(words[i]);
+  }
+  return v;
+}
+
 int64_t Vocabulary::id(const std::string& word) const {
   auto it = ids_.find(word);
   return it == ids_.end() ? kUnk : it->second;

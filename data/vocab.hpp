@@ -22,6 +22,10 @@ class Vocabulary {
   static Vocabulary build(const std::vector<std::vector<std::string>>& sentences, int64_t min_freq = 1,
                           int64_t max_size = 0);
 
+  /// The four specials followed by `words` in the order given (a subword model's pieces); a word
+  /// that repeats or names a special is an Error.
+  static Vocabulary from_words(const std::vector<std::string>& words);
+
   int64_t size() const { return static_cast<int64_t>(words_.size()); }  ///< number of entries, specials included
   int64_t id(const std::string& word) const;  ///< kUnk for unknown words
   const std::string& word(int64_t id) const;  ///< IndexError outside [0, size)

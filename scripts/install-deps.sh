@@ -10,7 +10,7 @@ packages=(
   libfmt-dev catch2 nlohmann-json3-dev libcli11-dev
   python3-numpy openmpi-bin libopenmpi-dev
   clang libclang-rt-14-dev libomp-14-dev
-  doxygen
+  doxygen libsentencepiece-dev
 )
 if [[ "${1:-}" == "--with-torch" ]]; then
   packages+=(python3-torch)
