@@ -60,7 +60,7 @@ TEST_CASE("evaluate's buckets run to the longest test source, empty ones include
   c.src_vocab = c.tgt_vocab = vocab.size(), c.embedding = 8, c.hidden = 8;
   const auto model = make_model(c);
   SearchOptions greedy;
-  const EvalResult e = evaluate(*model, vocab, vocab, pairs, greedy);
+  const EvalResult e = evaluate(*model, word_codec(vocab, vocab), pairs, greedy);
   REQUIRE(e.buckets.size() == 8);
   CHECK(e.buckets[7].lo == 71);
   CHECK(e.buckets[7].hi == 80);
@@ -164,21 +164,21 @@ TEST_CASE("each model overfits a handful of pairs to exact match and beam 1 equa
     SearchOptions greedy, beam1, beam4;
     beam1.beam = 1;
     beam4.beam = 4;
-    const EvalResult e = evaluate(*m.model, m.src_vocab, m.tgt_vocab, d.train, greedy);
+    const EvalResult e = evaluate(*m.model, m.codec, d.train, greedy);
     CHECK(e.exact == 100.0);
     CHECK(e.bleu == Approx(100.0));
     std::vector<std::string> src;
     for (const auto& p : d.train) src.push_back(p.source);
-    const auto g = translate_sentences(*m.model, m.src_vocab, src, greedy);
-    const auto b1 = translate_sentences(*m.model, m.src_vocab, src, beam1);
+    const auto g = translate_sentences(*m.model, m.codec, src, greedy);
+    const auto b1 = translate_sentences(*m.model, m.codec, src, beam1);
     for (std::size_t i = 0; i < g.size(); ++i) CHECK(g[i].tokens == b1[i].tokens);
     // Forced decoding of the references (which greedy search reproduces) gives greedy's scores.
-    const auto forced = score_references(*m.model, m.src_vocab, m.tgt_vocab, d.train);
+    const auto forced = score_references(*m.model, m.codec, d.train);
     for (std::size_t i = 0; i < g.size(); ++i) {
       CHECK(forced[i].logprob == Approx(g[i].score).epsilon(1e-5));
       CHECK(forced[i].tokens.size() == g[i].tokens.size() + 1);
     }
-    CHECK(evaluate(*m.model, m.src_vocab, m.tgt_vocab, d.train, beam4).exact == 100.0);
+    CHECK(evaluate(*m.model, m.codec, d.train, beam4).exact == 100.0);
     for (const char* f : {"config.json", "src.vocab", "tgt.vocab", "model.safetensors", "state.safetensors", "log.csv"})
       CHECK(fs::exists(o.out_dir + "/" + f));
   }
@@ -197,7 +197,7 @@ TEST_CASE("each position encoding's transformer overfits a handful of pairs to e
     o.quiet = true;
     CHECK(train_model(o, d).last_train_loss < 0.1);
     LoadedModel m = load_trained(o.out_dir);
-    CHECK(evaluate(*m.model, m.src_vocab, m.tgt_vocab, d.train, SearchOptions{}).exact == 100.0);
+    CHECK(evaluate(*m.model, m.codec, d.train, SearchOptions{}).exact == 100.0);
   }
 }
 
@@ -393,20 +393,21 @@ class FixedAttention : public Seq2Seq {
 }  // namespace
 
 TEST_CASE("alignment error rate of known attention, and Pharaoh alignment files", "[translation][alignment]") {
-  const data::Vocabulary src = data::Vocabulary::build({{"a", "b", "c", "d"}}), tgt = src;
+  const data::Vocabulary vocab = data::Vocabulary::build({{"a", "b", "c", "d"}});
+  const TextCodec codec = word_codec(vocab, vocab);
   const std::vector<data::SentencePair> pairs = {{"a b c d", "a b c d"}, {"a b", "b a"}};
   const std::vector<std::vector<int64_t>> diagonal = {{0, 1, 2, 3}, {0, 1}}, swapped = {{0, 1, 2, 3}, {1, 0}};
   FixedAttention exact(0), shifted(1);
-  CHECK(evaluate_alignment(exact, src, tgt, pairs, diagonal).best_head.aer == Approx(0.0));
+  CHECK(evaluate_alignment(exact, codec, pairs, diagonal).best_head.aer == Approx(0.0));
   // Against `swapped`, the diagonal misses both words of the second pair: 2 of 6 links.
-  const AlignmentResult r = evaluate_alignment(exact, src, tgt, pairs, swapped);
+  const AlignmentResult r = evaluate_alignment(exact, codec, pairs, swapped);
   CHECK(r.best_head.aer == Approx(100.0 * 2 / 6));
   CHECK(r.best_head.by_bucket[0] == Approx(100.0 * 2 / 6));
   CHECK(r.best_head.by_bucket.size() == 1);  // buckets up to the longest source (4 words)
   // Shifted by one (clamped at the last word): right only on the last word of each sentence.
-  CHECK(evaluate_alignment(shifted, src, tgt, pairs, diagonal).best_head.aer == Approx(100.0 * 4 / 6));
-  CHECK_THROWS_AS(evaluate_alignment(exact, src, tgt, pairs, {{0, 1, 2}, {0, 1}}), Error);  // 3 links for 4 words
-  CHECK_THROWS_AS(evaluate_alignment(exact, src, tgt, pairs, {{0, 1, 2, 9}, {0, 1}}), Error);
+  CHECK(evaluate_alignment(shifted, codec, pairs, diagonal).best_head.aer == Approx(100.0 * 4 / 6));
+  CHECK_THROWS_AS(evaluate_alignment(exact, codec, pairs, {{0, 1, 2}, {0, 1}}), Error);  // 3 links for 4 words
+  CHECK_THROWS_AS(evaluate_alignment(exact, codec, pairs, {{0, 1, 2, 9}, {0, 1}}), Error);
 
   CHECK(format_alignment({0, 2, 1}) == "0-0 2-1 1-2");
   const std::string dir = scratch_dir("alignment");

@@ -55,13 +55,15 @@ std::vector<std::vector<int64_t>> read_alignments(const std::string& path) {
   return out;
 }
 
-AlignmentResult evaluate_alignment(Seq2Seq& model, const data::Vocabulary& src_vocab, const data::Vocabulary& tgt_vocab,
+AlignmentResult evaluate_alignment(Seq2Seq& model, const TextCodec& codec,
                                    const std::vector<data::SentencePair>& pairs,
                                    const std::vector<std::vector<int64_t>>& gold, int64_t batch_size) {
+  if (codec.subwords)
+    throw Error("alignment error rates compare word positions with a gold word alignment; this model reads "
+                "SentencePiece pieces (train with --tokenizer word to measure them)");
   if (gold.size() != pairs.size())
     throw Error(fmt::format("alignment: {} gold alignments for {} sentence pairs", gold.size(), pairs.size()));
-  const data::WhitespaceTokenizer tok;
-  const std::vector<data::Example> examples = data::encode_pairs(pairs, src_vocab, tgt_vocab, tok);
+  const std::vector<data::Example> examples = codec.encode(pairs);
   for (std::size_t i = 0; i < pairs.size(); ++i) {
     if (gold[i].size() != examples[i].tgt.size())
       throw Error(fmt::format("alignment of pair {}: {} links for {} target words", i + 1, gold[i].size(), examples[i].tgt.size()));
@@ -120,7 +122,7 @@ AlignmentResult evaluate_alignment(Seq2Seq& model, const data::Vocabulary& src_v
     for (int k = 0; k < buckets; ++k)
       a.by_bucket.push_back(total[m][k] ? 100.0 * (1.0 - static_cast<double>(correct[m][k]) / static_cast<double>(total[m][k])) : -1.0);
     for (const auto& [id, counts] : per_word[m])
-      if (counts.first > 0) a.worst_words.push_back({tgt_vocab.word(id), counts.first, counts.second});
+      if (counts.first > 0) a.worst_words.push_back({codec.tgt_vocab.word(id), counts.first, counts.second});
     std::sort(a.worst_words.begin(), a.worst_words.end(),
               [](const WordErrors& x, const WordErrors& y) { return x.misaligned != y.misaligned ? x.misaligned > y.misaligned : x.word < y.word; });
     if (a.worst_words.size() > 5) a.worst_words.resize(5);

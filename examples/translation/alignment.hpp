@@ -1,4 +1,5 @@
 #pragma once
+#include "text_codec.hpp"
 // How well a model's attention matches the gold word alignment: the alignment error rate (AER,
 // Och & Ney 2003) of the argmax of its attention, read while the model reads the reference target
 // (teacher forcing). With only sure gold links S and one predicted link per target word A,
@@ -39,8 +40,9 @@ struct AlignmentResult {
 };
 
 // gold[i] aligns pairs[i]; a gold alignment whose length differs from the target's token count,
-// or that points outside the source, is an error naming the pair.
-AlignmentResult evaluate_alignment(Seq2Seq& model, const data::Vocabulary& src_vocab, const data::Vocabulary& tgt_vocab,
+// or that points outside the source, is an error naming the pair. Word alignments need a word
+// model: a subword codec is an error saying so.
+AlignmentResult evaluate_alignment(Seq2Seq& model, const TextCodec& codec,
                                    const std::vector<data::SentencePair>& pairs,
                                    const std::vector<std::vector<int64_t>>& gold, int64_t batch_size = 64);
 

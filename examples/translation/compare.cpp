@@ -137,7 +137,7 @@ ModelResult train_and_evaluate(const std::string& name, const CompareOptions& o,
     SearchOptions search;
     search.beam = o.beam;
     search.length_penalty = o.length_penalty;
-    evals.push_back(evaluate(*m.model, m.src_vocab, m.tgt_vocab, d.test, search));
+    evals.push_back(evaluate(*m.model, m.codec, d.test, search));
     fmt::print("{} (seed {}): test BLEU {:.2f} [{:.2f}, {:.2f}], chrF {:.2f}, exact match {:.1f}%\n", name, seed,
                evals.back().bleu, evals.back().bleu_lo, evals.back().bleu_hi, evals.back().chrf, evals.back().exact);
   }
@@ -145,7 +145,7 @@ ModelResult train_and_evaluate(const std::string& name, const CompareOptions& o,
   r.eval = mean_of_runs(evals);
   if (!d.gold.empty()) {
     LoadedModel m = load_trained(run_dir(o, name, 0));
-    r.alignment = evaluate_alignment(*m.model, m.src_vocab, m.tgt_vocab, d.test, d.gold);
+    r.alignment = evaluate_alignment(*m.model, m.codec, d.test, d.gold);
     if (r.alignment.available())
       fmt::print("{}: alignment error rate {:.2f}% ({}), head average {:.2f}% ({})\n", name, r.alignment.best_head.aer,
                  r.alignment.best_head.map, r.alignment.head_mean.aer, r.alignment.head_mean.map);
@@ -316,14 +316,14 @@ void write_attention_maps(const CompareOptions& o, const std::vector<ModelResult
     LoadedModel m = load_trained(o.out_dir + "/" + r.model);
     SearchOptions search;
     search.keep_attention = true;
-    const auto hyps = translate_sentences(*m.model, m.src_vocab, {test[longest].source}, search);
-    auto target = m.tgt_vocab.decode(hyps[0].tokens);
+    const auto hyps = translate_sentences(*m.model, m.codec, {test[longest].source}, search);
+    auto target = m.codec.tgt_vocab.decode(hyps[0].tokens);
     target.push_back("<eos>");
     const bool transformer = r.model.rfind("transformer", 0) == 0;
     const std::string title = r.model + (transformer ? ": last decoder layer, cross-attention head 0"
                                          : r.model == "bahdanau-local" ? ": Luong local-p attention" : ": additive attention");
     write_text_file(o.out_dir + "/attention_" + r.model + ".svg",
-                    heatmap_svg(title, tok.tokenize(test[longest].source), target, hyps[0].attention));
+                    heatmap_svg(title, m.codec.source_tokens(test[longest].source), target, hyps[0].attention));
   }
 }
 }  // namespace

@@ -85,6 +85,8 @@ void ModelConfig::validate() const {
   in_range("window", window, 0, kMaxWidth);
   in_range("global_tokens", global_tokens, 0, kMaxWidth);
   if (!(dropout >= 0 && dropout < 1)) throw Error(fmt::format("dropout must be in [0, 1), got {}", dropout));
+  if (tokenizer != "word" && tokenizer != "spm")
+    throw Error(fmt::format("tokenizer must be word or spm, got '{}'", tokenizer));
   if (transformer && d_model % heads != 0)
     throw Error(fmt::format("transformer: d_model {} is not a multiple of heads {}", d_model, heads));
   const bool rotary = positions == "rotary" || positions == "both";
@@ -145,6 +147,9 @@ void TrainConfig::validate() const {
   integer("--patience", patience, 0, int64_t{1} << 40);
   finite("--plateau-factor", plateau_factor, 0, 0.999999);
   integer("--plateau-patience", plateau_patience, 1, int64_t{1} << 40);
+  integer("--vocab-size", spm_vocab_size, 260, int64_t{1} << 20);  // 256 byte pieces + <unk> + a few
+  if (spm_model_type != "unigram" && spm_model_type != "bpe")
+    throw Error(fmt::format("--spm-model-type must be unigram or bpe, got '{}'", spm_model_type));
 }
 
 std::string ModelConfig::to_json() const {
@@ -154,7 +159,8 @@ std::string ModelConfig::to_json() const {
                       {"decoder_layers", decoder_layers}, {"ff", ff},   {"pre_ln", pre_ln},
                       {"dropout", dropout},     {"max_positions", max_positions},
                       {"attention_kind", attention_kind}, {"positions", positions}, {"kv_heads", kv_heads},
-                      {"window", window},       {"global_tokens", global_tokens}};
+                      {"window", window},       {"global_tokens", global_tokens},
+                      {"tokenizer", tokenizer}, {"shared_subwords", shared_subwords}};
   return j.dump(2) + "\n";
 }
 
@@ -206,6 +212,12 @@ ModelConfig ModelConfig::from_json(const std::string& text, const std::string& s
   };
   text_field("attention_kind", c.attention_kind);
   text_field("positions", c.positions);
+  text_field("tokenizer", c.tokenizer);  // later still: without it, words
+  if (j.contains("shared_subwords")) {
+    if (!j.at("shared_subwords").is_boolean())
+      throw FormatError(fmt::format("{}: field 'shared_subwords' must be true or false, got {}", source, j.at("shared_subwords").dump()));
+    c.shared_subwords = j.at("shared_subwords").get<bool>();
+  }
   for (const char* key : {"kv_heads", "window", "global_tokens"})
     if (j.contains(key)) integer(key, key == std::string("kv_heads") ? c.kv_heads : key == std::string("window") ? c.window : c.global_tokens);
   try {

@@ -37,6 +37,10 @@ struct ModelConfig {
   int64_t kv_heads = 0;                  // gqa: key/value heads (0: heads / 2)
   int64_t window = 8;                    // local: D; window: band half-width
   int64_t global_tokens = 0;             // window: leading positions attended by and attending to all
+  // How text becomes tokens: "word" (whitespace; the toy task) or "spm" (SentencePiece subwords,
+  // learnt by train; the models are spm.model, or src.spm.model and tgt.spm.model when not shared).
+  std::string tokenizer = "word";
+  bool shared_subwords = true;           // spm: one model (and vocabulary) for both sides
 
   // Defaults for `model`, vocab sizes left as given. `model` may name a variant of the attention
   // family: bahdanau-local, transformer-window, transformer-linear, transformer-gqa,
@@ -76,6 +80,9 @@ struct TrainConfig {
   // rate is multiplied by plateau_factor (0: off).
   double plateau_factor = 0;
   int64_t plateau_patience = 2;
+  // SentencePiece (model tokenizer "spm"): pieces per model and the algorithm.
+  int64_t spm_vocab_size = 8000;
+  std::string spm_model_type = "unigram";  // unigram | bpe
 
   // Rejects what would hang, wrap or train on nonsense (NaN rates and budgets, a budget that never
   // ends, batch limits whose products overflow), naming the option.

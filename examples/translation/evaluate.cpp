@@ -55,16 +55,17 @@ Scored score_subset(const SentenceStatistics& bleu_stats, const SentenceStatisti
 }
 }  // namespace
 
-std::vector<Hypothesis> translate_sentences(Seq2Seq& model, const data::Vocabulary& src_vocab,
+std::vector<Hypothesis> translate_sentences(Seq2Seq& model, const TextCodec& codec,
                                             const std::vector<std::string>& sources, const SearchOptions& search,
                                             int64_t batch_size) {
-  const data::WhitespaceTokenizer tok;
   const int64_t limit = std::min(search.max_source_tokens, model.longest_sequence());
+  SearchOptions options = search;
+  options.forbid_unknown = options.forbid_unknown || codec.subwords;
   std::vector<data::Example> examples;
   std::vector<std::size_t> order;
   std::vector<Hypothesis> out(sources.size());
   for (const auto& s : sources) {
-    auto ids = src_vocab.encode(tok.tokenize(s));
+    auto ids = codec.encode_source(s);
     if (ids.empty()) ids.push_back(data::Vocabulary::kUnk);  // an empty line still gets a (short) translation
     if (static_cast<int64_t>(ids.size()) > limit) out[examples.size()].skipped = true;
     else order.push_back(examples.size());
@@ -75,20 +76,18 @@ std::vector<Hypothesis> translate_sentences(Seq2Seq& model, const data::Vocabula
     std::vector<std::size_t> idx(order.begin() + static_cast<std::ptrdiff_t>(s),
                                  order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), s + static_cast<std::size_t>(batch_size))));
     const data::Batch b = data::collate(examples, idx);
-    auto hyps = translate_batch(model, b, search);
+    auto hyps = translate_batch(model, b, options);
     for (std::size_t i = 0; i < idx.size(); ++i) out[idx[i]] = std::move(hyps[i]);
   }
   return out;
 }
 
-std::vector<SentenceLogProb> score_references(Seq2Seq& model, const data::Vocabulary& src_vocab,
-                                              const data::Vocabulary& tgt_vocab,
+std::vector<SentenceLogProb> score_references(Seq2Seq& model, const TextCodec& codec,
                                               const std::vector<data::SentencePair>& pairs, int64_t batch_size) {
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
-  const data::WhitespaceTokenizer tok;
-  auto examples = data::encode_pairs(pairs, src_vocab, tgt_vocab, tok);
+  auto examples = codec.encode(pairs);
   std::vector<SentenceLogProb> out(examples.size());
   std::vector<std::size_t> order;
   for (std::size_t i = 0; i < examples.size(); ++i) {
@@ -119,20 +118,19 @@ std::vector<SentenceLogProb> score_references(Seq2Seq& model, const data::Vocabu
   return out;
 }
 
-EvalResult evaluate(Seq2Seq& model, const data::Vocabulary& src_vocab, const data::Vocabulary& tgt_vocab,
-                    const std::vector<data::SentencePair>& pairs, const SearchOptions& search, int64_t batch_size,
-                    int64_t bootstrap_samples) {
-  const data::WhitespaceTokenizer tok;
+EvalResult evaluate(Seq2Seq& model, const TextCodec& codec, const std::vector<data::SentencePair>& pairs,
+                    const SearchOptions& search, int64_t batch_size, int64_t bootstrap_samples) {
+  const data::WhitespaceTokenizer words;  // length buckets count source words, whatever the model's tokens
   std::vector<std::string> sources, refs;
   for (const auto& p : pairs) {
     sources.push_back(p.source);
-    refs.push_back(tok.detokenize(tok.tokenize(p.target)));
+    refs.push_back(codec.reference_text(p.target));
   }
-  const auto hyps = translate_sentences(model, src_vocab, sources, search, batch_size);
+  const auto hyps = translate_sentences(model, codec, sources, search, batch_size);
   EvalResult r;
   for (const auto& h : hyps) {
     if (h.skipped) r.skipped.push_back(r.hypotheses.size());
-    r.hypotheses.push_back(tok.detokenize(tgt_vocab.decode(h.tokens)));
+    r.hypotheses.push_back(codec.target_text(h.tokens));
   }
   const int buckets = bucket_count(longest_source(pairs));
   std::vector<std::vector<std::size_t>> bucket_sentences(static_cast<std::size_t>(buckets));
@@ -140,7 +138,7 @@ EvalResult evaluate(Seq2Seq& model, const data::Vocabulary& src_vocab, const dat
   int64_t exact = 0;
   std::vector<std::size_t> all(pairs.size());
   for (std::size_t i = 0; i < pairs.size(); ++i) {
-    const int k = bucket_of(static_cast<int64_t>(tok.tokenize(sources[i]).size()));
+    const int k = bucket_of(static_cast<int64_t>(words.tokenize(sources[i]).size()));
     const bool same = r.hypotheses[i] == refs[i];
     exact += same;
     bucket_exact[k] += same;

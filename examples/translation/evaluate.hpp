@@ -8,6 +8,7 @@
 #include <xgrad/data/corpus.hpp>
 #include <xgrad/data/vocab.hpp>
 #include "search.hpp"
+#include "text_codec.hpp"
 
 namespace xg::translation {
 
@@ -39,8 +40,9 @@ int bucket_count(int64_t longest);
 int64_t longest_source(const std::vector<data::SentencePair>& pairs);
 
 // Translates `pairs` (batched by length, results back in input order) and scores them.
-EvalResult evaluate(Seq2Seq& model, const data::Vocabulary& src_vocab, const data::Vocabulary& tgt_vocab,
-                    const std::vector<data::SentencePair>& pairs, const SearchOptions& search,
+// Hypotheses are detokenized text (pieces joined for subword models); BLEU tokenizes it with
+// 13a, as sacreBLEU does, against codec.reference_text of each target.
+EvalResult evaluate(Seq2Seq& model, const TextCodec& codec, const std::vector<data::SentencePair>& pairs, const SearchOptions& search,
                     int64_t batch_size = 64, int64_t bootstrap_samples = 1000);
 
 // Forced decoding (marian-scorer, fairseq --score-reference): the log-probability the model gives
@@ -51,12 +53,11 @@ struct SentenceLogProb {
   std::vector<double> tokens;  // one per target token, then <eos>
   bool skipped = false;
 };
-std::vector<SentenceLogProb> score_references(Seq2Seq& model, const data::Vocabulary& src_vocab,
-                                              const data::Vocabulary& tgt_vocab,
+std::vector<SentenceLogProb> score_references(Seq2Seq& model, const TextCodec& codec,
                                               const std::vector<data::SentencePair>& pairs, int64_t batch_size = 64);
 
 // Hypotheses only (the `translate` command and evaluate use it).
-std::vector<Hypothesis> translate_sentences(Seq2Seq& model, const data::Vocabulary& src_vocab,
+std::vector<Hypothesis> translate_sentences(Seq2Seq& model, const TextCodec& codec,
                                             const std::vector<std::string>& sources, const SearchOptions& search,
                                             int64_t batch_size = 64);
 

@@ -121,8 +121,7 @@ std::string describe(const ModelConfig& c) {
 
 std::string explain_sentence(const LoadedModel& m, const std::string& source, const SearchOptions& search_options,
                              const std::string& target) {
-  const data::WhitespaceTokenizer tok;
-  const std::vector<std::string> words = tok.tokenize(source);
+  const std::vector<std::string> words = m.codec.source_tokens(source);
   if (words.empty()) throw Error("explain: the sentence is empty");
   if (static_cast<int64_t>(words.size()) > std::min(search_options.max_source_tokens, m.model->longest_sequence()))
     throw Error(fmt::format("explain: the sentence has {} tokens, over the model's limit of {}", words.size(),
@@ -131,18 +130,18 @@ std::string explain_sentence(const LoadedModel& m, const std::string& source, co
   if (target.empty()) {
     SearchOptions search = search_options;
     search.keep_attention = false;
-    output_ids = translate_sentences(*m.model, m.src_vocab, {source}, search)[0].tokens;
+    output_ids = translate_sentences(*m.model, m.codec, {source}, search)[0].tokens;
   } else {
-    output_ids = m.tgt_vocab.encode(tok.tokenize(target));
+    output_ids = m.codec.encode_target(target);
     if (static_cast<int64_t>(output_ids.size()) + 1 > m.model->longest_sequence())
       throw Error(fmt::format("explain: the target has {} tokens, over the model's limit of {}", output_ids.size(),
                               m.model->longest_sequence() - 1));
   }
   // Read back teacher-forced: the decoder input is <bos> + the translation, the labels it + <eos>.
-  const data::Example example{m.src_vocab.encode(words), output_ids};
+  const data::Example example{m.codec.src_vocab.encode(words), output_ids};
   const data::Batch batch = data::collate({example}, {0});
-  std::vector<std::string> source_tokens, decoder_input{"<bos>"}, output = m.tgt_vocab.decode(output_ids);
-  for (int64_t id : example.src) source_tokens.push_back(m.src_vocab.word(id));  // <unk> shows as such
+  std::vector<std::string> source_tokens, decoder_input{"<bos>"}, output = m.codec.tgt_vocab.decode(output_ids);
+  for (int64_t id : example.src) source_tokens.push_back(m.codec.src_vocab.word(id));  // <unk> shows as such
   for (const auto& w : output) decoder_input.push_back(w);
   output.push_back("<eos>");
 
@@ -153,13 +152,13 @@ std::string explain_sentence(const LoadedModel& m, const std::string& source, co
   const auto log_probs = log_softmax(m.model->forward(batch), -1).to_vector();  // (1, T, V)
   if (was_training) m.model->train();
   double log_probability = 0;
-  const auto V = static_cast<std::size_t>(m.tgt_vocab.size());
+  const auto V = static_cast<std::size_t>(m.codec.tgt_vocab.size());
   for (std::size_t t = 0; t < batch.tgt_out.size(); ++t) log_probability += log_probs[t * V + static_cast<std::size_t>(batch.tgt_out[t])];
 
   json data = {{"model", m.config.model},
                {"description", describe(m.config)},
                {"input", source},
-               {"translation", tok.detokenize(m.tgt_vocab.decode(output_ids))},
+               {"translation", m.codec.target_text(output_ids)},
                {"given_target", !target.empty()},
                {"source", source_tokens},
                {"decoder_input", decoder_input},

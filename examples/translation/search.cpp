@@ -30,6 +30,16 @@ int64_t output_limit(const Seq2Seq& model, const SearchOptions& o, int64_t lengt
   return std::min(static_cast<int64_t>(o.max_len_a * static_cast<double>(length)) + o.max_len_b, model.longest_sequence());
 }
 
+// The step's log-probabilities (N, V), with <unk> ruled out when the options say so.
+Tensor next_log_probs(Seq2Seq& model, DecoderState& state, const std::vector<int64_t>& prev, const SearchOptions& o) {
+  const Tensor logp = model.step(state, prev);
+  if (!o.forbid_unknown) return logp;
+  const int64_t v = logp.shape()[1];
+  std::vector<int64_t> unknown(static_cast<std::size_t>(v), 0);
+  unknown[static_cast<std::size_t>(Vocabulary::kUnk)] = 1;
+  return masked_fill(logp, Tensor::from_ints(unknown, {1, v}, DType::Bool), -std::numeric_limits<double>::infinity());
+}
+
 std::vector<Hypothesis> greedy(Seq2Seq& model, const data::Batch& b, const SearchOptions& o) {
   auto state = model.start(b);
   const int64_t n = b.size;
@@ -42,7 +52,7 @@ std::vector<Hypothesis> greedy(Seq2Seq& model, const data::Batch& b, const Searc
     longest = std::max(longest, limit.back());
   }
   for (int64_t t = 0; t < longest; ++t) {
-    const Tensor logp = model.step(*state, prev);  // (N, V)
+    const Tensor logp = next_log_probs(model, *state, prev, o);  // (N, V)
     const auto best = argmax(logp, 1).to_ints();
     const auto lp = logp.to_vector();
     const int64_t v = logp.shape()[1];
@@ -96,7 +106,7 @@ class BeamSearch {
     std::vector<int64_t> prev(static_cast<std::size_t>(n_ * k_), Vocabulary::kBos);
     const int64_t longest = *std::max_element(limit_.begin(), limit_.end());
     for (int64_t t = 0; t < longest; ++t) {
-      const Tensor logp = model_.step(*state, prev);  // (n*k, V)
+      const Tensor logp = next_log_probs(model_, *state, prev, o_);  // (n*k, V)
       const auto lp = logp.to_vector();
       std::vector<int64_t> next_rows(static_cast<std::size_t>(n_ * k_));
       std::vector<int64_t> next_prev(static_cast<std::size_t>(n_ * k_), Vocabulary::kPad);

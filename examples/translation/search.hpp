@@ -28,6 +28,9 @@ struct SearchOptions {
   // Longer sources are not translated (Hypothesis::skipped): one 50,000-word line would otherwise
   // run for hours. A transformer's own limit is its max_positions.
   int64_t max_source_tokens = 1024;
+  // Never emit <unk>: set for subword models, whose pieces spell every text (a model that
+  // never saw <unk> as a target could still rank it first early in training).
+  bool forbid_unknown = false;
 };
 
 // One hypothesis per batch row, in batch order. beam == 1 is greedy search (identical results).

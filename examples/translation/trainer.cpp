@@ -144,11 +144,17 @@ void check_resumed_config(const ModelConfig& saved, const TrainOptions& opt, con
 
 // The state records fingerprints of the files it was trained with; a swapped, reordered or
 // regenerated vocabulary (or an edited config) would silently train on nonsense.
-const std::vector<std::pair<std::string, std::string>> kFingerprintedFiles = {
-    {"config.json", "config_fingerprint"}, {"src.vocab", "src_vocab_fingerprint"}, {"tgt.vocab", "tgt_vocab_fingerprint"}};
+// SentencePiece models are fingerprinted too: a model retrained since would map text to other pieces.
+std::vector<std::pair<std::string, std::string>> fingerprinted_files(const ModelConfig& config) {
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"config.json", "config_fingerprint"}, {"src.vocab", "src_vocab_fingerprint"}, {"tgt.vocab", "tgt_vocab_fingerprint"}};
+  for (const auto& f : subword_model_files(config)) files.emplace_back(f, f + "_fingerprint");
+  return files;
+}
 
-void check_fingerprints(const TrainingDirectory& dir, const std::map<std::string, std::string>& meta) {
-  for (const auto& [name, key] : kFingerprintedFiles) {
+void check_fingerprints(const TrainingDirectory& dir, const ModelConfig& config,
+                        const std::map<std::string, std::string>& meta) {
+  for (const auto& [name, key] : fingerprinted_files(config)) {
     const auto it = meta.find(key);
     if (it == meta.end()) continue;  // written before fingerprints existed
     if (file_fingerprint(dir.file(name)) != it->second)
@@ -190,8 +196,7 @@ class Trainer {
   const int world_ = distributed::world_size(), me_ = distributed::rank();
   const bool primary_ = distributed::is_primary();
   TrainingDirectory dir_;
-  const data::WhitespaceTokenizer tok_;
-  Vocabulary src_vocab_, tgt_vocab_;
+  TextCodec codec_;
   ModelConfig mc_;
   std::vector<data::Example> train_examples_, valid_examples_;
   std::vector<data::SentencePair> valid_bleu_pairs_;
@@ -247,26 +252,33 @@ void Trainer::prepare_vocabularies(const TrainData& corpus) {
       throw Error(fmt::format("train --resume: no {} to resume from", dir_.file("state.safetensors")));
     mc_ = ModelConfig::from_json(read_text(dir_.file("config.json")), dir_.file("config.json"));
     check_resumed_config(mc_, opt_, dir_.file("config.json"));
-    src_vocab_ = Vocabulary::load(dir_.file("src.vocab"));
-    tgt_vocab_ = Vocabulary::load(dir_.file("tgt.vocab"));
-    if (src_vocab_.size() != mc_.src_vocab || tgt_vocab_.size() != mc_.tgt_vocab)
+    codec_ = load_codec(dir_.path(), mc_);
+    if (codec_.src_vocab.size() != mc_.src_vocab || codec_.tgt_vocab.size() != mc_.tgt_vocab)
       throw FormatError(fmt::format("{}: vocabularies of {} and {} words but config.json says {} and {}", dir_.path(),
-                                    src_vocab_.size(), tgt_vocab_.size(), mc_.src_vocab, mc_.tgt_vocab));
+                                    codec_.src_vocab.size(), codec_.tgt_vocab.size(), mc_.src_vocab, mc_.tgt_vocab));
   } else {
-    std::vector<std::vector<std::string>> src, tgt;
-    for (const auto& p : corpus.train) src.push_back(tok_.tokenize(p.source)), tgt.push_back(tok_.tokenize(p.target));
-    src_vocab_ = Vocabulary::build(src, 1, 50000);
-    tgt_vocab_ = Vocabulary::build(tgt, 1, 50000);
-    mc_.src_vocab = src_vocab_.size();
-    mc_.tgt_vocab = tgt_vocab_.size();
+    if (mc_.tokenizer == "spm") {
+      // Learnt by the primary (deterministic), which writes the models; the others read them
+      // once it has (the broadcast is the barrier).
+      if (primary_) codec_ = train_subword_codec(corpus.train, mc_, tc_, dir_.path());
+      distributed::broadcast(int64_t{0});
+      if (!primary_) codec_ = load_subword_codec(dir_.path(), mc_);
+    } else {
+      std::vector<std::vector<std::string>> src, tgt;
+      const data::WhitespaceTokenizer words;
+      for (const auto& p : corpus.train) src.push_back(words.tokenize(p.source)), tgt.push_back(words.tokenize(p.target));
+      codec_ = word_codec(Vocabulary::build(src, 1, 50000), Vocabulary::build(tgt, 1, 50000));
+    }
+    mc_.src_vocab = codec_.src_vocab.size();
+    mc_.tgt_vocab = codec_.tgt_vocab.size();
     if (primary_) {
-      src_vocab_.save(dir_.file("src.vocab"));
-      tgt_vocab_.save(dir_.file("tgt.vocab"));
+      codec_.src_vocab.save(dir_.file("src.vocab"));
+      codec_.tgt_vocab.save(dir_.file("tgt.vocab"));
       write_file_atomically(dir_.file("config.json"), mc_.to_json());
     }
   }
-  train_examples_ = fitting_examples(data::encode_pairs(corpus.train, src_vocab_, tgt_vocab_, tok_), mc_, "training", primary_);
-  valid_examples_ = fitting_examples(data::encode_pairs(corpus.valid, src_vocab_, tgt_vocab_, tok_), mc_, "validation", primary_);
+  train_examples_ = fitting_examples(codec_.encode(corpus.train), mc_, "training", primary_);
+  valid_examples_ = fitting_examples(codec_.encode(corpus.valid), mc_, "validation", primary_);
   if (train_examples_.empty()) throw Error(fmt::format("train: no training pair fits the model's {} positions", mc_.max_positions));
   const auto n_bleu = std::min<std::size_t>(corpus.valid.size(), static_cast<std::size_t>(tc_.valid_sentences));
   valid_bleu_pairs_.assign(corpus.valid.begin(), corpus.valid.begin() + static_cast<std::ptrdiff_t>(n_bleu));
@@ -303,7 +315,7 @@ void Trainer::build_model_and_optimiser() {
 void Trainer::resume() {
   const std::string state_file = dir_.file("state.safetensors");
   const SafetensorsFile rest = nn::load_checkpoint(*model_, state_file, {"optim.", "ema."});
-  check_fingerprints(dir_, rest.metadata);
+  check_fingerprints(dir_, mc_, rest.metadata);
   adam_->load_state(rest.tensors);
   if (!ema_.empty()) {
     std::map<std::string, Tensor> saved(rest.tensors.begin(), rest.tensors.end());
@@ -453,7 +465,7 @@ void Trainer::validate(double seconds, double train_loss, double tps) {
       vloss = validation_loss(*model_, valid_examples_, batching_);
       if (diverged(vloss) || !first_non_finite_parameter(*model_).empty())
         throw divergence_error(fmt::format("the validation loss is {}", vloss));
-      bleu = evaluate(*model_, src_vocab_, tgt_vocab_, valid_bleu_pairs_, SearchOptions{}, 64, 0).bleu;
+      bleu = evaluate(*model_, codec_, valid_bleu_pairs_, SearchOptions{}, 64, 0).bleu;
       improved = bleu > best_bleu_;
       if (improved)
         nn::save_checkpoint(*model_, dir_.file("model.safetensors"), {},
@@ -493,7 +505,7 @@ void Trainer::save_state(double seconds) {
       {"best_bleu", fmt::format("{:.6f}", best_bleu_)}, {"rng", engine_state(default_generator().engine())},
       {"model", mc_.model}, {"world_size", std::to_string(world_)},
       {"validations_since_best", std::to_string(since_best_)}, {"lr_scale", fmt::format("{:.17g}", lr_scale_)}};
-  for (const auto& [name, key] : kFingerprintedFiles) meta[key] = file_fingerprint(dir_.file(name));
+  for (const auto& [name, key] : fingerprinted_files(mc_)) meta[key] = file_fingerprint(dir_.file(name));
   NamedTensors extra = adam_->state();
   const auto named = model_->named_parameters();
   for (std::size_t i = 0; i < ema_.size(); ++i) extra.emplace_back("ema." + named[i].first, ema_[i]);
@@ -575,11 +587,10 @@ LoadedModel load_trained(const std::string& dir) {
   LoadedModel m;
   if (!fs::is_directory(dir)) throw Error(fmt::format("{}: not a checkpoint directory", dir));
   m.config = ModelConfig::from_json(read_text(dir + "/config.json"), dir + "/config.json");
-  m.src_vocab = Vocabulary::load(dir + "/src.vocab");
-  m.tgt_vocab = Vocabulary::load(dir + "/tgt.vocab");
-  if (m.src_vocab.size() != m.config.src_vocab || m.tgt_vocab.size() != m.config.tgt_vocab)
+  m.codec = load_codec(dir, m.config);
+  if (m.codec.src_vocab.size() != m.config.src_vocab || m.codec.tgt_vocab.size() != m.config.tgt_vocab)
     throw FormatError(fmt::format("{}: vocabularies of {} and {} words but config.json says {} and {}", dir,
-                                  m.src_vocab.size(), m.tgt_vocab.size(), m.config.src_vocab, m.config.tgt_vocab));
+                                  m.codec.src_vocab.size(), m.codec.tgt_vocab.size(), m.config.src_vocab, m.config.tgt_vocab));
   m.model = make_model(m.config);
   nn::load_checkpoint(*m.model, dir + "/model.safetensors");
   if (const std::string bad = first_non_finite_parameter(*m.model); !bad.empty())
@@ -624,7 +635,9 @@ std::vector<int64_t> average_checkpoints(const std::string& dir, int64_t last, c
   }
   for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(sum[i] * (1.0 / static_cast<double>(last)));
   fs::create_directories(out_dir);
-  for (const char* f : {"config.json", "src.vocab", "tgt.vocab"}) write_file_atomically(out_dir + "/" + f, read_text(dir + "/" + f));
+  std::vector<std::string> files = {"config.json", "src.vocab", "tgt.vocab"};
+  for (const auto& f : subword_model_files(m.config)) files.push_back(f);
+  for (const auto& f : files) write_file_atomically(out_dir + "/" + f, read_text(dir + "/" + f));
   nn::save_checkpoint(*m.model, out_dir + "/model.safetensors", {},
                       {{"model", m.config.model}, {"averaged_steps", fmt::format("{}", fmt::join(steps, ","))}});
   return steps;

@@ -20,6 +20,7 @@
 #include <xgrad/data/corpus.hpp>
 #include <xgrad/data/vocab.hpp>
 #include "models.hpp"
+#include "text_codec.hpp"
 
 namespace xg::translation {
 
@@ -56,7 +57,7 @@ TrainResult train_model(const TrainOptions& options, const TrainData& data);
 // A trained model loaded from an output directory (config.json, vocabularies, model.safetensors).
 struct LoadedModel {
   ModelConfig config;
-  data::Vocabulary src_vocab, tgt_vocab;
+  TextCodec codec;  // vocabularies and tokenizers
   std::shared_ptr<Seq2Seq> model;
 };
 LoadedModel load_trained(const std::string& dir);

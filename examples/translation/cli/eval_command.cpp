@@ -61,7 +61,7 @@ void add_eval_command(CLI::App& app) {
   cmd->callback([o] {
     LoadedModel m = load_trained(o->checkpoint);
     const auto pairs = data::read_parallel_tsv(o->test, {}).pairs;
-    const EvalResult r = evaluate(*m.model, m.src_vocab, m.tgt_vocab, pairs, o->search);
+    const EvalResult r = evaluate(*m.model, m.codec, pairs, o->search);
     if (!r.skipped.empty())
       fmt::print(stderr, "warning: {} of {} test sources are longer than {} tokens and were not translated (scored as "
                  "empty), first at {}:{}\n", r.skipped.size(), pairs.size(),
@@ -73,7 +73,7 @@ void add_eval_command(CLI::App& app) {
       write_text_file(o->hyp, text);
     }
     if (!o->alignment.empty())
-      print_alignment(evaluate_alignment(*m.model, m.src_vocab, m.tgt_vocab, pairs, read_alignments(o->alignment)),
+      print_alignment(evaluate_alignment(*m.model, m.codec, pairs, read_alignments(o->alignment)),
                       m.config.model);
     if (!o->json.empty()) write_text_file(o->json, r.to_json());
   });

@@ -50,6 +50,10 @@ void for_each_model_field(Options& o, Config& c, F&& f) {
   f("ff", "--ff", "transformer feed-forward size", o.ff, c.ff);
   f("dropout", "--dropout", "dropout", o.dropout, c.dropout);
   f("pre_ln", "--pre-ln", "transformer: pre-LN (1) or post-LN (0)", o.pre_ln, c.pre_ln);
+  f("tokenizer", "--tokenizer", "word (whitespace; the toy task) or spm (SentencePiece subwords learnt from the training "
+    "corpus: real text)", o.tokenizer, c.tokenizer);
+  f("shared_subwords", "--shared-subwords", "spm: one model and vocabulary for both languages (1) or one per side (0)",
+    o.shared_subwords, c.shared_subwords);
 }
 }  // namespace
 
@@ -76,6 +80,10 @@ void add_train_options(CLI::App* cmd, TrainConfig& tc, data::ToyConfig& toy) {
   cmd->add_option("--plateau-factor", tc.plateau_factor, "multiply the learning rate by this after --plateau-patience "
                   "validations without a better BLEU (0: off)")->check(kFiniteNonNegative);
   cmd->add_option("--plateau-patience", tc.plateau_patience, "validations without improvement before the rate drops")->check(CLI::PositiveNumber);
+  cmd->add_option("--vocab-size", tc.spm_vocab_size, "--tokenizer spm: pieces per SentencePiece model, including 256 "
+                  "byte pieces")->check(CLI::Range(int64_t{260}, int64_t{1} << 20));
+  cmd->add_option("--spm-model-type", tc.spm_model_type, "--tokenizer spm: unigram or bpe")
+      ->check(CLI::IsMember({"unigram", "bpe"}));
   cmd->add_option("--train-size", toy.train_size, "built-in toy corpus: training pairs")->check(CLI::PositiveNumber);
   cmd->add_option("--min-len", toy.min_len, "built-in toy corpus: shortest source")->check(CLI::PositiveNumber);
   cmd->add_option("--max-len", toy.max_len, "built-in toy corpus: longest source")->check(CLI::PositiveNumber);
@@ -91,6 +99,7 @@ void add_model_options(CLI::App* cmd, ModelOptions& options) {
     CLI::Option* o = cmd->add_option_function<T>(option, [&value](const T& v) { value = v; }, help);
     if (std::string(field) == "attention_kind") o->check(CLI::IsMember(attention_kind_names()));
     if (std::string(field) == "positions") o->check(CLI::IsMember(position_names()));
+    if (std::string(field) == "tokenizer") o->check(CLI::IsMember({"word", "spm"}));
   });
 }
 

@@ -23,9 +23,9 @@ void add_train_options(CLI::App* cmd, TrainConfig& train, data::ToyConfig& toy);
 struct ModelOptions {
   std::optional<int64_t> embedding, hidden, attention, d_model, heads, encoder_layers, decoder_layers, ff, kv_heads,
       window, global_tokens;
-  std::optional<std::string> attention_kind, positions;
+  std::optional<std::string> attention_kind, positions, tokenizer;
   std::optional<double> dropout;
-  std::optional<bool> pre_ln;
+  std::optional<bool> pre_ln, shared_subwords;
 
   // The defaults of `model` (a name of model_names()), then the options the user set; validated.
   ModelConfig apply(const std::string& model) const;

@@ -22,7 +22,7 @@ void add_score_command(CLI::App& app) {
   cmd->callback([o] {
     LoadedModel m = load_trained(o->checkpoint);
     const auto pairs = data::read_parallel_tsv(o->test, {}).pairs;
-    const auto scores = score_references(*m.model, m.src_vocab, m.tgt_vocab, pairs);
+    const auto scores = score_references(*m.model, m.codec, pairs);
     double total = 0;
     int64_t tokens = 0, skipped = 0;
     for (std::size_t i = 0; i < scores.size(); ++i) {

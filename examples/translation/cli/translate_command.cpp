@@ -26,15 +26,16 @@ void add_translate_command(CLI::App& app) {
                   "log-probability ||| normalised score' (LINE counts from 0, as Marian's n-best lists)")->check(CLI::Range(1, 1000));
   cmd->callback([o] {
     LoadedModel m = load_trained(o->checkpoint);
-    const std::vector<std::string> lines = data::read_lines(std::cin, "standard input");
+    std::vector<std::string> lines = data::read_lines(std::cin, "standard input");
+    for (auto& line : lines)  // as the corpus reader does: no-break spaces separate words
+      if (data::valid_utf8(line)) line = data::normalize_spaces(line);
     o->search.keep_attention = !o->svg.empty();
-    const auto hyps = translate_sentences(*m.model, m.src_vocab, lines, o->search);
-    const data::WhitespaceTokenizer tok;
-    auto text = [&](const Hypothesis& h) { return tok.detokenize(m.tgt_vocab.decode(h.tokens)); };
+    const auto hyps = translate_sentences(*m.model, m.codec, lines, o->search);
+    auto text = [&](const Hypothesis& h) { return m.codec.target_text(h.tokens); };
     for (std::size_t i = 0; i < hyps.size(); ++i) {
       if (hyps[i].skipped)
         fmt::print(stderr, "warning: input line {}: {} tokens, over the limit of {}; not translated (an empty line stands "
-                   "in its place)\n", i + 1, tok.tokenize(lines[i]).size(),
+                   "in its place)\n", i + 1, m.codec.source_tokens(lines[i]).size(),
                    std::min(o->search.max_source_tokens, m.model->longest_sequence()));
       if (o->search.nbest == 1) {
         fmt::print("{}\n", text(hyps[i]));
@@ -47,9 +48,9 @@ void add_translate_command(CLI::App& app) {
     if (hyps[0].skipped) throw Error("translate --attention: the first line is over the length limit and was not translated");
     if (hyps[0].attention.empty() || hyps[0].attention[0].empty())
       throw Error(fmt::format("translate --attention: the {} model has no attention to plot", m.config.model));
-    auto target = m.tgt_vocab.decode(hyps[0].tokens);
+    auto target = m.codec.tgt_vocab.decode(hyps[0].tokens);
     target.push_back("<eos>");
-    write_text_file(o->svg, heatmap_svg(m.config.model + " attention", tok.tokenize(lines[0]), target, hyps[0].attention));
+    write_text_file(o->svg, heatmap_svg(m.config.model + " attention", m.codec.source_tokens(lines[0]), target, hyps[0].attention));
   });
 }
 
