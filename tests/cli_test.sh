@@ -97,6 +97,12 @@ expect_error "does not apply" "$bin" train --model transformer --attention local
 expect_error "divide" "$bin" train --model transformer --attention gqa --kv-heads 3 --out x
 printf '0-0 1-x\n' > bad.align
 expect_error "bad.align:1" "$bin" eval --checkpoint cmp/transformer --test toy/test.tsv --alignment bad.align
+# A pair longer than the token budget is trained in a batch of its own, with a warning.
+"$bin" train --model rnn --steps 3 --max-tokens 8 --train toy/train.tsv --valid toy/valid.tsv --valid-every 3 \
+  --valid-sentences 5 --out tiny_budget --threads 1 > budget.out 2> budget.err
+grep -q "longer than --max-tokens 8" budget.err || fail "no warning for pairs over the token budget: $(cat budget.err)"
+[ -s tiny_budget/model.safetensors ] || fail "training with a tiny --max-tokens wrote no model"
+
 # The restart for load-time settings is opt-in and said: once on stderr, output printed once.
 untuned() { env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u OPENBLAS_NUM_THREADS -u XGRAD_REEXECUTED "$@"; }
 echo "a b c d" > ref.txt

@@ -280,6 +280,12 @@ void Trainer::prepare_vocabularies(const TrainData& corpus) {
   train_examples_ = fitting_examples(codec_.encode(corpus.train), mc_, "training", primary_);
   valid_examples_ = fitting_examples(codec_.encode(corpus.valid), mc_, "validation", primary_);
   if (train_examples_.empty()) throw Error(fmt::format("train: no training pair fits the model's {} positions", mc_.max_positions));
+  // A pair longer than the token budget is not dropped: it gets a batch of its own (over budget).
+  const auto lengths = data::batching_lengths(train_examples_);
+  const auto over = std::count_if(lengths.begin(), lengths.end(), [&](int64_t l) { return l > tc_.max_tokens; });
+  if (over > 0 && primary_)
+    fmt::print(stderr, "warning: {} training pairs are longer than --max-tokens {} (the longest: {} tokens); each gets a "
+               "batch of its own\n", over, tc_.max_tokens, *std::max_element(lengths.begin(), lengths.end()));
   const auto n_bleu = std::min<std::size_t>(corpus.valid.size(), static_cast<std::size_t>(tc_.valid_sentences));
   valid_bleu_pairs_.assign(corpus.valid.begin(), corpus.valid.begin() + static_cast<std::ptrdiff_t>(n_bleu));
   // Diverged means a non-finite loss or one far above uniform guessing (ln V), which a healthy
