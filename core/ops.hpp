@@ -14,6 +14,7 @@
 #include <xgrad/core/layer_norm.hpp>
 #include <xgrad/core/fixed_weights.hpp>
 #include <xgrad/core/linear.hpp>
+#include <xgrad/core/linear_cross_entropy.hpp>
 #include <xgrad/core/feed_forward.hpp>
 #include <xgrad/core/loss.hpp>
 #include <xgrad/core/matmul.hpp>

@@ -1,6 +1,7 @@
 // The translation example's pieces: sacreBLEU-compatible BLEU, buckets, search, and tiny
 // end-to-end training runs of each model.
 #include <filesystem>
+#include <map>
 
 #include "alignment.hpp"
 #include "bleu.hpp"
@@ -285,6 +286,47 @@ TEST_CASE("decoding in one part per thread gives the translations of the whole b
     CHECK(model->is_training());
   }
   set_num_threads(saved_threads);
+}
+
+TEST_CASE("a model's fused loss equals cross_entropy of its logits; tied embeddings share one table", "[translation][loss]") {
+  const data::Batch batch = random_batch(6, 7, 7, 41);
+  for (const std::string tie : {"none", "decoder", "all"}) {
+    INFO(tie);
+    ModelConfig c = tiny_model_config("transformer");
+    c.tie_embeddings = tie;
+    c.tokenizer = "spm";  // "all" needs one shared vocabulary
+    c.validate();
+    manual_seed(5);
+    const auto model = make_model(c);
+    std::map<std::string, Tensor> params;
+    for (const auto& [name, p] : model->named_parameters()) params[name] = p;
+    CHECK(params.count("output.weight") == (tie == "none" ? 1u : 0u));
+    CHECK(params.count("output_bias") == (tie == "none" ? 0u : 1u));
+    CHECK(params.count("src_embedding.weight") == (tie == "all" ? 0u : 1u));
+    const auto grads_of = [&](const Tensor& loss) {
+      for (auto p : model->parameters()) p.zero_grad();
+      loss.backward();
+      std::vector<std::vector<double>> g;
+      for (const auto& p : model->parameters()) g.push_back(p.grad().defined() ? p.grad().to_vector() : std::vector<double>{});
+      return g;
+    };
+    const Tensor fused = model->loss(batch, 0.1);
+    const double fused_value = fused.item();
+    const auto fused_grads = grads_of(fused);
+    const Tensor composed = cross_entropy(model->forward(batch), batch.tgt_out, data::Vocabulary::kPad, 0.1);
+    CHECK(fused_value == Approx(composed.item()).epsilon(1e-5));
+    const auto composed_grads = grads_of(composed);
+    REQUIRE(fused_grads.size() == composed_grads.size());
+    for (std::size_t i = 0; i < fused_grads.size(); ++i)
+      for (std::size_t j = 0; j < fused_grads[i].size(); ++j)
+        REQUIRE(fused_grads[i][j] == Approx(composed_grads[i][j]).margin(2e-6));
+  }
+  ModelConfig word = tiny_model_config("transformer");
+  word.tie_embeddings = "all";
+  CHECK_THROWS_WITH(word.validate(), Catch::Matchers::Contains("one vocabulary for both languages"));
+  ModelConfig rnn = tiny_model_config("rnn");
+  rnn.tie_embeddings = "decoder";
+  CHECK_THROWS_WITH(rnn.validate(), Catch::Matchers::Contains("applies to the transformer"));
 }
 
 TEST_CASE("forward_backward in one part per thread gives the whole batch's loss and gradients", "[translation][threads]") {

@@ -87,6 +87,12 @@ void ModelConfig::validate() const {
   if (!(dropout >= 0 && dropout < 1)) throw Error(fmt::format("dropout must be in [0, 1), got {}", dropout));
   if (tokenizer != "word" && tokenizer != "spm")
     throw Error(fmt::format("tokenizer must be word or spm, got '{}'", tokenizer));
+  if (tie_embeddings != "none" && tie_embeddings != "decoder" && tie_embeddings != "all")
+    throw Error(fmt::format("tie_embeddings must be none, decoder or all, got '{}'", tie_embeddings));
+  if (tie_embeddings != "none" && !transformer)
+    throw Error(fmt::format("tie_embeddings {} applies to the transformer, not the {} model", tie_embeddings, model));
+  if (tie_embeddings == "all" && !(tokenizer == "spm" && shared_subwords))
+    throw Error("tie_embeddings all needs one vocabulary for both languages: --tokenizer spm with shared subwords");
   if (transformer && d_model % heads != 0)
     throw Error(fmt::format("transformer: d_model {} is not a multiple of heads {}", d_model, heads));
   const bool rotary = positions == "rotary" || positions == "both";
@@ -160,7 +166,8 @@ std::string ModelConfig::to_json() const {
                       {"dropout", dropout},     {"max_positions", max_positions},
                       {"attention_kind", attention_kind}, {"positions", positions}, {"kv_heads", kv_heads},
                       {"window", window},       {"global_tokens", global_tokens},
-                      {"tokenizer", tokenizer}, {"shared_subwords", shared_subwords}};
+                      {"tokenizer", tokenizer}, {"shared_subwords", shared_subwords},
+                      {"tie_embeddings", tie_embeddings}};
   return j.dump(2) + "\n";
 }
 
@@ -213,6 +220,7 @@ ModelConfig ModelConfig::from_json(const std::string& text, const std::string& s
   text_field("attention_kind", c.attention_kind);
   text_field("positions", c.positions);
   text_field("tokenizer", c.tokenizer);  // later still: without it, words
+  text_field("tie_embeddings", c.tie_embeddings);
   if (j.contains("shared_subwords")) {
     if (!j.at("shared_subwords").is_boolean())
       throw FormatError(fmt::format("{}: field 'shared_subwords' must be true or false, got {}", source, j.at("shared_subwords").dump()));

@@ -41,6 +41,9 @@ struct ModelConfig {
   // learnt by train; the models are spm.model, or src.spm.model and tgt.spm.model when not shared).
   std::string tokenizer = "word";
   bool shared_subwords = true;           // spm: one model (and vocabulary) for both sides
+  // transformer (Press & Wolf 2017): "none"; "decoder" (the output projection is the target
+  // embedding); "all" (the source embedding too: needs one shared vocabulary, --tokenizer spm).
+  std::string tie_embeddings = "none";
 
   // Defaults for `model`, vocab sizes left as given. `model` may name a variant of the attention
   // family: bahdanau-local, transformer-window, transformer-linear, transformer-gqa,

@@ -12,6 +12,10 @@ using data::Vocabulary;
 
 std::vector<std::pair<std::string, Tensor>> Seq2Seq::source_attention(const Batch&) { return {}; }
 
+Tensor Seq2Seq::loss(const data::Batch& batch, double label_smoothing) {
+  return cross_entropy(forward(batch), batch.tgt_out, Vocabulary::kPad, label_smoothing);
+}
+
 std::shared_ptr<Seq2Seq> make_model(const ModelConfig& c) {
   c.validate();
   if (c.src_vocab < 5 || c.tgt_vocab < 5)
@@ -193,9 +197,13 @@ TransformerSeq2Seq::TransformerSeq2Seq(const ModelConfig& c) : Seq2Seq("Transfor
   if (c.positions == "alibi" || c.positions == "nope") encoder_config.position_bias = nn::PositionBiasKind::ALiBi;
   if (c.positions == "alibi") decoder_config.position_bias = nn::PositionBiasKind::ALiBi;
   if (c.positions == "t5") encoder_config.position_bias = decoder_config.position_bias = nn::PositionBiasKind::T5;
-  src_embedding_ = register_module("src_embedding", std::make_shared<nn::Embedding>(c.src_vocab, c.d_model, Vocabulary::kPad));
   tgt_embedding_ = register_module("tgt_embedding", std::make_shared<nn::Embedding>(c.tgt_vocab, c.d_model, Vocabulary::kPad));
+  // tie_embeddings "all": one table for the source, the target and the output (a shared vocabulary)
+  src_embedding_ = c.tie_embeddings == "all"
+                       ? tgt_embedding_
+                       : register_module("src_embedding", std::make_shared<nn::Embedding>(c.src_vocab, c.d_model, Vocabulary::kPad));
   for (auto* table : {&src_embedding_, &tgt_embedding_}) {
+    if (table == &src_embedding_ && src_embedding_ == tgt_embedding_) continue;  // scaled once
     Tensor w = (*table)->weight;
     NoGradGuard no_grad;
     w.copy_(w * (1.0 / std::sqrt(static_cast<double>(c.d_model))));  // N(0, d^-1/2), the pad row stays 0
@@ -214,7 +222,22 @@ TransformerSeq2Seq::TransformerSeq2Seq(const ModelConfig& c) : Seq2Seq("Transfor
   dropout_ = register_module("dropout", std::make_shared<nn::Dropout>(c.dropout));
   encoder_ = register_module("encoder", std::make_shared<nn::TransformerEncoder>(encoder_config, c.encoder_layers));
   decoder_ = register_module("decoder", std::make_shared<nn::TransformerDecoder>(decoder_config, c.decoder_layers));
-  output_ = register_module("output", std::make_shared<nn::Linear>(c.d_model, c.tgt_vocab));
+  if (c.tie_embeddings == "none") {
+    output_ = register_module("output", std::make_shared<nn::Linear>(c.d_model, c.tgt_vocab));
+  } else {
+    // Press & Wolf 2017: the output projection is the target embedding table (V, D); its own bias.
+    output_bias_ = register_parameter("output_bias", zeros({c.tgt_vocab}));
+  }
+}
+
+Tensor TransformerSeq2Seq::logits(const Tensor& hidden) {
+  return output_ ? output_->forward(hidden) : linear(hidden, tgt_embedding_->weight, output_bias_);
+}
+
+Tensor TransformerSeq2Seq::loss(const Batch& b, double label_smoothing) {
+  const Tensor h = decoder_output(b);
+  if (output_) return linear_cross_entropy(h, output_->weight, output_->bias, b.tgt_out, Vocabulary::kPad, label_smoothing);
+  return linear_cross_entropy(h, tgt_embedding_->weight, output_bias_, b.tgt_out, Vocabulary::kPad, label_smoothing);
 }
 
 Tensor TransformerSeq2Seq::embed(bool source, const std::vector<int64_t>& ids, int64_t rows, int64_t cols,
@@ -234,12 +257,14 @@ Tensor TransformerSeq2Seq::embed(bool source, const std::vector<int64_t>& ids, i
   return dropout_->forward(e);
 }
 
-Tensor TransformerSeq2Seq::forward(const Batch& b) {
+Tensor TransformerSeq2Seq::decoder_output(const Batch& b) {
   const Tensor src_mask = b.src_padding_mask();
   const Tensor memory = encoder_->forward(embed(true, b.src, b.size, b.src_len), src_mask);
   const Tensor y = embed(false, b.tgt_in, b.size, b.tgt_len);
-  return output_->forward(decoder_->forward(y, memory, Tensor(), src_mask, Tensor(), true).output);
+  return decoder_->forward(y, memory, Tensor(), src_mask, Tensor(), true).output;
 }
+
+Tensor TransformerSeq2Seq::forward(const Batch& b) { return logits(decoder_output(b)); }
 
 std::vector<std::pair<std::string, Tensor>> TransformerSeq2Seq::source_attention(const Batch& b) {
   const Tensor src_mask = b.src_padding_mask();
@@ -284,7 +309,7 @@ Tensor TransformerSeq2Seq::step(DecoderState& state, const std::vector<int64_t>&
   const nn::DecoderOutput out = decoder_->step(x, s.caches, s.src_mask);
   // Cross-attention of the last layer's first head: (N, S)
   s.last_attention = select(select(out.cross_weights.back(), 2, 0), 1, 0);
-  return log_softmax(output_->forward(select(out.output, 1, 0)), -1);
+  return log_softmax(logits(select(out.output, 1, 0)), -1);
 }
 
 }  // namespace xg::translation

@@ -35,6 +35,9 @@ class Seq2Seq : public nn::Module {
   virtual std::vector<std::pair<std::string, Tensor>> source_attention(const data::Batch& batch);
   // The longest source, and the longest <bos> + output, the model can read.
   virtual int64_t longest_sequence() const { return std::numeric_limits<int64_t>::max(); }
+  // The training loss of the batch: mean cross-entropy of its labels (padding ignored). Models
+  // may fuse it with their output layer (the transformer does: no (B, T, V) logits are kept).
+  virtual Tensor loss(const data::Batch& batch, double label_smoothing);
 };
 
 std::shared_ptr<Seq2Seq> make_model(const ModelConfig& config);
@@ -97,8 +100,12 @@ class TransformerSeq2Seq : public Seq2Seq {
   // average ("layer1.mean").
   std::vector<std::pair<std::string, Tensor>> source_attention(const data::Batch& batch) override;
   int64_t longest_sequence() const override { return config_.longest_sequence(); }
+  // linear_cross_entropy over the decoder's output: the same value as cross_entropy(forward()).
+  Tensor loss(const data::Batch& batch, double label_smoothing) override;
 
  private:
+  Tensor decoder_output(const data::Batch& batch);  // (B, T, D)
+  Tensor logits(const Tensor& hidden);              // (..., D) -> (..., V)
   // Embeddings (rows, cols, D) scaled by sqrt(d), plus absolute positions from `offset` on when the
   // configuration adds them (sinusoidal, both, learned), then dropout.
   Tensor embed(bool source, const std::vector<int64_t>& ids, int64_t rows, int64_t cols, int64_t offset = 0);
@@ -109,7 +116,8 @@ class TransformerSeq2Seq : public Seq2Seq {
   std::shared_ptr<nn::Dropout> dropout_;
   std::shared_ptr<nn::TransformerEncoder> encoder_;
   std::shared_ptr<nn::TransformerDecoder> decoder_;
-  std::shared_ptr<nn::Linear> output_;
+  std::shared_ptr<nn::Linear> output_;  // null when tied: then the target embedding and output_bias_
+  Tensor output_bias_;
 };
 
 }  // namespace xg::translation

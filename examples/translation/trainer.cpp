@@ -102,7 +102,7 @@ double validation_loss(Seq2Seq& model, const std::vector<data::Example>& valid, 
   o.shuffle = false;
   for (const auto& idx : data::make_batches(valid, o, 0, 0)) {
     const data::Batch batch = data::collate(valid, idx);
-    const Tensor loss = cross_entropy(model.forward(batch), batch.tgt_out, Vocabulary::kPad);
+    const Tensor loss = model.loss(batch, 0.0);
     total += loss.item() * static_cast<double>(batch.target_tokens());
     tokens += batch.target_tokens();
   }
@@ -117,12 +117,12 @@ double forward_backward(Seq2Seq& model, const data::Batch& batch, double label_s
   // Weights change only after the backward: Linear layers lay theirs out once for all parts.
   FixedWeightsGuard fixed_weights;
   const std::vector<double> losses = parallel_backward(static_cast<int64_t>(parts.size()), [&](int64_t p) {
-    if (parts.size() == 1) return cross_entropy(model.forward(batch), batch.tgt_out, Vocabulary::kPad, label_smoothing);
+    if (parts.size() == 1) return model.loss(batch, label_smoothing);
     const auto [from, to] = parts[static_cast<std::size_t>(p)];
     const data::Batch part = data::slice_rows(batch, from, to);
     // The part's mean loss times its share of the tokens: the parts add up to the batch's mean.
     const double share = static_cast<double>(part.target_tokens()) / tokens;
-    return cross_entropy(model.forward(part), part.tgt_out, Vocabulary::kPad, label_smoothing) * share;
+    return model.loss(part, label_smoothing) * share;
   });
   double loss = 0;
   for (double l : losses) loss += l;
@@ -391,7 +391,7 @@ double Trainer::train_step(const data::Batch& batch) {
     local_tokens = local.size ? local.target_tokens() : 0;
     std::vector<double> loss_sum = {0.0};  // Σ over ranks of mean loss × tokens
     if (local_tokens > 0) {
-      loss = cross_entropy(model_->forward(local), local.tgt_out, Vocabulary::kPad, tc_.label_smoothing);
+      loss = model_->loss(local, tc_.label_smoothing);
       loss_sum[0] = loss.item() * static_cast<double>(local_tokens);
     }
     distributed::all_reduce_sum(loss_sum);
@@ -498,7 +498,7 @@ void Trainer::check_before_saving() {
   if (last_batch_.size == 0) return;
   NoGradGuard no_grad;
   model_->eval();  // no dropout: draws nothing from the generator, so resume stays exact
-  const double loss = cross_entropy(model_->forward(last_batch_), last_batch_.tgt_out, Vocabulary::kPad).item();
+  const double loss = model_->loss(last_batch_, 0.0).item();
   model_->train();
   if (diverged(loss)) throw divergence_error(fmt::format("the loss after the update is {}", loss));
 }

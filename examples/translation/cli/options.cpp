@@ -54,6 +54,8 @@ void for_each_model_field(Options& o, Config& c, F&& f) {
     "corpus: real text)", o.tokenizer, c.tokenizer);
   f("shared_subwords", "--shared-subwords", "spm: one model and vocabulary for both languages (1) or one per side (0)",
     o.shared_subwords, c.shared_subwords);
+  f("tie_embeddings", "--tie-embeddings", "transformer: none, decoder (output projection = target embedding) or all "
+    "(the source embedding too; --tokenizer spm with shared subwords)", o.tie_embeddings, c.tie_embeddings);
 }
 }  // namespace
 
@@ -100,6 +102,7 @@ void add_model_options(CLI::App* cmd, ModelOptions& options) {
     if (std::string(field) == "attention_kind") o->check(CLI::IsMember(attention_kind_names()));
     if (std::string(field) == "positions") o->check(CLI::IsMember(position_names()));
     if (std::string(field) == "tokenizer") o->check(CLI::IsMember({"word", "spm"}));
+    if (std::string(field) == "tie_embeddings") o->check(CLI::IsMember({"none", "decoder", "all"}));
   });
 }
 

@@ -23,7 +23,7 @@ void add_train_options(CLI::App* cmd, TrainConfig& train, data::ToyConfig& toy);
 struct ModelOptions {
   std::optional<int64_t> embedding, hidden, attention, d_model, heads, encoder_layers, decoder_layers, ff, kv_heads,
       window, global_tokens;
-  std::optional<std::string> attention_kind, positions, tokenizer;
+  std::optional<std::string> attention_kind, positions, tokenizer, tie_embeddings;
   std::optional<double> dropout;
   std::optional<bool> pre_ln, shared_subwords;
 
