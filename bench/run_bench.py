@@ -94,6 +94,9 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--out", default="results/bench.json")
     ap.add_argument("--models", default="rnn,bahdanau,transformer")
+    ap.add_argument("--sizes", default="toy,real",
+                    help="toy: the toy task's models; real: base transformer, GRUs of 512, vocabulary 8,000 (bench/torch_models.py)")
+    ap.add_argument("--real-steps", type=int, default=6, help="samples per phase at the real size (its steps take seconds)")
     args = ap.parse_args()
     env = dict(os.environ)
     env.setdefault("OMP_WAIT_POLICY", "passive")  # PyTorch was 2-3x slower and noisy with spin-waiting
@@ -102,7 +105,7 @@ def main():
     rows = []
     sgemm, sgemm_samples = {}, {}
     thread_counts = (1, 2)
-    for model in args.models.split(","):
+    for size, model in [(size, model) for size in args.sizes.split(",") for model in args.models.split(",")]:
         # Four workers per model (xgrad and PyTorch, each on 1 and 2 threads), driven in turn, so
         # that all four see the same machine state: on a shared virtual machine the speed drifts
         # over minutes, and measuring 1 thread first and 2 threads later put that drift into the
@@ -112,13 +115,13 @@ def main():
         for threads in thread_counts:
             xg = Worker([os.path.abspath(args.worker)], env)
             th = Worker([sys.executable, os.path.join(HERE, "torch_worker.py")], env)
-            rss[("xgrad", threads)] = float(xg.ask(f"build {model} {threads}").split()[1])
-            rss[("torch", threads)] = float(th.ask(f"build {model} {threads}").split()[1])
+            rss[("xgrad", threads)] = float(xg.ask(f"build {model} {threads} {size}").split()[1])
+            rss[("torch", threads)] = float(th.ask(f"build {model} {threads} {size}").split()[1])
             # Measured beside every model, and the median taken: one 30-product sample can land in
             # a slow minute (49 GFLOP/s once, against 101-150 in the same run).
             sgemm_samples.setdefault(threads, []).append(float(xg.ask(f"sgemm {threads}")))
             sgemm[threads] = statistics.median(sgemm_samples[threads])
-            xg.ask(f"build {model} {threads}")
+            xg.ask(f"build {model} {threads} {size}")
             workers[("xgrad", threads)], workers[("torch", threads)] = xg, th
         # (row name, xgrad command, torch command); the transformer's decode is also measured
         # against a PyTorch decoder that caches keys and values, as xgrad's does.
@@ -127,10 +130,10 @@ def main():
             phases.append(("decode_cached", "decode", "decode_cached"))
         times, spread = {}, {}
         for name, xcmd, tcmd in phases:
-            n = args.steps  # decodes too: the issue asks for the median of at least 20
+            n = args.steps if size == "toy" else args.real_steps  # toy decodes too: the median of at least 20
             order = [(k, xcmd if k[0] == "xgrad" else tcmd) for k in workers]
             for key, c in order:  # warm-up
-                for _ in range(3):
+                for _ in range(3 if size == "toy" else 1):
                     workers[key].ask(c)
             samples = {key: [] for key in workers}
             for _ in range(n):  # one step of each worker in turn
@@ -152,7 +155,7 @@ def main():
             for name, _, _ in phases:
                 x, t = times[name][("xgrad", threads)], times[name][("torch", threads)]
                 gx, gt = growth[("xgrad", threads)], growth[("torch", threads)]
-                row = {"model": model, "phase": "train" if name == "train" else "decode", "threads": threads,
+                row = {"size": size, "model": model, "phase": "train" if name == "train" else "decode", "threads": threads,
                        "xgrad_ms": round(x, 2), "torch_ms": round(t, 2), "ratio": round(x / t, 3),
                        "xgrad_rss_mb": round(gx, 1), "torch_rss_mb": round(gt, 1),
                        "xgrad_quartiles_ms": [round(q, 2) for q in spread[name][("xgrad", threads)]],
@@ -162,40 +165,43 @@ def main():
                     row["torch_decode"] = "cached keys" if name == "decode_cached" else "whole prefix (nn.Transformer)"
                 rows.append(row)
                 xq, tq = row["xgrad_quartiles_ms"], row["torch_quartiles_ms"]
-                print(f"{model:<12} {name:<13} {threads} thread(s): xgrad {x:8.1f} ms ({xq[0]:.1f}-{xq[1]:.1f})  "
+                print(f"{size:<4} {model:<12} {name:<13} {threads} thread(s): xgrad {x:8.1f} ms ({xq[0]:.1f}-{xq[1]:.1f})  "
                       f"torch {t:8.1f} ms ({tq[0]:.1f}-{tq[1]:.1f})  ratio {x / t:5.2f}  "
                       f"memory growth xgrad {gx:6.1f} MB torch {gt:6.1f} MB", flush=True)
-    rows.sort(key=lambda r: r["threads"])  # the 1-thread table, then the 2-thread one
+    rows.sort(key=lambda r: (r["size"] != "toy", r["threads"]))  # per size, the 1-thread table, then the 2-thread one
     for r in rows:  # at the sgemm rate of the whole run, known only now
         floor = r["xgrad_product_gflop"] / sgemm[r["threads"]] * 1e3
         r["product_floor_ms"], r["floor_ratio"] = round(floor, 2), round(floor / r["torch_ms"], 3)
         r["sgemm_gflops"] = round(sgemm[r["threads"]], 1)
-    flops = transformer_step_flops()
+    flops = {"toy": transformer_step_flops(), "real": transformer_step_flops(s=32, t=32, d=512, ff=2048, v=8000, layers=6)}
     print(f"\nmachine: {cpu_name()}, {os.cpu_count()} cores; PyTorch: 1 torch thread, OpenBLAS threads = column, "
           f"flush denormals, OMP_WAIT_POLICY={env['OMP_WAIT_POLICY']}")
-    print(f"{'model':<12} {'phase':<14} {'threads':>7} {'xgrad ms':>9} {'torch ms':>9} {'ratio':>6} {'xgrad MB':>9} {'torch MB':>9}")
+    print(f"{'size':<4} {'model':<12} {'phase':<14} {'threads':>7} {'xgrad ms':>9} {'torch ms':>9} {'ratio':>6} {'xgrad MB':>9} {'torch MB':>9}")
     for r in rows:
         phase = r["phase"] + (" (cached)" if r.get("torch_decode") == "cached keys" else "")
-        print(f"{r['model']:<12} {phase:<14} {r['threads']:>7} {r['xgrad_ms']:>9.1f} {r['torch_ms']:>9.1f} "
+        print(f"{r['size']:<4} {r['model']:<12} {phase:<14} {r['threads']:>7} {r['xgrad_ms']:>9.1f} {r['torch_ms']:>9.1f} "
               f"{r['ratio']:>6.2f} {r['xgrad_rss_mb']:>9.1f} {r['torch_rss_mb']:>9.1f}")
-    for threads in sorted(sgemm):
-        step = next(r for r in rows if r["model"] == "transformer" and r["phase"] == "train" and r["threads"] == threads)
-        rate = flops / (step["xgrad_ms"] * 1e6)
-        print(f"transformer training step: {flops / 1e9:.2f} GFLOP, xgrad {rate:.1f} GFLOP/s on {threads} thread(s) = "
+    for size, threads in [(size, t) for size in args.sizes.split(",") for t in sorted(sgemm)]:
+        step = next((r for r in rows if r["size"] == size and r["model"] == "transformer" and r["phase"] == "train"
+                     and r["threads"] == threads), None)
+        if step is None:
+            continue
+        rate = flops[size] / (step["xgrad_ms"] * 1e6)
+        print(f"{size} transformer training step: {flops[size] / 1e9:.2f} GFLOP, xgrad {rate:.1f} GFLOP/s on {threads} thread(s) = "
               f"{100 * rate / sgemm[threads]:.0f}% of this machine's sgemm rate ({sgemm[threads]:.0f} GFLOP/s, 512^3, median of one run per model)")
     print("\nthe matrix products alone, at this machine's 512^3 sgemm rate (a lower bound on xgrad's time with this BLAS):")
     for r in rows:
         if r.get("torch_decode") == "cached keys":
             continue
-        print(f"{r['model']:<12} {r['phase']:<7} {r['threads']} thread(s): {r['xgrad_product_gflop']:6.2f} GFLOP "
+        print(f"{r['size']:<4} {r['model']:<12} {r['phase']:<7} {r['threads']} thread(s): {r['xgrad_product_gflop']:6.2f} GFLOP "
               f"-> {r['product_floor_ms']:6.1f} ms = ratio {r['floor_ratio']:.2f} of PyTorch's {r['torch_ms']:.1f} ms "
               f"(xgrad at {r['product_floor_ms'] / r['xgrad_ms']:.0%} of it)")
-    for model in args.models.split(","):
-        for r1 in (r for r in rows if r["model"] == model and r["threads"] == 1):
-            r2 = next(r for r in rows if r["model"] == model and r["threads"] == 2 and r["phase"] == r1["phase"]
-                      and r.get("torch_decode") == r1.get("torch_decode"))
+    for size, model in [(size, model) for size in args.sizes.split(",") for model in args.models.split(",")]:
+        for r1 in (r for r in rows if r["size"] == size and r["model"] == model and r["threads"] == 1):
+            r2 = next(r for r in rows if r["size"] == size and r["model"] == model and r["threads"] == 2
+                      and r["phase"] == r1["phase"] and r.get("torch_decode") == r1.get("torch_decode"))
             if r1.get("torch_decode") != "cached keys":
-                print(f"{model} {r1['phase']}: 2 threads {r1['xgrad_ms'] / r2['xgrad_ms']:.2f}x faster than 1 (xgrad), "
+                print(f"{size} {model} {r1['phase']}: 2 threads {r1['xgrad_ms'] / r2['xgrad_ms']:.2f}x faster than 1 (xgrad), "
                       f"{r1['torch_ms'] / r2['torch_ms']:.2f}x (PyTorch)")
     if 1 in sgemm and 2 in sgemm:
         # On this virtual machine the two vCPUs sometimes land on one physical core for minutes;

@@ -168,5 +168,18 @@ class TransformerSeq2Seq(nn.Module):
         return torch.log_softmax(self.output(self.transformer.decoder.norm(x)[:, -1]), -1)
 
 
-def make_model(name, vocab=64):
-    return {"rnn": RnnSeq2Seq, "bahdanau": BahdanauSeq2Seq, "transformer": TransformerSeq2Seq}[name](vocab)
+# Benchmark sizes: "toy" (the toy task's models) and "real" (a base transformer, GRUs of 512, a
+# subword vocabulary of 8,000). bench/xgrad_worker.cpp builds the same.
+SIZES = {
+    "toy": {"vocab": 64, "batch": 64, "length": 30,
+            "rnn": {}, "bahdanau": {}, "transformer": {}},
+    "real": {"vocab": 8000, "batch": 64, "length": 32,
+             "rnn": {"emb": 256, "hidden": 512},
+             "bahdanau": {"emb": 256, "hidden": 512, "attention": 512},
+             "transformer": {"d": 512, "heads": 8, "layers": 6, "ff": 2048}},
+}
+
+
+def make_model(name, vocab=64, size="toy"):
+    kwargs = SIZES[size][name]
+    return {"rnn": RnnSeq2Seq, "bahdanau": BahdanauSeq2Seq, "transformer": TransformerSeq2Seq}[name](vocab, **kwargs)

@@ -7,7 +7,7 @@ import time
 
 import torch
 
-from torch_models import make_model
+from torch_models import SIZES, make_model
 
 torch.set_flush_denormal(True)  # without it the post-LN transformer lost ~30% to denormals
 torch.set_num_threads(1)        # PyTorch's best 2-core setting: one torch thread, OpenBLAS on its own threads
@@ -31,27 +31,30 @@ def greedy_ms(start, step, src):
 
 
 def main():
-    torch.manual_seed(1)
-    g = torch.Generator().manual_seed(1)
-    src = torch.randint(4, 64, (64, 30), generator=g)
-    tgt = torch.randint(4, 64, (64, 30), generator=g)
-    tgt_in = torch.cat([torch.full((64, 1), 2), tgt[:, :-1]], 1)
     model = opt = None
+    vocab = 64
     for line in sys.stdin:
         cmd = line.split()
         if not cmd:
             continue
-        if cmd[0] == "build":
+        if cmd[0] == "build":  # build MODEL THREADS [SIZE]
             openblas.openblas_set_num_threads(int(cmd[2]))
+            size = cmd[3] if len(cmd) > 3 else "toy"
+            vocab, batch, length = SIZES[size]["vocab"], SIZES[size]["batch"], SIZES[size]["length"]
+            g = torch.Generator().manual_seed(1)
+            src = torch.randint(4, vocab, (batch, length), generator=g)
+            tgt = torch.randint(4, vocab, (batch, length), generator=g)
+            tgt_in = torch.cat([torch.full((batch, 1), 2), tgt[:, :-1]], 1)
             torch.manual_seed(1)
-            model = make_model(cmd[1])
+            model = None
+            model = make_model(cmd[1], vocab, size)
             opt = torch.optim.Adam(model.parameters(), lr=1e-3)
             out = f"ok {rss_mb():.1f}"
         elif cmd[0] == "train":
             t0 = time.perf_counter()
             opt.zero_grad()
             logits = model(src, tgt_in)
-            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 64), tgt.reshape(-1), ignore_index=0)
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), tgt.reshape(-1), ignore_index=0)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()

@@ -1,13 +1,16 @@
 // The xgrad side of `make bench` (bench/run_bench.py drives it over stdin/stdout, alternating
 // with bench/torch_worker.py). One command per line, one answer per line:
-//   build MODEL THREADS   builds the model and a synthetic batch -> "ok RSS_MB"
+//   build MODEL THREADS [SIZE]  builds the model and a synthetic batch -> "ok RSS_MB"
 //   train                 one training step (zero grad, forward, cross-entropy, backward,
 //                         clip to norm 1, Adam step)                     -> "MS"
 //   decode                greedy decoding of the batch, 30 steps       -> "MS"
 //   flops train|decode    one training step or decoding, GFLOP of its matrix products -> "GFLOP"
 //   sgemm THREADS         float32 512x512x512 product through xg::matmul -> "GFLOPS"
 //   peak                  peak resident memory                          -> "RSS_MB"
-// Batch 64, source and target length 30, vocabularies of 64, dropout 0, float32.
+// SIZE "toy" (default): batch 64, source and target length 30, vocabularies of 64, the models'
+// default sizes. "real": batch 64 of length 32 (2,048 target tokens), a vocabulary of 8,000, a
+// transformer of d_model 512, 8 heads, feed-forward 2048, 6+6 layers; GRUs of 512 over embeddings
+// of 256 (bench/torch_models.py SIZES). Dropout 0, float32.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -46,8 +49,7 @@ double current_rss_mb() {
 }
 
 // Token ids drawn like bench/torch_worker.py draws them (any ids work: speed does not depend on them).
-data::Batch synthetic_batch() {
-  const int64_t b = 64, len = 30, vocab = 64;
+data::Batch synthetic_batch(int64_t b, int64_t len, int64_t vocab) {
   Generator g(1);
   std::vector<data::Example> ex(static_cast<std::size_t>(b));
   for (auto& e : ex) {
@@ -63,7 +65,7 @@ data::Batch synthetic_batch() {
 int main(int, char** argv) {
   // Restarts once (saying why on stderr) unless OpenBLAS and OpenMP were tuned by the environment.
   reexecute_with_tuned_environment(argv, tune_runtime());
-  const data::Batch batch = synthetic_batch();
+  data::Batch batch;
   std::shared_ptr<Seq2Seq> model;
   std::unique_ptr<optim::Adam> adam;
   const auto run = [&](const std::string& what) {
@@ -84,15 +86,21 @@ int main(int, char** argv) {
     std::string cmd;
     in >> cmd;
     if (cmd == "build") {
-      std::string name;
+      std::string name, size = "toy";
       int threads = 1;
-      in >> name >> threads;
+      in >> name >> threads >> size;
       set_threads(threads);
       adam.reset();
       model.reset();
       ModelConfig c = ModelConfig::defaults(name);
-      c.src_vocab = c.tgt_vocab = 64;
+      const bool real = size == "real";
+      c.src_vocab = c.tgt_vocab = real ? 8000 : 64;
+      if (real) {
+        c.embedding = 256, c.hidden = 512, c.attention = 512;
+        c.d_model = 512, c.heads = 8, c.ff = 2048, c.encoder_layers = c.decoder_layers = 6;
+      }
       c.dropout = 0;
+      batch = real ? synthetic_batch(64, 32, 8000) : synthetic_batch(64, 30, 64);
       manual_seed(1);
       model = make_model(c);
       adam = std::make_unique<optim::Adam>(optim::single_group(model->parameters(), 1e-3));
