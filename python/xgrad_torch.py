@@ -69,6 +69,10 @@ def _supported(config, directory):
             reasons.append(f"positions {config['positions']}")
         if not config["pre_ln"]:
             reasons.append("post-LN")
+        if config.get("tie_embeddings", "none") != "none":
+            reasons.append(f"tied embeddings ({config['tie_embeddings']})")
+    if config.get("tokenizer", "word") != "word":
+        reasons.append(f"tokenizer {config['tokenizer']} (this module splits on whitespace)")
     if reasons:
         raise ValueError(f"{directory}: a {model} with {', '.join(reasons)} has no PyTorch version in bench/torch_models.py")
 
