@@ -29,12 +29,12 @@ sanitize:
 	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo \
 	  CMAKE_FLAGS="$(CMAKE_FLAGS) -DXGRAD_SANITIZE=address,undefined -DXGRAD_MPI=OFF"
 
-# Under ThreadSanitizer: the DataLoader's background thread (abandoned mid-epoch many times) and
+# Under ThreadSanitizer: the loaders' background threads (abandoned mid-epoch many times) and
 # threads sharing one model's weight layouts while decoding.
 tsan: deps
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXGRAD_SANITIZE=thread -DXGRAD_BUILD_EXAMPLES=OFF -DXGRAD_MPI=OFF $(CMAKE_FLAGS)
 	cmake --build build-tsan -j $(JOBS) --target xgrad_tests
-	cd build-tsan && ctest --output-on-failure -R "DataLoader|FixedWeightsGuard joined|more threads than it has slots"
+	cd build-tsan && ctest --output-on-failure -R "DataLoader|Loader: |FixedWeightsGuard joined|more threads than it has slots"
 
 # libFuzzer targets (clang) for the TSV reader, the vocabulary loader and the safetensors loader.
 fuzz: deps
