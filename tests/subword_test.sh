@@ -73,4 +73,12 @@ fi
 grep -q "src.vocab is not the vocabulary of" swapped_eval.log || fail "eval's refusal: $(cat swapped_eval.log)"
 cp spm.saved run/spm.model
 "$bin" eval --checkpoint run --test test.tsv > /dev/null || fail "eval failed with the model restored"
+# compare with subwords: every model learns its SentencePiece model; the report is written.
+"$bin" compare --steps 4 --models rnn transformer --tokenizer spm --vocab-size 320 --tie-embeddings all \
+  --train train.tsv --valid valid.tsv --test test.tsv --valid-every 4 --valid-sentences 5 --threads 1 --out cmp > compare.log
+for f in report.html compare.json rnn/spm.model transformer/spm.model; do
+  [ -s "cmp/$f" ] || fail "compare --tokenizer spm did not write $f"
+done
+grep -q '"tie_embeddings": "all"' cmp/transformer/config.json || fail "compare did not tie the transformer's embeddings"
+grep -q '"tie_embeddings": "none"' cmp/rnn/config.json || fail "compare tied the RNN's embeddings"
 echo "subword_test: all checks passed"

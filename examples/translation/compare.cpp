@@ -125,6 +125,9 @@ ModelResult train_and_evaluate(const std::string& name, const CompareOptions& o,
     else if (primary) fmt::print("\n== {} (seed {}): training for {:.0f} s ==\n", name, seed, o.budget);
     TrainOptions t;
     t.model = ModelConfig::defaults(name);  // a variant name such as transformer-window sets its attention
+    t.model.tokenizer = o.tokenizer;
+    t.model.shared_subwords = o.shared_subwords;
+    if (t.model.model == "transformer") t.model.tie_embeddings = o.tie_embeddings;
     t.train = o.train;
     t.train.seed = seed;  // model initialisation, batch order, dropout; the corpus stays the first seed's
     t.train.time_budget = o.train.steps > 0 ? 0 : o.budget;  // --steps, when given, replaces the budget
@@ -143,7 +146,9 @@ ModelResult train_and_evaluate(const std::string& name, const CompareOptions& o,
   }
   if (!primary) return r;
   r.eval = mean_of_runs(evals);
-  if (!d.gold.empty()) {
+  if (!d.gold.empty() && o.tokenizer != "word") {
+    fmt::print("{}: no alignment error rate (gold alignments are between words; the model reads subwords)\n", name);
+  } else if (!d.gold.empty()) {
     LoadedModel m = load_trained(run_dir(o, name, 0));
     r.alignment = evaluate_alignment(*m.model, m.codec, d.test, d.gold);
     if (r.alignment.available())

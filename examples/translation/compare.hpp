@@ -26,6 +26,11 @@ struct CompareOptions {
   int64_t beam = 1;
   int64_t seeds = 1;  // runs per model, seeds --seed, --seed + 1, ...
   double length_penalty = 1.0;  // beam search's alpha (search.hpp)
+  // Text: "word" or "spm" for every model (SentencePiece sizes in `train`); tied embeddings for
+  // the transformers.
+  std::string tokenizer = "word";
+  bool shared_subwords = true;
+  std::string tie_embeddings = "none";
   TrainConfig train;
   data::ToyConfig toy;
 };

@@ -24,6 +24,11 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--beam", o->beam, "beam size for the test evaluation")->check(CLI::Range(1, 1000));
   cmd->add_option("--lenpen", o->length_penalty, "beam search: log-probability / length^ALPHA")->check(kFiniteNonNegative);
   cmd->add_option("--test-per-bucket", o->toy.test_per_bucket, "built-in toy corpus: test pairs per bucket")->check(CLI::PositiveNumber);
+  cmd->add_option("--tokenizer", o->tokenizer, "word (whitespace) or spm (SentencePiece subwords learnt from --train, "
+                  "sized by --vocab-size) for every model")->check(CLI::IsMember({"word", "spm"}));
+  cmd->add_option("--shared-subwords", o->shared_subwords, "spm: one model for both languages (1) or one per side (0)");
+  cmd->add_option("--tie-embeddings", o->tie_embeddings, "transformers: none, decoder or all (spm with shared subwords)")
+      ->check(CLI::IsMember({"none", "decoder", "all"}));
   add_train_options(cmd, o->train, o->toy);
   cmd->callback([o, cmd] {
     // The length split of the defaults is the built-in corpus's; a user's files keep every
