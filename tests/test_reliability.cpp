@@ -2,6 +2,7 @@
 // that name the tensor, one validation of a model configuration for the command line and the
 // config reader, and the training state's metadata read back strictly. (The command-line
 // reproducers are tests/reliability_test.sh.)
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -141,17 +142,20 @@ TEST_CASE("the training state's metadata is read strictly, naming the key", "[tr
 }
 
 TEST_CASE("tune_runtime never restarts the program; it reports the load-time settings", "[runtime]") {
-  static int runs = 0;
-  ++runs;
-  const RuntimeReport report = tune_runtime();  // had it re-executed, this process would start over
-  CHECK(runs == 1);
+  // A restart (execv) would run this test binary again with the environment as it was at the
+  // call: the marker set just before the call would then be there from the start.
+  REQUIRE(std::getenv("XGRAD_TEST_BEFORE_TUNE_RUNTIME") == nullptr);
+  ::setenv("XGRAD_TEST_BEFORE_TUNE_RUNTIME", "1", 1);
+  const RuntimeReport report = tune_runtime();
+  ::unsetenv("XGRAD_TEST_BEFORE_TUNE_RUNTIME");
   for (const auto& m : report.missing) {
-    CHECK(std::getenv(m.name.c_str()) == nullptr);
+    CHECK(std::getenv(m.name.c_str()) == nullptr);  // reported, not set behind the program's back
     CHECK_FALSE(m.reason.empty());
     CHECK(report.advice().find(m.name + "=" + m.value) != std::string::npos);
   }
   CHECK(report.tuned() == report.advice().empty());
   RuntimeReport none;
+  ::setenv("XGRAD_TEST_BEFORE_TUNE_RUNTIME", "1", 1);
   reexecute_with_tuned_environment(nullptr, none);  // nothing missing: returns without exec
-  CHECK(runs == 1);
+  ::unsetenv("XGRAD_TEST_BEFORE_TUNE_RUNTIME");
 }
