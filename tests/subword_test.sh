@@ -56,6 +56,12 @@ printf 'the-Zürich the-☃ the-wörterbuch “never seen”\n' | "$bin" transla
 ! grep -q $'\xe2\x96\x81' unseen.txt || fail "translate output contains ▁: $(cat unseen.txt)"
 ! grep -q '<unk>\|⁇' unseen.txt || fail "translate output contains an unknown marker: $(cat unseen.txt)"
 
+# --max-len on a corpus file: longer pairs are left out and counted; Unicode spaces reported.
+"$bin" train "${common[@]}" --vocab-size 320 --steps 2 --max-len 4 --out short > short.log 2> short.err
+grep -q "pairs have more than 4 tokens on a side (--max-len) and were left out" short.err ||
+  fail "no count of the pairs over --max-len: $(cat short.err)"
+grep -q "lines had Unicode spaces" short.log || fail "the normalised spaces were not reported: $(head -3 short.log)"
+
 # Resume: continues with the same model and vocabulary; a model swapped underneath is refused.
 "$bin" train "${common[@]}" --vocab-size 320 --steps 60 --save-every 20 --out run --resume > resume.log
 grep -q "step 60\|60 steps\|steps 60" resume.log run/log.csv || tail -1 run/log.csv | grep -q '^60,' ||

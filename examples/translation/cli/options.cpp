@@ -88,7 +88,8 @@ void add_train_options(CLI::App* cmd, TrainConfig& tc, data::ToyConfig& toy) {
       ->check(CLI::IsMember({"unigram", "bpe"}));
   cmd->add_option("--train-size", toy.train_size, "built-in toy corpus: training pairs")->check(CLI::PositiveNumber);
   cmd->add_option("--min-len", toy.min_len, "built-in toy corpus: shortest source")->check(CLI::PositiveNumber);
-  cmd->add_option("--max-len", toy.max_len, "built-in toy corpus: longest source")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-len", toy.max_len, "built-in toy corpus: longest source; a --train/--valid file: pairs with "
+                  "more tokens on a side are left out (counted)")->check(CLI::PositiveNumber);
   cmd->add_option("--train-max-len", toy.train_max_len, "train short, test long: training and validation keep sources "
                   "of at most N tokens (the built-in corpus and --train/--valid files; the test set keeps all)")
       ->check(CLI::NonNegativeNumber);

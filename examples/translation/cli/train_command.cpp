@@ -32,7 +32,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--anomaly", o->anomaly, "check every op for NaN/Inf and name the first op that produced one");
   add_train_options(cmd, o->train.train, o->toy);
   add_model_options(cmd, o->model_options);
-  cmd->callback([o, budget, steps] {
+  cmd->callback([o, budget, steps, cmd] {
     set_anomaly_mode(o->anomaly);
     if (distributed::is_primary()) print_world(o->train.train.threads);
     o->train.model = o->model_options.apply(o->model);
@@ -47,7 +47,19 @@ void add_train_command(CLI::App& app) {
       const data::ToyCorpus c = data::generate_toy_corpus(o->toy);
       d.train = data::pairs_of(c.train), d.valid = data::pairs_of(c.valid);
     } else {
-      d.train = data::read_parallel_tsv(o->train_file, {}).pairs, d.valid = data::read_parallel_tsv(o->valid_file, {}).pairs;
+      // --max-len on a corpus file: longer pairs are left out, and counted (never silently).
+      data::CorpusReadOptions read;
+      if (cmd->get_option("--max-len")->count()) read.max_tokens = o->toy.max_len;
+      for (auto [path, pairs] : {std::pair{&o->train_file, &d.train}, std::pair{&o->valid_file, &d.valid}}) {
+        const data::ParallelCorpus c = data::read_parallel_tsv(*path, read);
+        *pairs = c.pairs;
+        if (!distributed::is_primary()) continue;
+        if (c.filtered_long)
+          fmt::print(stderr, "warning: {}: {} pairs have more than {} tokens on a side (--max-len) and were left out\n",
+                     *path, c.filtered_long, read.max_tokens);
+        if (c.normalized_spaces)
+          fmt::print("{}: {} lines had Unicode spaces (no-break, ...) turned into ASCII spaces\n", *path, c.normalized_spaces);
+      }
       d = keep_training_length(d, o->toy.train_max_len);
     }
     const TrainResult r = train_model(o->train, d);
