@@ -321,6 +321,23 @@ TEST_CASE("a model's fused loss equals cross_entropy of its logits; tied embeddi
       for (std::size_t j = 0; j < fused_grads[i].size(); ++j)
         REQUIRE(fused_grads[i][j] == Approx(composed_grads[i][j]).margin(2e-6));
   }
+  for (const std::string name : {"rnn", "bahdanau"}) {  // their fused losses too
+    INFO(name);
+    manual_seed(5);
+    const auto model = make_model(tiny_model_config(name));
+    const Tensor fused = model->loss(batch, 0.1);
+    const Tensor composed = cross_entropy(model->forward(batch), batch.tgt_out, data::Vocabulary::kPad, 0.1);
+    CHECK(fused.item() == Approx(composed.item()).epsilon(1e-5));
+    fused.backward();
+    std::vector<std::vector<double>> g;
+    for (auto p : model->parameters()) g.push_back(p.grad().to_vector()), p.zero_grad();
+    composed.backward();
+    const auto params = model->parameters();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const auto composed_grad = params[i].grad().to_vector();
+      for (std::size_t j = 0; j < g[i].size(); ++j) REQUIRE(g[i][j] == Approx(composed_grad[j]).margin(2e-6));
+    }
+  }
   ModelConfig word = tiny_model_config("transformer");
   word.tie_embeddings = "all";
   CHECK_THROWS_WITH(word.validate(), Catch::Matchers::Contains("one vocabulary for both languages"));

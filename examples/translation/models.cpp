@@ -46,7 +46,14 @@ Tensor RnnSeq2Seq::encode(const Batch& b) {
   return select(encoder_->forward(*src_embedding_, b.src, b.size, b.src_len, b.src_lengths).h_n, 0, 0);  // (B, H)
 }
 
-Tensor RnnSeq2Seq::forward(const Batch& b) {
+Tensor RnnSeq2Seq::forward(const Batch& b) { return output_->forward(decoder_states(b)); }  // (B, T, V)
+
+Tensor RnnSeq2Seq::loss(const Batch& b, double label_smoothing) {
+  return linear_cross_entropy(decoder_states(b), output_->weight, output_->bias, b.tgt_out, Vocabulary::kPad,
+                              label_smoothing);
+}
+
+Tensor RnnSeq2Seq::decoder_states(const Batch& b) {
   const Tensor c = encode(b);
   const nn::GRUDecoderSteps steps(*decoder_, *tgt_embedding_);
   // Input projection of every step at once: (W_e e_t + b) + W_c c, (B, T, 3H)
@@ -57,7 +64,7 @@ Tensor RnnSeq2Seq::forward(const Batch& b) {
     h = steps.step(select(gi_all, 1, t), h);
     states.push_back(h);
   }
-  return output_->forward(stack(states, 1));  // (B, T, V)
+  return stack(states, 1);  // (B, T, H)
 }
 
 namespace {
@@ -128,6 +135,15 @@ std::vector<std::pair<std::string, Tensor>> BahdanauSeq2Seq::source_attention(co
 }
 
 Tensor BahdanauSeq2Seq::decode_reference(const Batch& b, std::vector<Tensor>* weights) {
+  return output_->forward(deep_output_features(b, weights));
+}
+
+Tensor BahdanauSeq2Seq::loss(const Batch& b, double label_smoothing) {
+  return linear_cross_entropy(deep_output_features(b, nullptr), output_->weight, output_->bias, b.tgt_out, Vocabulary::kPad,
+                              label_smoothing);
+}
+
+Tensor BahdanauSeq2Seq::deep_output_features(const Batch& b, std::vector<Tensor>* weights) {
   // The attention's query projection runs every step: its weight is laid out once per pass.
   FixedWeightsGuard fixed_weights;
   const Encoded enc = encode(b);
@@ -143,9 +159,9 @@ Tensor BahdanauSeq2Seq::decode_reference(const Batch& b, std::vector<Tensor>* we
     contexts.push_back(a.context);
     if (weights) weights->push_back(a.weights);
   }
-  // Deep output over all steps at once: tanh(W [s_t; c_t; e_t]) then the vocabulary projection.
+  // Deep output over all steps at once: tanh(W [s_t; c_t; e_t]); the vocabulary projection follows.
   const Tensor features = concat({stack(states, 1), stack(contexts, 1), e}, 2);
-  return output_->forward(tanh(deep_output_->forward(features)));
+  return tanh(deep_output_->forward(features));  // (B, T, H)
 }
 
 namespace {

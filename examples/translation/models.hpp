@@ -48,11 +48,13 @@ class RnnSeq2Seq : public Seq2Seq {
  public:
   explicit RnnSeq2Seq(const ModelConfig& c);
   Tensor forward(const data::Batch& batch) override;
+  Tensor loss(const data::Batch& batch, double label_smoothing) override;  // linear_cross_entropy
   std::unique_ptr<DecoderState> start(const data::Batch& batch) override;
   Tensor step(DecoderState& state, const std::vector<int64_t>& previous) override;
 
  private:
   Tensor encode(const data::Batch& batch);  // (B, H)
+  Tensor decoder_states(const data::Batch& batch);  // teacher-forced, (B, T, H)
   ModelConfig config_;
   std::shared_ptr<nn::Embedding> src_embedding_, tgt_embedding_;
   std::shared_ptr<nn::GRU> encoder_;
@@ -67,6 +69,7 @@ class BahdanauSeq2Seq : public Seq2Seq {
  public:
   explicit BahdanauSeq2Seq(const ModelConfig& c);
   Tensor forward(const data::Batch& batch) override;
+  Tensor loss(const data::Batch& batch, double label_smoothing) override;  // linear_cross_entropy
   std::unique_ptr<DecoderState> start(const data::Batch& batch) override;
   Tensor step(DecoderState& state, const std::vector<int64_t>& previous) override;
   std::vector<std::pair<std::string, Tensor>> source_attention(const data::Batch& batch) override;
@@ -78,6 +81,8 @@ class BahdanauSeq2Seq : public Seq2Seq {
   Encoded encode(const data::Batch& batch);
   // Teacher-forced logits; `weights` (if given) collects each step's attention (B, S).
   Tensor decode_reference(const data::Batch& batch, std::vector<Tensor>* weights);
+  // The deep output tanh(W [s_t; c_t; e_t]) of every teacher-forced step, (B, T, H).
+  Tensor deep_output_features(const data::Batch& batch, std::vector<Tensor>* weights);
   ModelConfig config_;
   std::shared_ptr<nn::Embedding> src_embedding_, tgt_embedding_;
   std::shared_ptr<nn::GRU> encoder_;
