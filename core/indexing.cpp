@@ -44,28 +44,20 @@ T fill_value(double value) {
   }
 }
 
-// The values of an id or index tensor, which must be int64.
-std::vector<int64_t> ids_of(const char* op, const char* what, const Tensor& t) {
-  if (t.dtype() != DType::Int64)
-    throw DTypeError(fmt::format("{}: {} must be an int64 tensor, got {} {} (make it with "
-                                 "Tensor::from_ints or .to(DType::Int64))", op, what,
-                                 dtype_name(t.dtype()), shape_str(t.shape())));
-  return t.to_ints();
-}
 }  // namespace
 
 Tensor index_select(const Tensor& x, int64_t axis, const Tensor& indices) {
   if (indices.dim() != 1)
     throw ShapeError(fmt::format("index_select: indices must be 1-d, got {}", shape_str(indices.shape())));
-  return index_select(x, axis, ids_of("index_select", "indices", indices));
+  return index_select(x, axis, int64_values("index_select", "indices", indices));
 }
 
 Tensor gather(const Tensor& x, int64_t axis, const Tensor& index) {
-  return gather(x, axis, ids_of("gather", "index", index), index.shape());
+  return gather(x, axis, int64_values("gather", "index", index), index.shape());
 }
 
 Tensor embedding(const Tensor& weight, const Tensor& ids, int64_t padding_idx) {
-  return embedding(weight, ids_of("embedding", "ids", ids), ids.shape(), padding_idx);
+  return embedding(weight, int64_values("embedding", "ids", ids), ids.shape(), padding_idx);
 }
 
 Tensor index_select(const Tensor& x, int64_t axis, const std::vector<int64_t>& indices) {

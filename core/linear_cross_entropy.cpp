@@ -31,13 +31,8 @@ void chunk_logits(const T* px, const T* pw, const T* pb, int64_t r0, int64_t row
 
 Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& targets,
                             int64_t ignore_index, double label_smoothing, int64_t chunk_rows) {
-  if (targets.dtype() != DType::Int64)
-    throw DTypeError(fmt::format("linear_cross_entropy: targets must be an int64 tensor, got {} {}",
-                                 dtype_name(targets.dtype()), shape_str(targets.shape())));
-  if (x.dim() >= 1 && targets.shape() != Shape(x.shape().begin(), x.shape().end() - 1))
-    throw ShapeError(fmt::format("linear_cross_entropy: targets {} for input {} (targets need the input's shape "
-                                 "without its last axis)", shape_str(targets.shape()), shape_str(x.shape())));
-  return linear_cross_entropy(x, weight, bias, targets.to_ints(), ignore_index, label_smoothing, chunk_rows);
+  return linear_cross_entropy(x, weight, bias, target_values("linear_cross_entropy", targets, "input", x), ignore_index,
+                              label_smoothing, chunk_rows);
 }
 
 Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor& bias,

@@ -5,20 +5,14 @@
 #include <limits>
 
 #include <xgrad/core/autograd.hpp>
+#include <xgrad/core/detail/checks.hpp>
 #include <xgrad/core/detail/parallel.hpp>
 
 namespace xg {
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
                      double label_smoothing) {
-  if (targets.dtype() != DType::Int64)
-    throw DTypeError(fmt::format("cross_entropy: targets must be an int64 tensor, got {} {}",
-                                 dtype_name(targets.dtype()), shape_str(targets.shape())));
-  if (logits.dim() >= 1 && targets.shape() != Shape(logits.shape().begin(), logits.shape().end() - 1))
-    throw ShapeError(fmt::format("cross_entropy: targets {} for logits {} (targets need the logits' "
-                                 "shape without the class axis)", shape_str(targets.shape()),
-                                 shape_str(logits.shape())));
-  return cross_entropy(logits, targets.to_ints(), ignore_index, label_smoothing);
+  return cross_entropy(logits, target_values("cross_entropy", targets, "logits", logits), ignore_index, label_smoothing);
 }
 
 Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& targets,

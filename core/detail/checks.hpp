@@ -15,6 +15,24 @@ inline void check_floating(const char* op, const Tensor& x) {
                                  ".to(DType::Float32))", op, dtype_name(x.dtype()), shape_str(x.shape())));
 }
 
+// The values of an id, index or target tensor, which must be int64 (DTypeError naming the op and
+// the argument otherwise).
+inline std::vector<int64_t> int64_values(const char* op, const char* what, const Tensor& t) {
+  if (t.dtype() != DType::Int64)
+    throw DTypeError(fmt::format("{}: {} must be an int64 tensor, got {} {} (make it with Tensor::from_ints or "
+                                 ".to(DType::Int64))", op, what, dtype_name(t.dtype()), shape_str(t.shape())));
+  return t.to_ints();
+}
+
+// Class targets for rows of `input` (..., C): int64 of input's shape without its last axis.
+inline std::vector<int64_t> target_values(const char* op, const Tensor& targets, const char* input_name,
+                                          const Tensor& input) {
+  if (input.dim() >= 1 && targets.shape() != Shape(input.shape().begin(), input.shape().end() - 1))
+    throw ShapeError(fmt::format("{}: targets {} for {} {} (targets need the shape of the {} without its last axis)", op,
+                                 shape_str(targets.shape()), input_name, shape_str(input.shape()), input_name));
+  return int64_values(op, "targets", targets);
+}
+
 // Maps a possibly negative axis into [0, ndim); IndexError names the op otherwise.
 inline int64_t normalize_axis(const char* op, int64_t axis, int64_t ndim) {
   if (axis < -ndim || axis >= ndim)
