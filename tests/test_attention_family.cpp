@@ -174,7 +174,7 @@ TEST_CASE("grouped-query and multi-query attention equal multi-head attention wi
   CHECK_THROWS_AS(MultiHeadAttention(8, 4, 0.0, AttentionConfig{AttentionKind::Standard, 3}), ShapeError);
 }
 
-TEST_CASE("Luong local-p attention: window, Gaussian and centre written out; gradcheck", "[nn][attention][local]") {
+TEST_CASE("Luong local-p attention: window, Gaussian and centre written out, gradcheck", "[nn][attention][local]") {
   manual_seed(5);
   LuongLocalAttention att(4, 6, 2, 5);
   att.to(DType::Float64);

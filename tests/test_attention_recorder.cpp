@@ -96,7 +96,7 @@ TEST_CASE("AttentionRecorder: every layer's heads, the same outputs as unrecorde
   CHECK(recorder.records().empty());
 }
 
-TEST_CASE("AttentionRecorder: weights also past the memory-efficient length; nesting and threads", "[nn][attention][recorder]") {
+TEST_CASE("AttentionRecorder: weights also past the memory-efficient length, nesting and threads", "[nn][attention][recorder]") {
   manual_seed(5);
   AttentionConfig config;
   config.memory_efficient_from = 8;  // 12 keys would be tiled, the weights never formed

@@ -61,7 +61,7 @@ TEST_CASE("int64 tensors move through the shape ops unchanged", "[int]") {
   CHECK_THROWS_WITH(concat({ids, ids.to(DType::Float32)}, 0), Contains("int64") && Contains("float32"));
 }
 
-TEST_CASE("comparisons and logic give bool masks; sums of masks count", "[int]") {
+TEST_CASE("comparisons and logic give bool masks, sums of masks count", "[int]") {
   const Tensor ids = Tensor::from_ints({5, 0, 0, 7, 2, 0}, {2, 3});
   const Tensor pad = eq(ids, 0.0);
   CHECK(pad.dtype() == DType::Bool);
@@ -143,7 +143,7 @@ TEST_CASE("labels in one slice and masked_fill: embedding and cross_entropy take
   CHECK_THROWS_WITH(index_select(table, 0, Tensor::from_ints({9}, {1})), Contains("index 9") && Contains("[0, 6)"));
 }
 
-TEST_CASE("arithmetic on ids is refused with the op's name; masks of bool work everywhere", "[int]") {
+TEST_CASE("arithmetic on ids is refused with the op's name, masks of bool work everywhere", "[int]") {
   const Tensor ids = Tensor::from_ints({1, 2}, {2});
   const Tensor x = xgtest::leaf(xgtest::seq({2, 2}));
   CHECK_THROWS_WITH(ids + ids, Contains("add: takes float32 or float64 tensors, got int64 [2]"));

@@ -50,7 +50,7 @@ TEST_CASE("linear_cross_entropy equals linear then cross_entropy, in any chunkin
   }, {x, w, b});
 }
 
-TEST_CASE("linear_cross_entropy in float32 matches the composed ops; all rows ignored gives zeros", "[loss][fused]") {
+TEST_CASE("linear_cross_entropy in float32 matches the composed ops, all rows ignored gives zeros", "[loss][fused]") {
   const Tensor x = xgtest::leaf(xgtest::seq({40, 16}, 0.41, 1.0, 0.0, DType::Float32));
   const Tensor w = xgtest::leaf(xgtest::seq({300, 16}, 0.23, 0.3, 0.1, DType::Float32));
   const Tensor b = xgtest::leaf(xgtest::seq({300}, 0.17, 0.2, 0.0, DType::Float32));

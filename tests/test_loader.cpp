@@ -24,7 +24,7 @@ std::vector<std::size_t> flat(const IndexBatches& b) {
 }
 }  // namespace
 
-TEST_CASE("TensorDataset: rows of every tensor, int64 too; mismatched rows named", "[loader]") {
+TEST_CASE("TensorDataset: rows of every tensor, int64 too, mismatched rows named", "[loader]") {
   const TensorDataset ds = ten_rows();
   CHECK(ds.size() == 10);
   const auto item = ds.get(7);
@@ -129,7 +129,7 @@ TEST_CASE("Loader: every row once per epoch, epochs in a row, resume at (epoch, 
   CHECK_THROWS_WITH(TensorLoader(ds, sampler, nullptr, 0, 4), Contains("start batch 4 outside the 3 batches of epoch 0"));
 }
 
-TEST_CASE("Loader: errors reach next(); an abandoned loader neither hangs nor leaks", "[loader][reliability]") {
+TEST_CASE("Loader: errors reach next(), an abandoned loader neither hangs nor leaks", "[loader][reliability]") {
   const TensorDataset ds = ten_rows();
   const SequentialSampler sampler(ds.size(), 3);
   std::atomic<int> calls{0};

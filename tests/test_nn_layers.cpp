@@ -240,7 +240,7 @@ TEST_CASE("a recurrent layer over an embedding equals the layer over the embedde
   CHECK_THROWS_WITH(gru.forward(wide, {1, 2}, 1, 2), Catch::Matchers::Contains("embeddings of width 3 for an input of 2"));
 }
 
-TEST_CASE("GRUDecoderSteps: every way of taking a step equals GRUCell on [embedding; context]", "[nn][rnn][gradcheck]") {
+TEST_CASE("GRUDecoderSteps: every way of taking a step equals GRUCell on [embedding, context]", "[nn][rnn][gradcheck]") {
   manual_seed(5);
   GRUCell cell(2 + 3, 4);
   Embedding embedding(6, 2, 0);

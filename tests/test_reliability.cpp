@@ -141,7 +141,7 @@ TEST_CASE("the training state's metadata is read strictly, naming the key", "[tr
   CHECK_THROWS_WITH(read_resume_point(good, "s.safetensors", 1, "transformer"), Contains("metadata 'model'"));
 }
 
-TEST_CASE("tune_runtime never restarts the program; it reports the load-time settings", "[runtime]") {
+TEST_CASE("tune_runtime never restarts the program, it reports the load-time settings", "[runtime]") {
   // A restart (execv) would run this test binary again with the environment as it was at the
   // call: the marker set just before the call would then be there from the start.
   REQUIRE(std::getenv("XGRAD_TEST_BEFORE_TUNE_RUNTIME") == nullptr);

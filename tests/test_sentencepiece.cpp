@@ -40,7 +40,7 @@ std::string scratch(const std::string& name) {
 }
 }  // namespace
 
-TEST_CASE("SentencePiece: every training line round-trips; unseen characters become bytes, not <unk>", "[data][spm]") {
+TEST_CASE("SentencePiece: every training line round-trips, unseen characters become bytes, not <unk>", "[data][spm]") {
   const auto lines = synthetic_text(600);
   for (const std::string type : {"unigram", "bpe"}) {
     INFO(type);

@@ -288,7 +288,7 @@ TEST_CASE("decoding in one part per thread gives the translations of the whole b
   set_num_threads(saved_threads);
 }
 
-TEST_CASE("a model's fused loss equals cross_entropy of its logits; tied embeddings share one table", "[translation][loss]") {
+TEST_CASE("a model's fused loss equals cross_entropy of its logits, tied embeddings share one table", "[translation][loss]") {
   const data::Batch batch = random_batch(6, 7, 7, 41);
   for (const std::string tie : {"none", "decoder", "all"}) {
     INFO(tie);
