@@ -16,6 +16,10 @@ namespace xg {
 
 namespace {
 constexpr int64_t kChunkLogits = int64_t{1} << 22;  // logits per chunk: 16 MB of float
+// Up to this many logits (256 MB of float) the forward keeps them for the backward, one (N, V)
+// buffer in place of the composed ops' logits plus double log-probabilities; past it, or when the
+// caller gives chunk_rows, the backward recomputes each chunk's logits (one more product).
+constexpr int64_t kKeepLogits = int64_t{1} << 26;
 
 // logits (R, V) = x[r0 : r0+R] Wᵀ + b
 template <class T>
@@ -53,37 +57,52 @@ Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor&
       throw IndexError(fmt::format("{}: target {} at row {} is out of range [0, {})", op, targets[i], i, v));
     ++count;
   }
+  const bool keep = chunk_rows == 0 && n * v <= kKeepLogits;
   const int64_t chunk = std::max<int64_t>(1, chunk_rows ? chunk_rows : std::min<int64_t>(n, kChunkLogits / std::max<int64_t>(v, 1)));
+  Tensor kept;  // (N, V) logits, when kept
+  if (keep) kept = Tensor::uninitialized({n, v}, x.dtype());
   const double eps = label_smoothing;
   auto lse = std::make_shared<std::vector<double>>(static_cast<std::size_t>(n));  // per row, for the backward
   auto tgt = std::make_shared<const std::vector<int64_t>>(targets);
   double total = 0;
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
+    const vecmath::Kernels<T>& kernels = vecmath::best<T>();
     const T* pb = bias.defined() ? bias.data<T>() : nullptr;
-    std::vector<T> z(static_cast<std::size_t>(std::min(chunk, n) * v));
+    std::vector<T> chunk_buffer(keep ? 0 : static_cast<std::size_t>(std::min(chunk, n) * v));
     for (int64_t r0 = 0; r0 < n; r0 += chunk) {
       const int64_t rows = std::min(chunk, n - r0);
-      chunk_logits<T>(x.data<T>(), weight.data<T>(), pb, r0, rows, d, v, z.data());
-      XG_PRAGMA(omp parallel for reduction(+ : total) if (rows * v > kParallelGrain) schedule(static))
-      for (int64_t r = 0; r < rows; ++r) {
-        const T* zr = z.data() + r * v;
-        double m = -std::numeric_limits<double>::infinity(), s = 0, sum_z = 0;
-        for (int64_t j = 0; j < v; ++j) m = std::max(m, static_cast<double>(zr[j]));
-        for (int64_t j = 0; j < v; ++j) s += std::exp(static_cast<double>(zr[j]) - m), sum_z += zr[j];
-        const double l = m + std::log(s);
-        (*lse)[static_cast<std::size_t>(r0 + r)] = l;
-        const int64_t t = (*tgt)[static_cast<std::size_t>(r0 + r)];
-        if (t == ignore_index) continue;
-        // -(1-eps) log p_t - eps/V sum_j log p_j, with log p_j = z_j - lse
-        total += -(1.0 - eps) * (static_cast<double>(zr[t]) - l) - eps / static_cast<double>(v) * (sum_z - static_cast<double>(v) * l);
+      T* z = keep ? kept.data<T>() + r0 * v : chunk_buffer.data();
+      chunk_logits<T>(x.data<T>(), weight.data<T>(), pb, r0, rows, d, v, z);
+      // Per row: the max and the sum of the logits, then Σ exp(z - max) through the vectorised
+      // exp (a scalar std::exp per logit took 40% of a real-size GRU step) into a scratch row.
+      XG_PRAGMA(omp parallel if (rows * v > kParallelGrain))
+      {
+        std::vector<T> scratch(static_cast<std::size_t>(v));
+        XG_PRAGMA(omp for reduction(+ : total) schedule(static))
+        for (int64_t r = 0; r < rows; ++r) {
+          const T* zr = z + r * v;
+          T m = zr[0];
+          double sum_z = 0;
+          for (int64_t j = 0; j < v; ++j) m = std::max(m, zr[j]), sum_z += zr[j];
+          for (int64_t j = 0; j < v; ++j) scratch[static_cast<std::size_t>(j)] = zr[j] - m;
+          kernels.exp(scratch.data(), scratch.data(), v);
+          double s = 0;
+          for (int64_t j = 0; j < v; ++j) s += scratch[static_cast<std::size_t>(j)];
+          const double l = static_cast<double>(m) + std::log(s);
+          (*lse)[static_cast<std::size_t>(r0 + r)] = l;
+          const int64_t t = (*tgt)[static_cast<std::size_t>(r0 + r)];
+          if (t == ignore_index) continue;
+          // -(1-eps) log p_t - eps/V sum_j log p_j, with log p_j = z_j - lse
+          total += -(1.0 - eps) * (static_cast<double>(zr[t]) - l) - eps / static_cast<double>(v) * (sum_z - static_cast<double>(v) * l);
+        }
       }
     }
   });
   Tensor out = Tensor::uninitialized({}, x.dtype());
   out.fill_(count ? total / static_cast<double>(count) : 0.0);
   const Tensor xd = x.detach(), wd = weight.detach(), bd = bias.defined() ? bias.detach() : Tensor();
-  return record(op, out, {x, weight, bias}, [=](const Tensor& g, GradSink& sink) {
+  return record(op, out, {x, weight, bias}, [=](const Tensor& g, GradSink& sink) {  // `kept` is only read
     if (count == 0) {  // every row ignored: zero gradients, as cross_entropy gives
       for (std::size_t i = 0; i < 3; ++i)
         if (sink.needs(i)) sink.buffer(i);
@@ -92,15 +111,19 @@ Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor&
     dispatch(g.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const double scale = static_cast<double>(g.data<T>()[0]) / static_cast<double>(count);
+      const vecmath::Kernels<T>& kernels = vecmath::best<T>();
       const T* px = xd.data<T>();
       const T* pw = wd.data<T>();
       const T* pb = bd.defined() ? bd.data<T>() : nullptr;
       Tensor gx;
       if (sink.needs(0)) gx = Tensor::uninitialized(xd.shape(), xd.dtype());
-      std::vector<T> z(static_cast<std::size_t>(std::min(chunk, n) * v));
-      for (int64_t r0 = 0; r0 < n; r0 += chunk) {
-        const int64_t rows = std::min(chunk, n - r0);
-        chunk_logits<T>(px, pw, pb, r0, rows, d, v, z.data());
+      // Backward chunks of at most ~4M logits also when the forward kept them all.
+      const int64_t back_chunk = kept.defined() ? std::max<int64_t>(1, std::min<int64_t>(n, kChunkLogits / std::max<int64_t>(v, 1))) : chunk;
+      std::vector<T> z(static_cast<std::size_t>(std::min(back_chunk, n) * v));
+      for (int64_t r0 = 0; r0 < n; r0 += back_chunk) {
+        const int64_t rows = std::min(back_chunk, n - r0);
+        if (kept.defined()) std::copy(kept.data<T>() + r0 * v, kept.data<T>() + (r0 + rows) * v, z.data());
+        else chunk_logits<T>(px, pw, pb, r0, rows, d, v, z.data());
         // dz = scale * (softmax(z) - (1-eps) onehot(t) - eps/V), zero for ignored rows
         XG_PRAGMA(omp parallel for if (rows * v > kParallelGrain) schedule(static))
         for (int64_t r = 0; r < rows; ++r) {
@@ -110,8 +133,11 @@ Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor&
             std::fill(zr, zr + v, T(0));
             continue;
           }
-          const double l = (*lse)[static_cast<std::size_t>(r0 + r)], uniform = eps / static_cast<double>(v);
-          for (int64_t j = 0; j < v; ++j) zr[j] = static_cast<T>(scale * (std::exp(static_cast<double>(zr[j]) - l) - uniform));
+          const T l = static_cast<T>((*lse)[static_cast<std::size_t>(r0 + r)]);
+          for (int64_t j = 0; j < v; ++j) zr[j] -= l;
+          kernels.exp(zr, zr, v);  // softmax
+          const T s = static_cast<T>(scale), shift = static_cast<T>(scale * eps / static_cast<double>(v));
+          for (int64_t j = 0; j < v; ++j) zr[j] = s * zr[j] - shift;
           zr[t] -= static_cast<T>(scale * (1.0 - eps));
         }
         if (gx.defined())  // dx = dz W   (R, D)
