@@ -4,6 +4,7 @@
 #include <xgrad/nn/attention.hpp>
 #include <xgrad/nn/attention_ops.hpp>
 #include <xgrad/nn/attention_recorder.hpp>
+#include <xgrad/nn/causal_transformer.hpp>
 #include <xgrad/nn/checkpoint.hpp>
 #include <xgrad/nn/init.hpp>
 #include <xgrad/nn/layers.hpp>

@@ -67,16 +67,32 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerConfig& c)
   dropout2 = register_module("dropout2", std::make_shared<Dropout>(c.dropout));
 }
 
-Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_padding_mask, const Tensor& self_bias) {
-  auto sa = [&](const Tensor& h) {
-    return dropout1->forward(self_attn->forward(h, h, h, Tensor(), key_padding_mask, false, self_bias).context);
-  };
+Tensor TransformerEncoderLayer::compose(const Tensor& x, const std::function<Tensor(const Tensor&)>& self_attention) {
+  auto sa = [&](const Tensor& h) { return dropout1->forward(self_attention(h)); };
   if (config.norm_first) {
     const Tensor h = x + sa(norm1->forward(x));
     return h + dropout2->forward(ff->forward(norm2->forward(h)));
   }
   const Tensor h = norm1->forward(x + sa(x));
   return norm2->forward(h + dropout2->forward(ff->forward(h)));
+}
+
+Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_padding_mask, const Tensor& self_bias,
+                                        bool causal) {
+  return compose(x, [&](const Tensor& h) {
+    return self_attn->forward(h, h, h, Tensor(), key_padding_mask, causal, self_bias).context;
+  });
+}
+
+Tensor TransformerEncoderLayer::step(const Tensor& x, KeyValues& cache, const Tensor& key_padding_mask,
+                                     const Tensor& self_bias, Tensor* weights) {
+  if (x.dim() != 3) throw ShapeError("TransformerEncoderLayer::step: input " + shape_str(x.shape()) + " (needs (B, Tn, D))");
+  return compose(x, [&](const Tensor& h) {
+    cache.append(self_attn->project_key_values(h, h, cache.length()));
+    AttentionOutput a = self_attn->attend(h, cache, Tensor(), key_padding_mask, true, self_bias);
+    if (weights) *weights = a.weights;
+    return a.context;
+  });
 }
 
 TransformerDecoderLayer::TransformerDecoderLayer(const TransformerConfig& c)

@@ -60,8 +60,17 @@ class FeedForward : public UnaryModule {
 class TransformerEncoderLayer : public Module {
  public:
   explicit TransformerEncoderLayer(const TransformerConfig& config);  ///< one layer of that config
-  /// x (B, S, D); key_padding_mask (B, S) with 1 at padding; self_bias (H, S, S) or undefined.
-  Tensor forward(const Tensor& x, const Tensor& key_padding_mask = Tensor(), const Tensor& self_bias = Tensor());
+  /// x (B, S, D); key_padding_mask (B, S) with 1 at padding; self_bias (H, S, S) or undefined;
+  /// causal: position i sees positions j <= i (a decoder-only stack, nn/causal_transformer.hpp).
+  Tensor forward(const Tensor& x, const Tensor& key_padding_mask = Tensor(), const Tensor& self_bias = Tensor(),
+                 bool causal = false);
+  /// Causal incremental form: new positions x (B, Tn, D) after the `cache.length()` held ones,
+  /// each attending to the cache and to the new positions up to itself; their keys and values
+  /// join the cache. The same rows as the last Tn of forward(causal = true) over the whole
+  /// sequence. key_padding_mask: (B, cached + Tn) or undefined; self_bias: (H, Tn, cached + Tn);
+  /// weights (if given) receives the self-attention weights (B, H, Tn, cached + Tn).
+  Tensor step(const Tensor& x, KeyValues& cache, const Tensor& key_padding_mask = Tensor(),
+              const Tensor& self_bias = Tensor(), Tensor* weights = nullptr);
   TransformerConfig config;  ///< its settings
   std::shared_ptr<MultiHeadAttention> self_attn;  ///< self-attention
   std::shared_ptr<FeedForward> ff;  ///< feed-forward block
@@ -73,6 +82,10 @@ class TransformerEncoderLayer : public Module {
   ///@{
   std::shared_ptr<Dropout> dropout1, dropout2;
   ///@}
+
+ private:
+  /// The residual and normalisation structure shared by forward() and step().
+  Tensor compose(const Tensor& x, const std::function<Tensor(const Tensor&)>& self_attention);
 };
 
 /// A decoder layer's output and its cross-attention weights.

@@ -186,7 +186,8 @@ TEST_CASE("each model overfits a handful of pairs to exact match and beam 1 equa
 }
 
 TEST_CASE("each position encoding's transformer overfits a handful of pairs to exact match", "[translation][e2e]") {
-  for (const std::string model : {"transformer-learned", "transformer-alibi", "transformer-t5", "transformer-nope"}) {
+  for (const std::string model : {"transformer-learned", "transformer-alibi", "transformer-t5", "transformer-nope",
+                                  "decoder-only", "decoder-only-rotary", "decoder-only-t5", "decoder-only-nope"}) {
     INFO(model);
     TrainData d = tiny_data(8, 3);
     d.valid = d.train;
@@ -216,7 +217,8 @@ TEST_CASE("each model's decoding steps give the log-probabilities of its teacher
   }
   b.tgt_out = b.tgt_in;
   for (const std::string name : {"rnn", "bahdanau", "transformer", "transformer-learned", "transformer-alibi",
-                                 "transformer-t5", "transformer-nope"}) {
+                                 "transformer-t5", "transformer-nope", "decoder-only", "decoder-only-rotary",
+                                 "decoder-only-t5", "decoder-only-nope"}) {
     INFO(name);
     ModelConfig c = ModelConfig::defaults(name);
     c.src_vocab = c.tgt_vocab = 12;  // fewer words than tokens: Embedding::project looks up projected rows
@@ -245,7 +247,7 @@ TEST_CASE("decoding in one part per thread gives the translations of the whole b
   // [24, 48) and [48, 50), each part padded to its own longest source.
   const data::Batch batch = random_batch(50, 12, 0, 23);
   const int saved_threads = num_threads();
-  for (const std::string name : {"rnn", "bahdanau", "transformer"}) {
+  for (const std::string name : {"rnn", "bahdanau", "transformer", "decoder-only"}) {
     const ModelConfig c = tiny_model_config(name);
     manual_seed(7);
     const auto model = make_model(c);
@@ -290,9 +292,10 @@ TEST_CASE("decoding in one part per thread gives the translations of the whole b
 
 TEST_CASE("a model's fused loss equals cross_entropy of its logits, tied embeddings share one table", "[translation][loss]") {
   const data::Batch batch = random_batch(6, 7, 7, 41);
+  for (const std::string name : {"transformer", "decoder-only"})
   for (const std::string tie : {"none", "decoder", "all"}) {
-    INFO(tie);
-    ModelConfig c = tiny_model_config("transformer");
+    INFO(name << ", tie " << tie);
+    ModelConfig c = tiny_model_config(name);
     c.tie_embeddings = tie;
     c.tokenizer = "spm";  // "all" needs one shared vocabulary
     c.validate();
@@ -349,7 +352,7 @@ TEST_CASE("a model's fused loss equals cross_entropy of its logits, tied embeddi
 TEST_CASE("forward_backward in one part per thread gives the whole batch's loss and gradients", "[translation][threads]") {
   const data::Batch batch = random_batch(40, 9, 9, 29);  // 2 threads: rows [0, 24) and [24, 40)
   const int saved_threads = num_threads();
-  for (const std::string name : {"rnn", "bahdanau", "transformer"}) {
+  for (const std::string name : {"rnn", "bahdanau", "transformer", "decoder-only"}) {
     INFO(name);
     const ModelConfig c = tiny_model_config(name);
     manual_seed(3);

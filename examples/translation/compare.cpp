@@ -127,7 +127,7 @@ ModelResult train_and_evaluate(const std::string& name, const CompareOptions& o,
     t.model = ModelConfig::defaults(name);  // a variant name such as transformer-window sets its attention
     t.model.tokenizer = o.tokenizer;
     t.model.shared_subwords = o.shared_subwords;
-    if (t.model.model == "transformer") t.model.tie_embeddings = o.tie_embeddings;
+    if (t.model.is_transformer()) t.model.tie_embeddings = o.tie_embeddings;
     t.train = o.train;
     t.train.seed = seed;  // model initialisation, batch order, dropout; the corpus stays the first seed's
     t.train.time_budget = o.train.steps > 0 ? 0 : o.budget;  // --steps, when given, replaces the budget
@@ -326,6 +326,7 @@ void write_attention_maps(const CompareOptions& o, const std::vector<ModelResult
     target.push_back("<eos>");
     const bool transformer = r.model.rfind("transformer", 0) == 0;
     const std::string title = r.model + (transformer ? ": last decoder layer, cross-attention head 0"
+                                         : r.model.rfind("decoder-only", 0) == 0 ? ": last layer, head 0, target over source"
                                          : r.model == "bahdanau-local" ? ": Luong local-p attention" : ": additive attention");
     write_text_file(o.out_dir + "/attention_" + r.model + ".svg",
                     heatmap_svg(title, m.codec.source_tokens(test[longest].source), target, hyps[0].attention));

@@ -15,7 +15,8 @@ const std::vector<std::string>& model_names() {
   static const std::vector<std::string> names = {
       "rnn", "bahdanau", "transformer", "bahdanau-local", "transformer-window", "transformer-linear", "transformer-gqa",
       "transformer-mqa", "transformer-rotary", "transformer-rotary+sinusoidal", "transformer-learned",
-      "transformer-alibi", "transformer-t5", "transformer-nope"};
+      "transformer-alibi", "transformer-t5", "transformer-nope", "decoder-only", "decoder-only-rotary",
+      "decoder-only-t5", "decoder-only-nope"};
   return names;
 }
 const std::vector<std::string>& attention_kind_names() {
@@ -30,6 +31,7 @@ const std::vector<std::string>& position_names() {
 namespace {
 // "transformer-window" -> {"transformer", "window"}; a plain model name has no variant.
 std::pair<std::string, std::string> split_variant(const std::string& name) {
+  if (name.rfind("decoder-only", 0) == 0) return {"decoder-only", name.size() > 13 ? name.substr(13) : ""};
   const auto dash = name.find('-');
   if (dash == std::string::npos) return {name, ""};
   return {name.substr(0, dash), name.substr(dash + 1)};
@@ -48,9 +50,11 @@ ModelConfig ModelConfig::defaults(const std::string& name) {
     else if (model == "transformer" && variant == "rotary+sinusoidal") c.positions = "both";
     else if (model == "transformer" && (variant == "learned" || variant == "alibi" || variant == "t5" || variant == "nope"))
       c.positions = variant;
+    else if (model == "decoder-only" && (variant == "rotary" || variant == "t5" || variant == "nope")) c.positions = variant;
     else throw Error(fmt::format("unknown model variant '{}' (bahdanau-local, transformer-window, transformer-linear, "
                                  "transformer-gqa, transformer-mqa, transformer-rotary, transformer-rotary+sinusoidal, "
-                                 "transformer-learned, transformer-alibi, transformer-t5, transformer-nope)", name));
+                                 "transformer-learned, transformer-alibi, transformer-t5, transformer-nope, decoder-only-rotary, "
+                                 "decoder-only-t5, decoder-only-nope)", name));
   }
   if (model == "rnn") {
     c.embedding = 128, c.hidden = 256, c.dropout = 0.0;
@@ -58,14 +62,20 @@ ModelConfig ModelConfig::defaults(const std::string& name) {
     c.embedding = 128, c.hidden = 256, c.attention = 256, c.dropout = 0.0;
   } else if (model == "transformer") {
     c.d_model = 128, c.heads = 4, c.encoder_layers = 2, c.decoder_layers = 2, c.ff = 512, c.dropout = 0.1;
+  } else if (model == "decoder-only") {
+    // Four self-attention layers: 0.79M parameters in the stack against the encoder-decoder's 0.92M.
+    c.d_model = 128, c.heads = 4, c.decoder_layers = 4, c.ff = 512, c.dropout = 0.1;
+    if (variant.empty()) c.positions = "alibi";
   } else {
-    throw Error(fmt::format("unknown model '{}' (rnn, bahdanau or transformer)", model));
+    throw Error(fmt::format("unknown model '{}' (rnn, bahdanau, transformer or decoder-only)", model));
   }
   return c;
 }
 
+bool ModelConfig::is_transformer() const { return model == "transformer" || model == "decoder-only"; }
+
 void ModelConfig::validate() const {
-  const bool transformer = model == "transformer";
+  const bool transformer = is_transformer();
   // Every field, whether or not this model reads it: a checkpoint written with a value its own
   // reader rejects could never be evaluated or resumed. The bounds are far past any model that
   // fits in memory; inside them a too-large model fails at allocation with its shape named.
@@ -101,14 +111,18 @@ void ModelConfig::validate() const {
   if (model == "bahdanau" && hidden % 2 != 0)
     throw Error(fmt::format("bahdanau: hidden {} must be even (two encoder directions)", hidden));
   if (attention_kind == "local" ? model != "bahdanau"
-      : attention_kind == "window" || attention_kind == "linear" || attention_kind == "gqa" ? !transformer
+      : attention_kind == "window" || attention_kind == "linear" ? model != "transformer"
+      : attention_kind == "gqa" ? !transformer
       : attention_kind != "standard")
-    throw Error(fmt::format("attention '{}' does not apply to the {} model (local: bahdanau; window, linear, gqa: transformer)",
-                            attention_kind, model));
+    throw Error(fmt::format("attention '{}' does not apply to the {} model (local: bahdanau; window, linear: transformer; "
+                            "gqa: transformer, decoder-only)", attention_kind, model));
   if (std::find(position_names().begin(), position_names().end(), positions) == position_names().end())
     throw Error(fmt::format("unknown positions '{}' (sinusoidal, rotary, both, learned, alibi, t5, nope)", positions));
   if (positions != "sinusoidal" && !transformer)
     throw Error(fmt::format("positions '{}' do not apply to the {} model (transformer only)", positions, model));
+  if (model == "decoder-only" && positions != "alibi" && positions != "rotary" && positions != "t5" && positions != "nope")
+    throw Error(fmt::format("decoder-only: positions '{}' are absolute, and its left-padded sources shift them per row "
+                            "(alibi, rotary, t5 or nope)", positions));
   const bool bias = positions == "alibi" || positions == "t5" || positions == "nope";
   if (bias && (attention_kind == "window" || attention_kind == "linear"))
     throw Error(fmt::format("positions '{}' add a bias to the attention scores, which '{}' attention does not form",

@@ -15,13 +15,13 @@ const std::vector<std::string>& attention_kind_names();
 const std::vector<std::string>& position_names();
 
 struct ModelConfig {
-  std::string model = "transformer";  // rnn | bahdanau | transformer
+  std::string model = "transformer";  // rnn | bahdanau | transformer | decoder-only
   int64_t src_vocab = 0, tgt_vocab = 0;
   int64_t embedding = 128;
   // rnn: encoder and decoder GRU size. bahdanau: decoder GRU size (encoder: hidden/2 per direction).
   int64_t hidden = 256;
   int64_t attention = 256;  // bahdanau: additive attention size
-  int64_t d_model = 128, heads = 4, encoder_layers = 2, decoder_layers = 2, ff = 512;
+  int64_t d_model = 128, heads = 4, encoder_layers = 2, decoder_layers = 2, ff = 512;  // decoder-only: decoder_layers
   bool pre_ln = true;       // transformer: pre-LN (true) or the paper's post-LN
   double dropout = 0.1;
   int64_t max_positions = 512;
@@ -32,7 +32,8 @@ struct ModelConfig {
   // transformer: "sinusoidal" (added to the embeddings), "rotary" (inside self-attention only),
   // "both" (cross-attention then still sees absolute positions), "learned" (a trained table per
   // side, added), "alibi" or "t5" (a relative bias in every self-attention, nothing added), or
-  // "nope" (no positions in the decoder; the encoder uses ALiBi).
+  // "nope" (no positions in the decoder; the encoder uses ALiBi). decoder-only: alibi (its default),
+  // rotary, t5 or nope (no positions at all).
   std::string positions = "sinusoidal";
   int64_t kv_heads = 0;                  // gqa: key/value heads (0: heads / 2)
   int64_t window = 8;                    // local: D; window: band half-width
@@ -53,6 +54,8 @@ struct ModelConfig {
   // The longest source, and the longest <bos> + target, the model can read: a transformer's
   // max_positions; the recurrent models have no such limit.
   int64_t longest_sequence() const;
+  // transformer or decoder-only: the models with a warm-up schedule and transformer sizes.
+  bool is_transformer() const;
   // Rejects combinations a model cannot build (e.g. rotary positions in an RNN), naming both.
   void validate() const;
   std::string to_json() const;

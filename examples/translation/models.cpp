@@ -23,7 +23,8 @@ std::shared_ptr<Seq2Seq> make_model(const ModelConfig& c) {
   if (c.model == "rnn") return std::make_shared<RnnSeq2Seq>(c);
   if (c.model == "bahdanau") return std::make_shared<BahdanauSeq2Seq>(c);
   if (c.model == "transformer") return std::make_shared<TransformerSeq2Seq>(c);
-  throw Error(fmt::format("unknown model '{}' (rnn, bahdanau or transformer)", c.model));
+  if (c.model == "decoder-only") return std::make_shared<DecoderOnlySeq2Seq>(c);
+  throw Error(fmt::format("unknown model '{}' (rnn, bahdanau, transformer or decoder-only)", c.model));
 }
 
 namespace {

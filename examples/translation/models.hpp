@@ -125,4 +125,37 @@ class TransformerSeq2Seq : public Seq2Seq {
   Tensor output_bias_;
 };
 
+// A decoder-only (GPT-style) transformer: the source, <bos> as the separator and the target read
+// as one sequence under a causal mask, the loss on the target part only. Sources are padded on
+// the left, so every row's separator sits in the same column and the target positions line up
+// for the fused loss and for incremental decoding; the padding is masked as keys. Its positions
+// are therefore relative ones (alibi, rotary, t5) or none (nope): absolute positions would shift
+// with each row's padding. The two languages keep their own embedding tables.
+class DecoderOnlySeq2Seq : public Seq2Seq {
+ public:
+  explicit DecoderOnlySeq2Seq(const ModelConfig& c);
+  Tensor forward(const data::Batch& batch) override;
+  Tensor loss(const data::Batch& batch, double label_smoothing) override;  // linear_cross_entropy
+  std::unique_ptr<DecoderState> start(const data::Batch& batch) override;
+  Tensor step(DecoderState& state, const std::vector<int64_t>& previous) override;
+  // The last layer's heads ("layer{L-1}.head0"...) and their mean, target queries over the source
+  // keys, (B, T, S) each with source token j in column j.
+  std::vector<std::pair<std::string, Tensor>> source_attention(const data::Batch& batch) override;
+
+ private:
+  // The left-padded source embedded (B, S, D) and its padding mask (B, S).
+  std::pair<Tensor, Tensor> embed_source(const data::Batch& batch);
+  Tensor embed_target(const std::vector<int64_t>& ids, int64_t rows, int64_t cols);  // (rows, cols, D)
+  // The stack over [source; <bos> + target]; the target rows (B, T, D). last_weights: as
+  // CausalTransformer::step.
+  Tensor target_hidden(const data::Batch& batch, Tensor* last_weights = nullptr);
+  Tensor logits(const Tensor& hidden);  // (..., D) -> (..., V)
+  ModelConfig config_;
+  std::shared_ptr<nn::Embedding> src_embedding_, tgt_embedding_;
+  std::shared_ptr<nn::Dropout> dropout_;
+  std::shared_ptr<nn::CausalTransformer> stack_;
+  std::shared_ptr<nn::Linear> output_;  // null when tied: then the target embedding and output_bias_
+  Tensor output_bias_;
+};
+
 }  // namespace xg::translation

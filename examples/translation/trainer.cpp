@@ -300,7 +300,7 @@ void Trainer::build_model_and_optimiser() {
   distributed::broadcast_module(*model_);  // every rank starts from rank 0's parameters
   params_ = model_->parameters();
   averager_ = std::make_unique<distributed::GradientAverager>(params_);
-  const bool transformer = mc_.model == "transformer";
+  const bool transformer = mc_.is_transformer();
   adam_ = std::make_unique<optim::Adam>(optim::single_group(params_, tc_.lr), 0.9, transformer ? 0.98 : 0.999,
                                         transformer ? 1e-9 : 1e-8);
   if (tc_.ema_decay > 0)

@@ -19,8 +19,8 @@ void add_train_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("train", "train one model");
-  cmd->add_option("--model", o->model, "rnn, bahdanau or transformer, or a variant (bahdanau-local, transformer-window, "
-                  "-linear, -gqa, -mqa, -rotary, -rotary+sinusoidal, -learned, -alibi, -t5, -nope)")->required()->check(CLI::IsMember(model_names()));
+  cmd->add_option("--model", o->model, "rnn, bahdanau, transformer or decoder-only, or a variant (bahdanau-local, transformer-window, "
+                  "-linear, -gqa, -mqa, -rotary, -rotary+sinusoidal, -learned, -alibi, -t5, -nope; decoder-only-rotary, -t5, -nope)")->required()->check(CLI::IsMember(model_names()));
   cmd->add_option("--train", o->train_file, "training TSV (default: the built-in toy corpus)");
   cmd->add_option("--valid", o->valid_file, "validation TSV");
   cmd->add_option("--out", o->train.out_dir, "output directory")->required();
