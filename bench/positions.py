@@ -11,8 +11,10 @@ import statistics
 
 from bench_worker import Worker
 
+# decoder-only: its default 4 layers (fewer parameters than the 2+2 encoder-decoder) and 5
+# (slightly more); the parameter counts are printed.
 VARIANTS = ["transformer", "transformer-learned", "transformer-rotary", "transformer-alibi", "transformer-t5",
-            "transformer-nope"]
+            "transformer-nope", "decoder-only", "decoder-only:5"]
 
 
 def main():
@@ -27,11 +29,13 @@ def main():
     probe.close()
     print(f"sgemm: 2 threads {rate[2] / rate[1]:.2f}x the 1-thread rate"
           + ("  -- under 1.5x: the machine was busy; rerun" if rate[2] / rate[1] < 1.5 else ""))
-    print(f"{'model':22} {'threads':>7} {'phase':7} {'ms':>9} {'vs sinusoidal':>14}")
+    print(f"{'model':22} {'threads':>7} {'phase':7} {'ms':>9} {'vs sinusoidal':>14} {'parameters':>11}")
     for threads in args.threads:
         workers = {v: Worker(args.worker, threads) for v in VARIANTS}
+        params = {}
         for name, w in workers.items():
             w.ask(f"build {name} {threads}")
+            params[name] = int(w.ask("params"))
         for phase in args.phases:
             for w in workers.values():  # warm-up
                 for _ in range(3):
@@ -43,7 +47,7 @@ def main():
             base = statistics.median(samples["transformer"])
             for name in VARIANTS:
                 ms = statistics.median(samples[name])
-                print(f"{name:22} {threads:>7} {phase:7} {ms:9.2f} {ms / base:14.3f}", flush=True)
+                print(f"{name:22} {threads:>7} {phase:7} {ms:9.2f} {ms / base:14.3f} {params[name]:>11}", flush=True)
         for w in workers.values():
             w.close()
 

@@ -92,7 +92,10 @@ int main(int, char** argv) {
       set_threads(threads);
       adam.reset();
       model.reset();
-      ModelConfig c = ModelConfig::defaults(name);
+      // "NAME:L": L decoder layers (a decoder-only stack as deep as another model's parameter count)
+      const auto colon = name.find(':');
+      ModelConfig c = ModelConfig::defaults(name.substr(0, colon));
+      if (colon != std::string::npos) c.decoder_layers = std::stoll(name.substr(colon + 1));
       const bool real = size == "real";
       c.src_vocab = c.tgt_vocab = real ? 8000 : 64;
       if (real) {
@@ -131,6 +134,10 @@ int main(int, char** argv) {
       for (int i = 0; i < reps; ++i) matmul(a, b);
       const double ms = (now_ms() - t0) / reps;
       std::printf("%.1f\n", 2.0 * 512 * 512 * 512 / (ms * 1e6));
+    } else if (cmd == "params") {
+      int64_t count = 0;
+      for (const auto& p : model->parameters()) count += p.numel();
+      std::printf("%lld\n", static_cast<long long>(count));
     } else if (cmd == "peak") {
       std::printf("%.1f\n", peak_rss_mb());
     } else if (cmd == "quit") {

@@ -53,8 +53,21 @@ Batch collate_items(const std::vector<Example>& items, const std::vector<std::si
   b.src.assign(static_cast<std::size_t>(b.size * b.src_len), Vocabulary::kPad);
   b.tgt_in.assign(static_cast<std::size_t>(b.size * b.tgt_len), Vocabulary::kPad);
   b.tgt_out.assign(static_cast<std::size_t>(b.size * b.tgt_len), Vocabulary::kPad);
+  const bool aligned = std::any_of(items.begin(), items.end(), [](const Example& e) { return !e.alignment.empty(); });
+  if (aligned) b.alignment.assign(static_cast<std::size_t>(b.size * b.tgt_len), -1);
   for (int64_t r = 0; r < b.size; ++r) {
     const Example& e = items[static_cast<std::size_t>(r)];
+    if (!e.alignment.empty()) {
+      if (e.alignment.size() != e.tgt.size())
+        throw ShapeError(fmt::format("collate: example {} has {} target tokens and an alignment of {}",
+                                     indices[static_cast<std::size_t>(r)], e.tgt.size(), e.alignment.size()));
+      for (std::size_t t = 0; t < e.alignment.size(); ++t) {
+        if (e.alignment[t] < 0 || e.alignment[t] >= static_cast<int64_t>(e.src.size()))
+          throw IndexError(fmt::format("collate: example {} aligns target token {} to source position {} of {}",
+                                       indices[static_cast<std::size_t>(r)], t, e.alignment[t], e.src.size()));
+        b.alignment[static_cast<std::size_t>(r * b.tgt_len) + t] = e.alignment[t];
+      }
+    }
     std::copy(e.src.begin(), e.src.end(), b.src.begin() + r * b.src_len);
     b.tgt_in[static_cast<std::size_t>(r * b.tgt_len)] = Vocabulary::kBos;
     std::copy(e.tgt.begin(), e.tgt.end(), b.tgt_in.begin() + r * b.tgt_len + 1);
@@ -72,11 +85,11 @@ Batch slice_rows(const Batch& b, int64_t from, int64_t to) {
   const auto rows = static_cast<std::size_t>(b.size);
   if (b.src.size() != rows * static_cast<std::size_t>(b.src_len) || b.src_lengths.size() != rows ||
       b.tgt_in.size() != rows * static_cast<std::size_t>(b.tgt_len) || b.tgt_out.size() != b.tgt_in.size() ||
-      b.tgt_lengths.size() != rows)
+      b.tgt_lengths.size() != rows || (!b.alignment.empty() && b.alignment.size() != b.tgt_in.size()))
     throw ShapeError(fmt::format("slice_rows: a batch of {} rows with {} source ids ({} long), {} source lengths, "
-                                 "{} target ids ({} long) and {} target lengths",
+                                 "{} target ids ({} long), {} target lengths and {} alignment entries",
                                  b.size, b.src.size(), b.src_len, b.src_lengths.size(), b.tgt_in.size(), b.tgt_len,
-                                 b.tgt_lengths.size()));
+                                 b.tgt_lengths.size(), b.alignment.size()));
   Batch p;
   p.size = to - from;
   for (int64_t r = from; r < to; ++r) {
@@ -93,6 +106,8 @@ Batch slice_rows(const Batch& b, int64_t from, int64_t to) {
     p.src_lengths.push_back(b.src_lengths[static_cast<std::size_t>(r)]);
     p.tgt_lengths.push_back(b.tgt_lengths[static_cast<std::size_t>(r)]);
     if (!b.indices.empty()) p.indices.push_back(b.indices.at(static_cast<std::size_t>(r)));
+    if (!b.alignment.empty())
+      p.alignment.insert(p.alignment.end(), b.alignment.begin() + r * b.tgt_len, b.alignment.begin() + r * b.tgt_len + p.tgt_len);
   }
   return p;
 }

@@ -17,6 +17,10 @@ namespace xg::data {
 struct Example {
   std::vector<int64_t> src;  ///< source ids, without `<bos>`/`<eos>`
   std::vector<int64_t> tgt;  ///< target ids, without `<bos>`/`<eos>`
+  /// Gold word alignment (guided alignment training): alignment[t] is the source position target
+  /// token t translates; empty when unknown. (Its initializer keeps two-member aggregate
+  /// initialisation {src, tgt} free of -Wmissing-field-initializers.)
+  std::vector<int64_t> alignment = {};
 };
 
 /// Tokenizes and encodes sentence pairs (unknown words become `<unk>`).
@@ -34,6 +38,9 @@ struct Batch {
   std::vector<int64_t> src_lengths;  ///< (B) source lengths
   std::vector<int64_t> tgt_lengths;  ///< (B) target lengths, counting the `<eos>`
   std::vector<std::size_t> indices;               ///< which examples, in batch order
+  /// (B, T) the source position each label translates, -1 for `<eos>`, padding and unaligned
+  /// rows; empty when no example of the batch has a gold alignment.
+  std::vector<int64_t> alignment;
   int64_t target_tokens() const;                  ///< non-pad labels
   Tensor src_padding_mask(DType dtype = DType::Float32) const;  ///< (B, S): 1 at padding
   Tensor tgt_padding_mask(DType dtype = DType::Float32) const;  ///< (B, T): 1 at padding

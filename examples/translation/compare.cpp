@@ -69,12 +69,14 @@ CompareData load_data(const CompareOptions& o) {
     const data::ToyCorpus c = data::generate_toy_corpus(toy);
     d.corpus.train = data::pairs_of(c.train), d.corpus.valid = data::pairs_of(c.valid), d.test = data::pairs_of(c.test);
     for (const auto& p : c.test) d.gold.push_back(p.alignment);
+    for (const auto& p : c.train) d.corpus.train_alignments.push_back(p.alignment);
   } else {
     if (o.valid_file.empty() || o.test_file.empty()) throw Error("compare: give --train, --valid and --test together");
     d.corpus.train = data::read_parallel_tsv(o.train_file).pairs;
     d.corpus.valid = data::read_parallel_tsv(o.valid_file).pairs;
     d.test = data::read_parallel_tsv(o.test_file).pairs;
     if (!o.test_alignment_file.empty()) d.gold = read_alignments(o.test_alignment_file);
+    if (!o.train_alignment_file.empty()) d.corpus.train_alignments = read_alignments(o.train_alignment_file);
     d.corpus = keep_training_length(d.corpus, o.toy.train_max_len);
   }
   d.trained_max_len = longest_source(d.corpus.train);

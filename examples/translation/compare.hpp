@@ -22,6 +22,7 @@ struct CompareOptions {
   std::string out_dir = "results/compare";
   std::string train_file, valid_file, test_file;  // empty: the built-in toy corpus
   std::string test_alignment_file;                 // gold alignments of test_file (the toy corpus has its own)
+  std::string train_alignment_file;                // of train_file, for --guided-alignment-weight
   std::vector<std::string> models = {"rnn", "bahdanau", "transformer", "transformer-alibi", "transformer-t5"};
   int64_t beam = 1;
   int64_t seeds = 1;  // runs per model, seeds --seed, --seed + 1, ...

@@ -163,6 +163,7 @@ void TrainConfig::validate() const {
     integer(option, v, 1, int64_t{1} << 40);
   integer("--threads", threads, 0, 256);
   finite("--ema", ema_decay, 0, 0.999999);
+  finite("--guided-alignment-weight", guided_alignment, 0, 1e6);
   integer("--keep-last", keep_last, 0, 1000);
   integer("--patience", patience, 0, int64_t{1} << 40);
   finite("--plateau-factor", plateau_factor, 0, 0.999999);

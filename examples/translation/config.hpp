@@ -86,6 +86,9 @@ struct TrainConfig {
   // rate is multiplied by plateau_factor (0: off).
   double plateau_factor = 0;
   int64_t plateau_patience = 2;
+  // Guided alignment (Marian's --guided-alignment-weight): the weight of the cost pulling the
+  // model's alignment attention toward the training pairs' gold word alignment (0: off).
+  double guided_alignment = 0;
   // SentencePiece (model tokenizer "spm"): pieces per model and the algorithm.
   int64_t spm_vocab_size = 8000;
   std::string spm_model_type = "unigram";  // unigram | bpe

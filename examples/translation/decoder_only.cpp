@@ -76,8 +76,19 @@ Tensor DecoderOnlySeq2Seq::target_hidden(const Batch& b, Tensor* last_weights) {
 
 Tensor DecoderOnlySeq2Seq::forward(const Batch& b) { return logits(target_hidden(b)); }
 
-Tensor DecoderOnlySeq2Seq::loss(const Batch& b, double label_smoothing) {
-  const Tensor h = target_hidden(b);
+Tensor DecoderOnlySeq2Seq::loss(const Batch& b, double label_smoothing) { return output_loss(target_hidden(b), b, label_smoothing); }
+
+Tensor DecoderOnlySeq2Seq::guided_loss(const Batch& b, double label_smoothing, double weight) {
+  Tensor w;  // (B, H, S+T, S+T)
+  const Tensor h = target_hidden(b, &w);
+  // Head 0's target rows; source position j of row i sits in column (S - length_i) + j.
+  const Tensor attention = narrow(select(w, 1, 0), 1, b.src_len, b.tgt_len);  // (B, T, S+T)
+  std::vector<int64_t> offset;
+  for (const int64_t len : b.src_lengths) offset.push_back(b.src_len - len);
+  return output_loss(h, b, label_smoothing) + guided_alignment_cost(attention, b, offset) * weight;
+}
+
+Tensor DecoderOnlySeq2Seq::output_loss(const Tensor& h, const Batch& b, double label_smoothing) {
   if (output_) return linear_cross_entropy(h, output_->weight, output_->bias, b.tgt_out, Vocabulary::kPad, label_smoothing);
   return linear_cross_entropy(h, tgt_embedding_->weight, output_bias_, b.tgt_out, Vocabulary::kPad, label_smoothing);
 }

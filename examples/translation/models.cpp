@@ -16,6 +16,33 @@ Tensor Seq2Seq::loss(const data::Batch& batch, double label_smoothing) {
   return cross_entropy(forward(batch), batch.tgt_out, Vocabulary::kPad, label_smoothing);
 }
 
+Tensor Seq2Seq::guided_loss(const data::Batch&, double, double) {
+  throw Error(fmt::format("guided alignment: the {} model has no attention over the source to guide", type_name()));
+}
+
+Tensor guided_alignment_cost(const Tensor& attention, const data::Batch& b, const std::vector<int64_t>& column_offset) {
+  if (attention.dim() != 3 || attention.shape()[0] != b.size || attention.shape()[1] != b.tgt_len)
+    throw ShapeError(fmt::format("guided_alignment_cost: attention {} for a batch of {} rows of {} labels",
+                                 shape_str(attention.shape()), b.size, b.tgt_len));
+  if (b.alignment.size() != static_cast<std::size_t>(b.size * b.tgt_len))
+    throw Error("guided alignment: the batch has no gold alignment (train with one, or a weight of 0)");
+  const int64_t rows = b.size * b.tgt_len, K = attention.shape()[2];
+  std::vector<int64_t> column(static_cast<std::size_t>(rows), 0);
+  std::vector<double> aligned(static_cast<std::size_t>(rows), 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t gold = b.alignment[static_cast<std::size_t>(r)];
+    if (gold < 0) continue;
+    column[static_cast<std::size_t>(r)] = gold + (column_offset.empty() ? 0 : column_offset[static_cast<std::size_t>(r / b.tgt_len)]);
+    aligned[static_cast<std::size_t>(r)] = 1.0;
+  }
+  // The attention on the gold source word of every label (rows, 1); log(p + eps) as Marian's "ce",
+  // so that a weight the softmax rounded to 0 costs a finite amount.
+  const Tensor gold = gather(reshape(attention, {rows, K}), 1, column, {rows, 1});
+  const Tensor mask = Tensor::from_vector(aligned, {rows, 1}, attention.dtype());
+  const double tokens = static_cast<double>(std::max<int64_t>(1, b.target_tokens()));
+  return sum(log(gold + 1e-6) * mask) * (-1.0 / tokens);
+}
+
 std::shared_ptr<Seq2Seq> make_model(const ModelConfig& c) {
   c.validate();
   if (c.src_vocab < 5 || c.tgt_vocab < 5)
@@ -144,6 +171,13 @@ Tensor BahdanauSeq2Seq::loss(const Batch& b, double label_smoothing) {
                               label_smoothing);
 }
 
+Tensor BahdanauSeq2Seq::guided_loss(const Batch& b, double label_smoothing, double weight) {
+  std::vector<Tensor> weights;
+  const Tensor features = deep_output_features(b, &weights);
+  const Tensor loss = linear_cross_entropy(features, output_->weight, output_->bias, b.tgt_out, Vocabulary::kPad, label_smoothing);
+  return loss + guided_alignment_cost(stack(weights, 1), b) * weight;  // (B, T, S)
+}
+
 Tensor BahdanauSeq2Seq::deep_output_features(const Batch& b, std::vector<Tensor>* weights) {
   // The attention's query projection runs every step: its weight is laid out once per pass.
   FixedWeightsGuard fixed_weights;
@@ -252,7 +286,17 @@ Tensor TransformerSeq2Seq::logits(const Tensor& hidden) {
 }
 
 Tensor TransformerSeq2Seq::loss(const Batch& b, double label_smoothing) {
-  const Tensor h = decoder_output(b);
+  return output_loss(decode_reference(b).output, b, label_smoothing);
+}
+
+Tensor TransformerSeq2Seq::guided_loss(const Batch& b, double label_smoothing, double weight) {
+  const nn::DecoderOutput out = decode_reference(b);
+  const Tensor& cross = out.cross_weights.back();  // (B, H, T, S)
+  if (!cross.defined()) throw Error("guided alignment: the cross-attention formed no weights (memory-efficient attention)");
+  return output_loss(out.output, b, label_smoothing) + guided_alignment_cost(select(cross, 1, 0), b) * weight;
+}
+
+Tensor TransformerSeq2Seq::output_loss(const Tensor& h, const Batch& b, double label_smoothing) {
   if (output_) return linear_cross_entropy(h, output_->weight, output_->bias, b.tgt_out, Vocabulary::kPad, label_smoothing);
   return linear_cross_entropy(h, tgt_embedding_->weight, output_bias_, b.tgt_out, Vocabulary::kPad, label_smoothing);
 }
@@ -274,20 +318,17 @@ Tensor TransformerSeq2Seq::embed(bool source, const std::vector<int64_t>& ids, i
   return dropout_->forward(e);
 }
 
-Tensor TransformerSeq2Seq::decoder_output(const Batch& b) {
+nn::DecoderOutput TransformerSeq2Seq::decode_reference(const Batch& b) {
   const Tensor src_mask = b.src_padding_mask();
   const Tensor memory = encoder_->forward(embed(true, b.src, b.size, b.src_len), src_mask);
   const Tensor y = embed(false, b.tgt_in, b.size, b.tgt_len);
-  return decoder_->forward(y, memory, Tensor(), src_mask, Tensor(), true).output;
+  return decoder_->forward(y, memory, Tensor(), src_mask, Tensor(), true);
 }
 
-Tensor TransformerSeq2Seq::forward(const Batch& b) { return logits(decoder_output(b)); }
+Tensor TransformerSeq2Seq::forward(const Batch& b) { return logits(decode_reference(b).output); }
 
 std::vector<std::pair<std::string, Tensor>> TransformerSeq2Seq::source_attention(const Batch& b) {
-  const Tensor src_mask = b.src_padding_mask();
-  const Tensor memory = encoder_->forward(embed(true, b.src, b.size, b.src_len), src_mask);
-  const Tensor y = embed(false, b.tgt_in, b.size, b.tgt_len);
-  const nn::DecoderOutput out = decoder_->forward(y, memory, Tensor(), src_mask, Tensor(), true);
+  const nn::DecoderOutput out = decode_reference(b);
   std::vector<std::pair<std::string, Tensor>> maps;
   for (std::size_t l = 0; l < out.cross_weights.size(); ++l) {
     const Tensor& w = out.cross_weights[l];  // (B, H, T, S)

@@ -38,7 +38,19 @@ class Seq2Seq : public nn::Module {
   // The training loss of the batch: mean cross-entropy of its labels (padding ignored). Models
   // may fuse it with their output layer (the transformer does: no (B, T, V) logits are kept).
   virtual Tensor loss(const data::Batch& batch, double label_smoothing);
+  // Guided alignment (Marian's --guided-alignment, cost "ce"): loss() plus `weight` times
+  // guided_alignment_cost of the attention the model lets be guided (Bahdanau's; the transformer's
+  // last decoder layer, head 0, as Marian; the decoder-only model's last layer, head 0, target
+  // rows over the source). The batch must carry gold alignments. Models without one throw.
+  virtual Tensor guided_loss(const data::Batch& batch, double label_smoothing, double weight);
 };
+
+// The guided-alignment cost: -sum over aligned labels (b, t) of log attention[b, t, gold + offset_b],
+// divided by the batch's target tokens (so that parts of a batch add up as their losses do).
+// attention (B, T, K); column_offset: per row, where source position 0 sits among the K columns
+// (empty: 0).
+Tensor guided_alignment_cost(const Tensor& attention, const data::Batch& batch,
+                             const std::vector<int64_t>& column_offset = {});
 
 std::shared_ptr<Seq2Seq> make_model(const ModelConfig& config);
 
@@ -70,6 +82,7 @@ class BahdanauSeq2Seq : public Seq2Seq {
   explicit BahdanauSeq2Seq(const ModelConfig& c);
   Tensor forward(const data::Batch& batch) override;
   Tensor loss(const data::Batch& batch, double label_smoothing) override;  // linear_cross_entropy
+  Tensor guided_loss(const data::Batch& batch, double label_smoothing, double weight) override;
   std::unique_ptr<DecoderState> start(const data::Batch& batch) override;
   Tensor step(DecoderState& state, const std::vector<int64_t>& previous) override;
   std::vector<std::pair<std::string, Tensor>> source_attention(const data::Batch& batch) override;
@@ -107,9 +120,11 @@ class TransformerSeq2Seq : public Seq2Seq {
   int64_t longest_sequence() const override { return config_.longest_sequence(); }
   // linear_cross_entropy over the decoder's output: the same value as cross_entropy(forward()).
   Tensor loss(const data::Batch& batch, double label_smoothing) override;
+  Tensor guided_loss(const data::Batch& batch, double label_smoothing, double weight) override;
 
  private:
-  Tensor decoder_output(const data::Batch& batch);  // (B, T, D)
+  nn::DecoderOutput decode_reference(const data::Batch& batch);  // teacher forcing: (B, T, D) and the cross-attention
+  Tensor output_loss(const Tensor& hidden, const data::Batch& batch, double label_smoothing);
   Tensor logits(const Tensor& hidden);              // (..., D) -> (..., V)
   // Embeddings (rows, cols, D) scaled by sqrt(d), plus absolute positions from `offset` on when the
   // configuration adds them (sinusoidal, both, learned), then dropout.
@@ -136,6 +151,7 @@ class DecoderOnlySeq2Seq : public Seq2Seq {
   explicit DecoderOnlySeq2Seq(const ModelConfig& c);
   Tensor forward(const data::Batch& batch) override;
   Tensor loss(const data::Batch& batch, double label_smoothing) override;  // linear_cross_entropy
+  Tensor guided_loss(const data::Batch& batch, double label_smoothing, double weight) override;
   std::unique_ptr<DecoderState> start(const data::Batch& batch) override;
   Tensor step(DecoderState& state, const std::vector<int64_t>& previous) override;
   // The last layer's heads ("layer{L-1}.head0"...) and their mean, target queries over the source
@@ -150,6 +166,7 @@ class DecoderOnlySeq2Seq : public Seq2Seq {
   // CausalTransformer::step.
   Tensor target_hidden(const data::Batch& batch, Tensor* last_weights = nullptr);
   Tensor logits(const Tensor& hidden);  // (..., D) -> (..., V)
+  Tensor output_loss(const Tensor& hidden, const data::Batch& batch, double label_smoothing);
   ModelConfig config_;
   std::shared_ptr<nn::Embedding> src_embedding_, tgt_embedding_;
   std::shared_ptr<nn::Dropout> dropout_;

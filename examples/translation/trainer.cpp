@@ -84,6 +84,31 @@ std::vector<data::Example> fitting_examples(std::vector<data::Example> examples,
   return examples;
 }
 
+// Guided alignment: each training example gets its pair's gold alignment, checked against the
+// encoded pair (word tokens: subwords would need the alignment mapped to pieces).
+void attach_alignments(std::vector<data::Example>& examples, const std::vector<std::vector<int64_t>>& alignments,
+                       const ModelConfig& mc) {
+  if (alignments.empty())
+    throw Error("--guided-alignment-weight needs gold alignments: the built-in corpus has them; with --train, give "
+                "--guided-alignment FILE (one Pharaoh line per training pair)");
+  if (mc.tokenizer != "word")
+    throw Error("guided alignment: the gold alignments link words, and --tokenizer spm splits them into subwords");
+  if (alignments.size() != examples.size())
+    throw Error(fmt::format("guided alignment: {} alignments for {} training pairs", alignments.size(), examples.size()));
+  for (std::size_t i = 0; i < examples.size(); ++i) {
+    const auto& a = alignments[i];
+    const auto& e = examples[i];
+    if (a.size() != e.tgt.size())
+      throw Error(fmt::format("guided alignment: training pair {} has {} target words and {} alignment links", i + 1,
+                              e.tgt.size(), a.size()));
+    for (std::size_t t = 0; t < a.size(); ++t)
+      if (a[t] >= static_cast<int64_t>(e.src.size()))
+        throw Error(fmt::format("guided alignment: training pair {} links target word {} to source word {} of {}", i + 1, t,
+                                a[t], e.src.size()));
+    examples[i].alignment = a;
+  }
+}
+
 // The name of the first parameter holding NaN or Inf, or "" when all are finite.
 std::string first_non_finite_parameter(const nn::Module& model) {
   for (const auto& [name, p] : model.named_parameters()) {
@@ -111,18 +136,21 @@ double validation_loss(Seq2Seq& model, const std::vector<data::Example>& valid, 
 }
 }  // namespace
 
-double forward_backward(Seq2Seq& model, const data::Batch& batch, double label_smoothing) {
+double forward_backward(Seq2Seq& model, const data::Batch& batch, double label_smoothing, double guided_alignment) {
+  const auto loss_of = [&](const data::Batch& b) {
+    return guided_alignment > 0 ? model.guided_loss(b, label_smoothing, guided_alignment) : model.loss(b, label_smoothing);
+  };
   const auto parts = parts_for_threads(batch.size);
   const double tokens = static_cast<double>(std::max<int64_t>(1, batch.target_tokens()));
   // Weights change only after the backward: Linear layers lay theirs out once for all parts.
   FixedWeightsGuard fixed_weights;
   const std::vector<double> losses = parallel_backward(static_cast<int64_t>(parts.size()), [&](int64_t p) {
-    if (parts.size() == 1) return model.loss(batch, label_smoothing);
+    if (parts.size() == 1) return loss_of(batch);
     const auto [from, to] = parts[static_cast<std::size_t>(p)];
     const data::Batch part = data::slice_rows(batch, from, to);
     // The part's mean loss times its share of the tokens: the parts add up to the batch's mean.
     const double share = static_cast<double>(part.target_tokens()) / tokens;
-    return model.loss(part, label_smoothing) * share;
+    return loss_of(part) * share;
   });
   double loss = 0;
   for (double l : losses) loss += l;
@@ -277,7 +305,9 @@ void Trainer::prepare_vocabularies(const TrainData& corpus) {
       write_file_atomically(dir_.file("config.json"), mc_.to_json());
     }
   }
-  train_examples_ = fitting_examples(codec_.encode(corpus.train), mc_, "training", primary_);
+  train_examples_ = codec_.encode(corpus.train);
+  if (tc_.guided_alignment > 0) attach_alignments(train_examples_, corpus.train_alignments, mc_);
+  train_examples_ = fitting_examples(std::move(train_examples_), mc_, "training", primary_);
   valid_examples_ = fitting_examples(codec_.encode(corpus.valid), mc_, "validation", primary_);
   if (train_examples_.empty()) throw Error(fmt::format("train: no training pair fits the model's {} positions", mc_.max_positions));
   // A pair longer than the token budget is not dropped: it gets a batch of its own (over budget).
@@ -380,7 +410,7 @@ double Trainer::train_step(const data::Batch& batch) {
   int64_t local_tokens = 0;
   if (world_ == 1) {  // one part of the batch per thread, forward and backward (forward_backward)
     adam_->zero_grad();
-    loss_value = forward_backward(*model_, batch, tc_.label_smoothing);
+    loss_value = forward_backward(*model_, batch, tc_.label_smoothing, tc_.guided_alignment);
   } else {
     // This rank's shard; its mean loss is rescaled so that averaging gradients over ranks gives
     // the gradient of the whole batch's mean loss.
@@ -391,7 +421,8 @@ double Trainer::train_step(const data::Batch& batch) {
     local_tokens = local.size ? local.target_tokens() : 0;
     std::vector<double> loss_sum = {0.0};  // Σ over ranks of mean loss × tokens
     if (local_tokens > 0) {
-      loss = model_->loss(local, tc_.label_smoothing);
+      loss = tc_.guided_alignment > 0 ? model_->guided_loss(local, tc_.label_smoothing, tc_.guided_alignment)
+                                      : model_->loss(local, tc_.label_smoothing);
       loss_sum[0] = loss.item() * static_cast<double>(local_tokens);
     }
     distributed::all_reduce_sum(loss_sum);
@@ -578,8 +609,17 @@ TrainResult Trainer::run() {
 }  // namespace
 
 TrainData keep_training_length(const TrainData& data, int64_t max_source_tokens) {
+  if (!data.train_alignments.empty() && data.train_alignments.size() != data.train.size())
+    throw Error(fmt::format("guided alignment: {} alignments for {} training pairs", data.train_alignments.size(),
+                            data.train.size()));
   if (max_source_tokens <= 0) return data;
-  TrainData kept{data::sources_up_to(data.train, max_source_tokens), data::sources_up_to(data.valid, max_source_tokens)};
+  TrainData kept{{}, data::sources_up_to(data.valid, max_source_tokens)};
+  const data::WhitespaceTokenizer words;
+  for (std::size_t i = 0; i < data.train.size(); ++i) {
+    if (static_cast<int64_t>(words.tokenize(data.train[i].source).size()) > max_source_tokens) continue;
+    kept.train.push_back(data.train[i]);
+    if (!data.train_alignments.empty()) kept.train_alignments.push_back(data.train_alignments.at(i));
+  }
   if (kept.train.empty() || kept.valid.empty())
     throw Error(fmt::format("--train-max-len {}: no {} pair has a source that short ({} training, {} validation pairs)",
                             max_source_tokens, kept.train.empty() ? "training" : "validation", data.train.size(),

@@ -26,10 +26,14 @@ namespace xg::translation {
 
 struct TrainData {
   std::vector<data::SentencePair> train, valid;
+  // Gold word alignments of the training pairs, one per pair (alignment[t]: the source word
+  // target word t translates), for guided alignment; empty when unknown.
+  std::vector<std::vector<int64_t>> train_alignments = {};
 };
 
 // Train short, test long (--train-max-len): training and validation pairs whose source has at
-// most `max_source_tokens` tokens (0: all). No training or no validation pair left is an error.
+// most `max_source_tokens` tokens (0: all), with their alignments. No training or no validation
+// pair left is an error.
 TrainData keep_training_length(const TrainData& data, int64_t max_source_tokens);
 
 struct TrainResult {
@@ -79,9 +83,11 @@ void set_threads(int threads);
 // or inside a parallel region.
 std::vector<std::pair<int64_t, int64_t>> parts_for_threads(int64_t rows);
 
-// A training step's forward and backward on this process: the batch's mean cross-entropy, with
+// A training step's forward and backward on this process: the batch's mean cross-entropy (plus
+// guided_alignment times the guided-alignment cost when positive: Seq2Seq::guided_loss), with
 // one part of the batch per thread (parallel_backward). Adds the gradients into the parameters'
 // .grad and returns the loss.
-double forward_backward(Seq2Seq& model, const data::Batch& batch, double label_smoothing = 0.0);
+double forward_backward(Seq2Seq& model, const data::Batch& batch, double label_smoothing = 0.0,
+                        double guided_alignment = 0.0);
 
 }  // namespace xg::translation

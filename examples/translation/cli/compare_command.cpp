@@ -14,6 +14,8 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--train", o->train_file, "training TSV (default: the built-in toy corpus)");
   cmd->add_option("--valid", o->valid_file, "validation TSV");
   cmd->add_option("--test", o->test_file, "test TSV");
+  cmd->add_option("--guided-alignment", o->train_alignment_file, "gold alignments of the training TSV, one Pharaoh line "
+                  "per pair, for --guided-alignment-weight");
   cmd->add_option("--test-alignment", o->test_alignment_file, "gold alignments of the test TSV (Pharaoh 'src-tgt' pairs)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--models", o->models, "models to train: rnn bahdanau transformer (default) and the attention variants "

@@ -68,6 +68,9 @@ void add_train_options(CLI::App* cmd, TrainConfig& tc, data::ToyConfig& toy) {
   cmd->add_option("--warmup", tc.warmup, "transformer warm-up steps")->check(CLI::PositiveNumber);
   cmd->add_option("--clip", tc.clip, "gradient norm clipping")->check(kFinitePositive);
   cmd->add_option("--label-smoothing", tc.label_smoothing, "label smoothing")->check(CLI::Range(0.0, 0.99));
+  cmd->add_option("--guided-alignment-weight", tc.guided_alignment, "guided alignment: weight of the cost pulling the "
+                  "attention (bahdanau; transformer: last layer, head 0) toward the gold word alignment (0: off; Marian "
+                  "uses 0.1)")->check(kFiniteNonNegative);
   cmd->add_option("--max-tokens", tc.max_tokens, "tokens per batch (B x longest)")->check(CLI::PositiveNumber);
   cmd->add_option("--max-batch", tc.max_batch, "sentences per batch")->check(CLI::PositiveNumber);
   cmd->add_option("--valid-every", tc.valid_every, "steps between validations")->check(CLI::PositiveNumber);

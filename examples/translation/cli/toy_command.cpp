@@ -31,10 +31,13 @@ void add_toy_command(CLI::App& app) {
     data::write_parallel_tsv(o->out + "/train.tsv", data::pairs_of(c.train));
     data::write_parallel_tsv(o->out + "/valid.tsv", data::pairs_of(c.valid));
     data::write_parallel_tsv(o->out + "/test.tsv", data::pairs_of(c.test));
-    std::string align;
-    for (const auto& p : c.test) align += format_alignment(p.alignment) + "\n";
-    write_text_file(o->out + "/test.align", align);
-    fmt::print("wrote {} train, {} valid, {} test pairs (and the test set's gold alignments, test.align) to {}\n",
+    for (const auto& [name, split] : {std::pair{"train", &c.train}, std::pair{"test", &c.test}}) {
+      std::string align;
+      for (const auto& p : *split) align += format_alignment(p.alignment) + "\n";
+      write_text_file(o->out + "/" + name + ".align", align);
+    }
+    fmt::print("wrote {} train, {} valid, {} test pairs (and the gold alignments of train and test: train.align, "
+               "test.align) to {}\n",
                c.train.size(), c.valid.size(), c.test.size(), o->out);
   });
 }

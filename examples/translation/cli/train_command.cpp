@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "alignment.hpp"
 #include "commands.hpp"
 #include <xgrad/core/ops.hpp>
 #include <xgrad/data/corpus.hpp>
@@ -12,7 +13,7 @@ namespace xg::translation::cli {
 void add_train_command(CLI::App& app) {
   struct Options {
     TrainOptions train;
-    std::string model, train_file, valid_file;
+    std::string model, train_file, valid_file, alignment_file;
     ModelOptions model_options;
     data::ToyConfig toy;
     bool anomaly = false;
@@ -23,6 +24,8 @@ void add_train_command(CLI::App& app) {
                   "-linear, -gqa, -mqa, -rotary, -rotary+sinusoidal, -learned, -alibi, -t5, -nope; decoder-only-rotary, -t5, -nope)")->required()->check(CLI::IsMember(model_names()));
   cmd->add_option("--train", o->train_file, "training TSV (default: the built-in toy corpus)");
   cmd->add_option("--valid", o->valid_file, "validation TSV");
+  cmd->add_option("--guided-alignment", o->alignment_file, "gold word alignments of --train, one Pharaoh line per pair "
+                  "(\"0-0 2-1 1-2\"), for --guided-alignment-weight");
   cmd->add_option("--out", o->train.out_dir, "output directory")->required();
   auto* budget = cmd->add_option("--time-budget", o->train.train.time_budget, "seconds of training (with --steps: "
                                  "whichever ends first)")->check(kFiniteNonNegative);
@@ -40,12 +43,15 @@ void add_train_command(CLI::App& app) {
     if (o->model == "transformer-mqa") o->train.model_fields_set.push_back("kv_heads");  // the name sets it
     if (steps->count() && !budget->count()) o->train.train.time_budget = 0;
     if (o->train_file.empty() != o->valid_file.empty()) throw Error("train: give both --train and --valid, or neither");
+    if (!o->alignment_file.empty() && o->train_file.empty())
+      throw Error("train: --guided-alignment gives the alignments of a --train file (the built-in corpus has its own)");
     TrainData d;
     if (o->train_file.empty()) {
       o->toy.seed = o->train.train.seed;
       o->toy.test_per_bucket = 0;
       const data::ToyCorpus c = data::generate_toy_corpus(o->toy);
       d.train = data::pairs_of(c.train), d.valid = data::pairs_of(c.valid);
+      for (const auto& p : c.train) d.train_alignments.push_back(p.alignment);
     } else {
       // --max-len on a corpus file: longer pairs are left out, and counted (never silently).
       data::CorpusReadOptions read;
@@ -60,6 +66,9 @@ void add_train_command(CLI::App& app) {
         if (c.normalized_spaces)
           fmt::print("{}: {} lines had Unicode spaces (no-break, ...) turned into ASCII spaces\n", *path, c.normalized_spaces);
       }
+      if (!o->alignment_file.empty()) d.train_alignments = read_alignments(o->alignment_file);
+      if (read.max_tokens && !d.train_alignments.empty())
+        throw Error("train: --max-len leaves pairs of --train out, which --guided-alignment's lines would no longer match");
       d = keep_training_length(d, o->toy.train_max_len);
     }
     const TrainResult r = train_model(o->train, d);
