@@ -52,38 +52,56 @@ const T& pick(Generator& g, const T (&items)[N]) {
   return items[g.below(N)];
 }
 
+// Target words with the source position each translates, emitted in the order the target
+// language wants them.
+using Segment = std::vector<std::pair<std::string, int64_t>>;
+
 struct Builder {
   Generator& gen;
+  bool reorder;  // ToyConfig::order "sov"
   ToyPair out;
   int64_t src_pos = 0;
   void src(const std::string& w) {
     out.pair.source += (out.pair.source.empty() ? "" : " ") + w;
     ++src_pos;
   }
-  void tgt(const std::string& w, int64_t aligned_to) {
-    out.pair.target += (out.pair.target.empty() ? "" : " ") + w;
-    out.alignment.push_back(aligned_to);
+  void emit(const Segment& segment) {
+    for (const auto& [w, aligned_to] : segment) {
+      out.pair.target += (out.pair.target.empty() ? "" : " ") + w;
+      out.alignment.push_back(aligned_to);
+    }
   }
-  void word(const Word& w) {
-    tgt(w.tgt, src_pos);
+  Segment word(const Word& w) {
+    Segment s{{w.tgt, src_pos}};
     src(w.src);
+    return s;
   }
-  // DET ADJ{n_adj} NOUN -> DET' NOUN' ADJ'{n_adj}, with agreement.
-  void noun_phrase(int64_t n_adj) {
+  // DET ADJ{n_adj} NOUN -> DET' NOUN' ADJ'{n_adj}, with agreement; when reordering, a third of
+  // the noun phrases are plural: "the cats" -> "les chat ler", the marker after the adjectives.
+  Segment noun_phrase(int64_t n_adj) {
     const Noun& noun = pick(gen, kNouns);
     const bool definite = gen.below(2) == 0;
+    const bool plural = reorder && gen.below(3) == 0;
     std::vector<const Adjective*> adjs;
     while (static_cast<int64_t>(adjs.size()) < n_adj) {
       const Adjective* a = &pick(gen, kAdjectives);
       if (std::find(adjs.begin(), adjs.end(), a) == adjs.end()) adjs.push_back(a);
     }
     const int64_t det_pos = src_pos, noun_pos = src_pos + 1 + n_adj;
-    tgt(definite ? (noun.feminine ? "la" : "le") : (noun.feminine ? "une" : "un"), det_pos);
-    tgt(noun.tgt, noun_pos);
-    for (int64_t i = 0; i < n_adj; ++i) tgt(noun.feminine ? adjs[i]->fem : adjs[i]->masc, det_pos + 1 + i);
-    src(definite ? "the" : "a");
+    Segment s;
+    if (plural) s.emplace_back(definite ? "les" : "des", det_pos);
+    else s.emplace_back(definite ? (noun.feminine ? "la" : "le") : (noun.feminine ? "une" : "un"), det_pos);
+    s.emplace_back(noun.tgt, noun_pos);
+    for (int64_t i = 0; i < n_adj; ++i) s.emplace_back(noun.feminine ? adjs[i]->fem : adjs[i]->masc, det_pos + 1 + i);
+    if (plural) s.emplace_back("ler", noun_pos);
+    src(plural ? (definite ? "the" : "some") : (definite ? "the" : "a"));
     for (const auto* a : adjs) src(a->src);
-    src(noun.src);
+    src(plural ? plural_of(noun.src) : noun.src);
+    return s;
+  }
+  static std::string plural_of(const std::string& noun) {  // city -> cities, boy -> boys, cat -> cats
+    const bool consonant_y = noun.size() > 1 && noun.back() == 'y' && std::string("aeiou").find(noun[noun.size() - 2]) == std::string::npos;
+    return consonant_y ? noun.substr(0, noun.size() - 1) + "ies" : noun + "s";
   }
 };
 
@@ -98,21 +116,30 @@ std::vector<int64_t> split_length(Generator& g, int64_t total, int64_t parts, in
   return v;
 }
 
+// SVO: the target follows the source's order (SUBJ VERB OBJ [PREP NP]). SOV (reordering): the
+// verb ends its clause and prepositions follow their noun phrase (postpositions):
+// SUBJ OBJ [NP PREP] VERB.
 void clause(Builder& b, int64_t length) {  // 5..13 tokens
   const bool with_prep = length >= 10 || (length == 9 && b.gen.below(2) == 0);
   const int64_t np_count = with_prep ? 3 : 2;
   const auto np = split_length(b.gen, length - (with_prep ? 2 : 1), np_count, 2, 4);
-  b.noun_phrase(np[0] - 2);
-  b.word(pick(b.gen, kVerbs));
-  b.noun_phrase(np[1] - 2);
+  const Segment subject = b.noun_phrase(np[0] - 2);
+  const Segment verb = b.word(pick(b.gen, kVerbs));
+  const Segment object = b.noun_phrase(np[1] - 2);
+  Segment preposition, prepositional_object;
   if (with_prep) {
-    b.word(pick(b.gen, kPrepositions));
-    b.noun_phrase(np[2] - 2);
+    preposition = b.word(pick(b.gen, kPrepositions));
+    prepositional_object = b.noun_phrase(np[2] - 2);
   }
+  const std::vector<const Segment*> target_order =
+      b.reorder ? std::vector<const Segment*>{&subject, &object, &prepositional_object, &preposition, &verb}
+                : std::vector<const Segment*>{&subject, &verb, &object, &preposition, &prepositional_object};
+  for (const Segment* s : target_order) b.emit(*s);
 }
 }  // namespace
 
-ToyPair generate_toy_pair(Generator& gen, int64_t length) {
+ToyPair generate_toy_pair(Generator& gen, int64_t length, const std::string& order) {
+  if (order != "svo" && order != "sov") throw Error(fmt::format("toy corpus: order '{}' (svo or sov)", order));
   if (length < kToyMinLength)
     throw Error(fmt::format("generate_toy_pair: length {} is below the grammar's minimum {}", length, kToyMinLength));
   // k clauses take between 6k and 14k tokens (clauses of 5..13, k-1 conjunctions, a period).
@@ -121,12 +148,12 @@ ToyPair generate_toy_pair(Generator& gen, int64_t length) {
     if (length <= 14 * k) feasible.push_back(k);
   const int64_t k = feasible[gen.below(feasible.size())];
   const auto clause_lengths = split_length(gen, length - k, k, 5, 13);
-  Builder b{gen, {}, 0};
+  Builder b{gen, order == "sov", {}, 0};
   for (int64_t i = 0; i < k; ++i) {
-    if (i > 0) b.word(pick(gen, kConjunctions));
+    if (i > 0) b.emit(b.word(pick(gen, kConjunctions)));
     clause(b, clause_lengths[static_cast<std::size_t>(i)]);
   }
-  b.word({".", "."});
+  b.emit(b.word({".", "."}));
   return b.out;
 }
 
@@ -137,6 +164,7 @@ ToyCorpus generate_toy_corpus(const ToyConfig& c) {
   if (train_hi < lo || train_hi > hi)
     throw Error(fmt::format("toy corpus: train_max_len {} must lie in [{}, max_len {}]", c.train_max_len, lo, hi));
   if (c.train_size < 0 || c.valid_size < 0 || c.test_per_bucket < 0) throw Error("toy corpus: negative split size");
+  if (c.order != "svo" && c.order != "sov") throw Error(fmt::format("toy corpus: order '{}' (svo or sov)", c.order));
   constexpr int64_t kMaxPairs = 100'000'000;  // ~10 GB of text: beyond it a size is a typo
   if (c.train_size > kMaxPairs || c.valid_size > kMaxPairs || c.test_per_bucket > kMaxPairs)
     throw Error(fmt::format("toy corpus: at most {} pairs per split (asked for train {}, valid {}, test {} per bucket)",
@@ -149,7 +177,7 @@ ToyCorpus generate_toy_corpus(const ToyConfig& c) {
   // the endless search it was when asked for more than the grammar has.
   auto fresh = [&](int64_t len, std::vector<ToyPair>& dst) {
     for (int attempt = 0; attempt < 1000; ++attempt) {
-      ToyPair p = generate_toy_pair(gen, len);
+      ToyPair p = generate_toy_pair(gen, len, c.order);
       if (seen.insert(p.pair.source).second) {
         dst.push_back(std::move(p));
         return;

@@ -8,6 +8,7 @@
 /// comes after the adjectives in the source, so the decoder must look ahead) and adjectives follow
 /// their noun and agree with it: "the small old cat" -> "le chat petit vieux".
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <xgrad/core/random.hpp>
@@ -26,6 +27,11 @@ struct ToyConfig {
   /// Train short, test long: training and validation sources of at most this many tokens, the
   /// test split still up to max_len (0: max_len for all three).
   int64_t train_max_len = 0;
+  /// Word order of the target: "svo" (the grammar's own: word for word but for adjectives, which
+  /// follow their noun) or "sov" (attention has to reorder: verb-final clauses, postpositions,
+  /// and plural noun phrases marked by a word of their own after the adjectives). Source lengths
+  /// are drawn the same way in both; "svo" corpora are those of the releases before "sov" existed.
+  std::string order = "svo";
 };
 
 /// A generated pair with its gold word alignment.
@@ -46,8 +52,8 @@ struct ToyCorpus {
 /// lengths below it are raised to it.
 constexpr int64_t kToyMinLength = 6;
 
-/// One pair whose source has exactly `length` tokens (kToyMinLength <= length).
-ToyPair generate_toy_pair(Generator& gen, int64_t length);
+/// One pair whose source has exactly `length` tokens (kToyMinLength <= length), in `order` (as ToyConfig::order).
+ToyPair generate_toy_pair(Generator& gen, int64_t length, const std::string& order = "svo");
 
 /// Lengths are drawn uniformly from [max(min_len, 6), max_len] (train and valid: up to
 /// train_max_len when set). Splits are disjoint by source sentence; the test split has

@@ -146,6 +146,45 @@ TEST_CASE("toy generator: determinism, exact lengths, agreement and alignment", 
   CHECK_THROWS_AS(generate_toy_pair(g, 5), Error);
 }
 
+TEST_CASE("toy generator, order sov: verb-final clauses, postpositions, plural markers, every source word aligned", "[data][toy]") {
+  const std::set<std::string> verbs = {"voit", "mange", "aime", "prend", "trouve", "suit", "regarde", "transporte",
+                                       "pousse", "entend", "appelle", "peint"};
+  const std::set<std::string> prepositions = {"avec", "pres", "sous", "derriere", "sur", "sans"};
+  Generator g(5);
+  int64_t plurals = 0, postpositions = 0;
+  for (int64_t len = kToyMinLength; len <= 100; ++len) {
+    const ToyPair p = generate_toy_pair(g, len, "sov");
+    const auto src = words(p.pair.source), tgt = words(p.pair.target);
+    INFO(p.pair.source << " -> " << p.pair.target);
+    REQUIRE(static_cast<int64_t>(src.size()) == len);
+    REQUIRE(p.alignment.size() == tgt.size());
+    std::set<int64_t> aligned(p.alignment.begin(), p.alignment.end());
+    CHECK(aligned.size() == src.size());  // every source word translated
+    for (std::size_t t = 0; t < tgt.size(); ++t) {
+      const std::string& w = tgt[t];
+      const std::string& s = src[static_cast<std::size_t>(p.alignment[t])];
+      // A verb ends its clause: the next word is a conjunction or the period.
+      if (verbs.count(w)) CHECK((tgt[t + 1] == "et" || tgt[t + 1] == "mais" || tgt[t + 1] == "pendant" || tgt[t + 1] == "."));
+      // A postposition follows its noun phrase, whose first word its source preposition precedes.
+      if (prepositions.count(w)) {
+        ++postpositions;
+        CHECK(p.alignment[t - 1] > p.alignment[t]);
+      }
+      // "ler" marks a plural noun ("cats", "cities"), the word it is aligned to.
+      if (w == "ler") {
+        ++plurals;
+        CHECK(s.back() == 's');
+      }
+      if (w == "les" || w == "des") CHECK((s == "the" || s == "some"));
+    }
+  }
+  CHECK(plurals > 20);
+  CHECK(postpositions > 20);
+  Generator same(5), other(5);
+  CHECK(generate_toy_pair(same, 20, "svo").pair.source == generate_toy_pair(other, 20).pair.source);
+  CHECK_THROWS_WITH(generate_toy_pair(same, 20, "vso"), Catch::Matchers::Contains("order 'vso'"));
+}
+
 TEST_CASE("toy corpus: disjoint splits and a stratified test set", "[data][toy]") {
   ToyConfig c;
   c.train_size = 3000, c.valid_size = 100, c.test_per_bucket = 40;

@@ -345,7 +345,7 @@ std::string write_report(const CompareOptions& o, const CompareData& d, const st
   in.trained_max_len = d.trained_max_len;
   in.test = d.test;
   in.buckets = shown;
-  const std::string corpus = o.train_file.empty() ? fmt::format("the built-in toy corpus (seed {})", o.train.seed)
+  const std::string corpus = o.train_file.empty() ? fmt::format("the built-in toy corpus (seed {}, order {})", o.train.seed, o.toy.order)
                                                   : fmt::format("{}, {}, {}", o.train_file, o.valid_file, o.test_file);
   std::string names;
   for (const auto& r : results) names += (names.empty() ? "" : ", ") + r.model;
@@ -359,6 +359,7 @@ std::string write_report(const CompareOptions& o, const CompareData& d, const st
       {"seeds", o.seeds > 1 ? fmt::format("{} runs from seed {} (scores: their mean)", o.seeds, o.train.seed) : fmt::format("{}", o.train.seed)},
       {"decoding", o.beam == 1 ? std::string("greedy") : fmt::format("beam {}, length penalty {}", o.beam, o.length_penalty)},
       {"threads", o.train.threads > 0 ? fmt::format("{}", o.train.threads) : std::string("OpenMP's default")}};
+  if (o.train.guided_alignment > 0) in.settings.emplace_back("guided alignment", fmt::format("weight {}", o.train.guided_alignment));
   for (const auto& r : results) in.models.push_back({r.model, r.train.parameters, r.train.steps, r.runs, r.train.seconds, &r.eval, &r.alignment});
   const std::string path = o.out_dir + "/report.html";
   write_text_file(path, report_page(in));

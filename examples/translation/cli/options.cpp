@@ -90,6 +90,8 @@ void add_train_options(CLI::App* cmd, TrainConfig& tc, data::ToyConfig& toy) {
   cmd->add_option("--spm-model-type", tc.spm_model_type, "--tokenizer spm: unigram or bpe")
       ->check(CLI::IsMember({"unigram", "bpe"}));
   cmd->add_option("--train-size", toy.train_size, "built-in toy corpus: training pairs")->check(CLI::PositiveNumber);
+  cmd->add_option("--order", toy.order, "built-in toy corpus: target word order, svo (near word for word) or sov "
+                  "(verb-final clauses, postpositions, plural markers: attention must reorder)")->check(CLI::IsMember({"svo", "sov"}));
   cmd->add_option("--min-len", toy.min_len, "built-in toy corpus: shortest source")->check(CLI::PositiveNumber);
   cmd->add_option("--max-len", toy.max_len, "built-in toy corpus: longest source; a --train/--valid file: pairs with "
                   "more tokens on a side are left out (counted)")->check(CLI::PositiveNumber);

@@ -23,6 +23,8 @@ void add_toy_command(CLI::App& app) {
   cmd->add_option("--test-per-bucket", o->toy.test_per_bucket, "test pairs per 10-token length bucket")->check(CLI::PositiveNumber);
   cmd->add_option("--min-len", o->toy.min_len, "shortest source (the grammar's minimum is 6)")->check(CLI::PositiveNumber);
   cmd->add_option("--max-len", o->toy.max_len, "longest source")->check(CLI::PositiveNumber);
+  cmd->add_option("--order", o->toy.order, "target word order: svo (near word for word) or sov (verb-final clauses, "
+                  "postpositions, plural markers)")->check(CLI::IsMember({"svo", "sov"}));
   cmd->add_option("--train-max-len", o->toy.train_max_len, "longest training and validation source (default: --max-len)")
       ->check(CLI::NonNegativeNumber);
   cmd->callback([o] {
