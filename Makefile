@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 BUILD_TYPE ?= Release
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps configure build test docs real-text compare length-experiment bench bench-scaling bench-positions sanitize tsan fuzz clean
+.PHONY: deps configure build test docs real-text compare length-experiment length-paper guided-experiment sweep bench bench-scaling bench-positions sanitize tsan fuzz clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -43,11 +43,28 @@ fuzz: deps
 compare: build
 	$(BUILD_DIR)/examples/xgrad-translate compare $(ARGS)
 
-# Train short, test long with the models and position encodings of the README's table (about
-# 18 minutes on 2 cores).
+# Train short, test long with every model and position encoding of the README's table (150 s
+# each, about 35 minutes on 2 cores).
 length-experiment: build
-	$(BUILD_DIR)/examples/xgrad-translate compare --out results/length --models rnn bahdanau \
-	  transformer transformer-learned transformer-alibi transformer-t5 transformer-nope $(ARGS)
+	$(BUILD_DIR)/examples/xgrad-translate compare --out results/length --models rnn bahdanau bahdanau-local \
+	  transformer transformer-learned transformer-rotary transformer-alibi transformer-t5 transformer-nope \
+	  decoder-only $(ARGS)
+
+# Bahdanau et al.'s Figure 2: RNNenc and RNNsearch trained on sources of at most 50 tokens (the
+# at-most-30 pair is in results/length); the four curves in results/length_paper.svg.
+length-paper: build
+	$(BUILD_DIR)/examples/xgrad-translate compare --out results/length_50 --models rnn bahdanau --train-max-len 50 $(ARGS)
+	python3 scripts/length_curves.py results/length results/length_50 --models rnn bahdanau --out results/length_paper.svg
+
+# Guided alignment (weight 0.5) on the length split: against the unguided runs of results/length.
+guided-experiment: build
+	$(BUILD_DIR)/examples/xgrad-translate compare --out results/guided --models bahdanau transformer \
+	  --guided-alignment-weight 0.5 $(ARGS)
+
+# The transformer's training settings on the reordering toy (order sov), trained on at most 30
+# tokens: one setting changed at a time, 150 s each (about 25 minutes): results/sweep/summary.txt.
+sweep: build
+	bash scripts/transformer_sweep.sh results/sweep
 
 # xgrad against PyTorch 1.13 (Debian's python3-torch), alternating, at 1 and 2 threads.
 bench:
