@@ -26,7 +26,7 @@ def main():
     if not series:
         raise SystemExit(f"none of {args.models} in {args.runs}")
     labels = [f"{b['lo']}-{b['hi']}" for b in series[0][2]]
-    w, h, left, right, top, bottom = 760, 420, 60, 250, 40, 60
+    w, h, left, right, top, bottom = 820, 420, 60, 300, 40, 60
     pw, ph = w - left - right, h - top - bottom
     x = lambda i: left + pw * (i + 0.5) / len(labels)
     y = lambda v: top + ph * (1 - v / 100.0)
