@@ -45,12 +45,24 @@ grep -q 'layer1.mean' align.log || fail "eval --alignment printed no transformer
 
 # Every attention variant trains a few steps, and resumes from its own config.
 for m in bahdanau-local transformer-window transformer-linear transformer-mqa transformer-rotary transformer-rotary+sinusoidal \
-         transformer-learned transformer-alibi transformer-t5 transformer-nope; do
+         transformer-learned transformer-alibi transformer-t5 transformer-nope decoder-only decoder-only-rotary \
+         decoder-only-t5 decoder-only-nope; do
   "$bin" train --model "$m" --steps 3 --train toy/train.tsv --valid toy/valid.tsv --valid-every 3 --valid-sentences 5 \
     --out "var_$m" --threads 1 > "var_$m.log" || fail "train --model $m failed"
   "$bin" eval --checkpoint "var_$m" --test toy/test.tsv --alignment toy/test.align > "var_$m.eval" || fail "eval of $m failed"
 done
 grep -q '"attention_kind": "window"' var_transformer-window/config.json || fail "the window variant's config lacks its kind"
+# Guided alignment from a TSV corpus and its Pharaoh file (toy writes train.align); without the
+# file, and with a file but no --train, it is refused by name.
+"$bin" train --model bahdanau --steps 3 --train toy/train.tsv --valid toy/valid.tsv --guided-alignment toy/train.align \
+  --guided-alignment-weight 0.5 --valid-every 3 --valid-sentences 5 --out guided --threads 1 > guided.log \
+  || fail "train with --guided-alignment failed"
+if "$bin" train --model bahdanau --steps 3 --train toy/train.tsv --valid toy/valid.tsv --guided-alignment-weight 0.5 \
+     --out guided_missing --threads 1 > guided_missing.log 2>&1; then fail "guided alignment without gold alignments trained"; fi
+grep -q 'needs gold alignments' guided_missing.log || fail "guided alignment without gold alignments: unclear error"
+if "$bin" train --model bahdanau --steps 3 --guided-alignment toy/train.align --out guided_nofile > guided_nofile.log 2>&1; then
+  fail "--guided-alignment without --train was accepted"; fi
+grep -q 'gives the alignments of a --train file' guided_nofile.log || fail "--guided-alignment without --train: unclear error"
 "$bin" train --model transformer --attention gqa --kv-heads 2 --positions rotary --steps 2 --train toy/train.tsv \
   --valid toy/valid.tsv --valid-every 2 --valid-sentences 5 --out var_options --threads 1 > var_options.log
 

@@ -18,9 +18,10 @@ void add_compare_command(CLI::App& app) {
                   "per pair, for --guided-alignment-weight");
   cmd->add_option("--test-alignment", o->test_alignment_file, "gold alignments of the test TSV (Pharaoh 'src-tgt' pairs)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--models", o->models, "models to train: rnn bahdanau transformer (default) and the attention variants "
-                  "bahdanau-local transformer-window transformer-linear transformer-gqa transformer-mqa "
-                  "transformer-rotary transformer-rotary+sinusoidal transformer-learned transformer-alibi transformer-t5 transformer-nope")->check(CLI::IsMember(model_names()));
+  cmd->add_option("--models", o->models, "models to train (default: rnn bahdanau transformer transformer-t5 decoder-only): "
+                  "rnn bahdanau transformer decoder-only and the variants bahdanau-local transformer-window transformer-linear "
+                  "transformer-gqa transformer-mqa transformer-rotary transformer-rotary+sinusoidal transformer-learned "
+                  "transformer-alibi transformer-t5 transformer-nope decoder-only-rotary decoder-only-t5 decoder-only-nope")->check(CLI::IsMember(model_names()));
   cmd->add_option("--seeds", o->seeds, "train each model K times (seeds --seed, --seed + 1, ...): the table and "
                   "compare.json report the mean and each run, the chart the spread")->check(CLI::Range(1, 100));
   cmd->add_option("--beam", o->beam, "beam size for the test evaluation")->check(CLI::Range(1, 1000));
