@@ -44,7 +44,7 @@ compare: build
 	$(BUILD_DIR)/examples/xgrad-translate compare $(ARGS)
 
 # Train short, test long with every model and position encoding of the README's table (150 s
-# each, about 35 minutes on 2 cores).
+# each, 25.5 minutes on 2 cores).
 length-experiment: build
 	$(BUILD_DIR)/examples/xgrad-translate compare --out results/length --models rnn bahdanau bahdanau-local \
 	  transformer transformer-learned transformer-rotary transformer-alibi transformer-t5 transformer-nope \
@@ -62,7 +62,7 @@ guided-experiment: build
 	  --guided-alignment-weight 0.5 $(ARGS)
 
 # The transformer's training settings on the reordering toy (order sov), trained on at most 30
-# tokens: one setting changed at a time, 150 s each (about 25 minutes): results/sweep/summary.txt.
+# tokens: one setting changed at a time, 150 s each (20 minutes): results/sweep/summary.txt.
 sweep: build
 	bash scripts/transformer_sweep.sh results/sweep
 
